@@ -1,0 +1,30 @@
+/** `npm test` runs both projects: unit specs beside the code, e2e against the real app and a real Postgres. */
+const transform = { '^.+\\.(t|j)s$': ['@swc/jest'] };
+// ESM-only packages in our runtime graph: Jest on Node 20 cannot require(esm), so swc compiles them to CommonJS.
+const ESM_ONLY = ['content-disposition', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', '@borewit'];
+const transformIgnorePatterns = [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`];
+
+module.exports = {
+  maxWorkers: 2,
+  reporters: ['<rootDir>/test/setup/summary-reporter.js', 'default'],
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/scripts/**/*.spec.ts'],
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      testTimeout: 60000,
+      slowTestThreshold: 20,
+    },
+  ],
+};

@@ -1,0 +1,4 @@
+import { Foundation1732300000000 } from './1732300000000-foundation';
+
+/** Every migration, in order. New migrations are appended here (the runner does not glob). */
+export const MIGRATIONS = [Foundation1732300000000];

@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from './config/app-config';
+import { AppModule } from './app.module';
+import { createValidationPipe } from './common/http/validation';
+import { setupOpenApi } from './openapi';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface CreateAppOptions {
+  databaseUrl: string;
+  /** Buffer Nest's own start-up logs (quiet tests). */
+  bufferLogs?: boolean;
+}
+
+/** Builds the fully configured application (not yet listening); used by main.ts and the e2e tests. */
+export async function createApp(config: AppConfig, options: CreateAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: config.trustProxy ?? false,
+    // __proto__ / constructor keys in JSON are refused outright instead of being stripped silently.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl: options.databaseUrl }), adapter, {
+    bufferLogs: options.bufferLogs ?? true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
+  // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
+  await app.register(fastifyCookie as never);
+  await app.register(fastifyHelmet as never, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: config.csp.defaultSrc,
+        scriptSrc: config.csp.scriptSrc,
+        styleSrc: config.csp.styleSrc,
+        imgSrc: config.csp.imgSrc,
+        connectSrc: config.csp.connectSrc,
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+      },
+    },
+    hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: true },
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    frameguard: { action: 'deny' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  } as never);
+  app.enableCors({
+    origin: config.cors.allowedOrigins.length ? config.cors.allowedOrigins : false,
+    credentials: config.cors.allowCredentials,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id'],
+    exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'Content-Disposition'],
+    maxAge: 600,
+  });
+  app.setGlobalPrefix('v1', { exclude: ['health', 'health/ready', 'console', 'console/{*path}'] });
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  setupOpenApi(app);
+  await app.init();
+  return app;
+}

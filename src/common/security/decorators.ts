@@ -1,0 +1,42 @@
+import { ExecutionContext, SetMetadata, applyDecorators, createParamDecorator } from '@nestjs/common';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { Action, Actor, PermissionResource, Principal } from './principal';
+import { actorOf } from './request-context';
+
+export const IS_PUBLIC = 'security:public';
+export const PERMISSION = 'security:permission';
+export const SENSITIVE = 'security:sensitive';
+export const USERS_ONLY = 'security:users-only';
+export const MFA_ENROLLED = 'security:mfa-enrolled';
+
+/** No credentials needed (login, register, health, honeypots). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+
+export interface PermissionSpec {
+  resource: PermissionResource;
+  action: Action;
+}
+
+/** One declaration checked against a user's role or an API key's scopes. */
+export const Permission = (resource: PermissionResource, action: Action): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(PERMISSION, { resource, action } satisfies PermissionSpec), ApiBearerAuth(), ApiSecurity('api-key'));
+
+/** Signed-in people only; API keys are refused (auth, users, api-keys routes). */
+export const UsersOnly = (): MethodDecorator & ClassDecorator => applyDecorators(SetMetadata(USERS_ONLY, true), ApiBearerAuth());
+
+/** Delete and export: a Bearer caller must have entered the password within REAUTH_WINDOW_MINUTES. */
+export type SensitiveKind = 'delete' | 'export';
+export const Sensitive = (kind: SensitiveKind): MethodDecorator => SetMetadata(SENSITIVE, kind);
+
+/** Admin-only and key-creating actions need the caller to have 2FA enabled. */
+export const RequireMfaEnrolment = (): MethodDecorator & ClassDecorator => SetMetadata(MFA_ENROLLED, true);
+
+export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal | undefined => {
+  return ctx.switchToHttp().getRequest<FastifyRequest>().principal;
+});
+
+/** The caller with its IP and user agent, for audit rows and security events. */
+export const CurrentActor = createParamDecorator((_data: unknown, ctx: ExecutionContext): Actor => {
+  return actorOf(ctx.switchToHttp().getRequest<FastifyRequest>());
+});

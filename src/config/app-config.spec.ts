@@ -1,0 +1,83 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseDurationSeconds } from './app-config';
+
+const prod = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://u:p@db/hearth',
+  JWT_SECRET: 'a'.repeat(32),
+  DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
+};
+
+function refusal(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const c = loadConfig({ DATA_DIR: dir });
+    expect(c.port).toBe(3000);
+    expect(c.jwt.accessTtlSeconds).toBe(900);
+    expect(c.jwt.refreshTtlSeconds).toBe(7 * 86400);
+    expect(c.sessions.reuseGraceSeconds).toBe(10);
+    expect(c.lockout).toEqual({ maxAttempts: 5, durationMs: 30 * 60_000 });
+    expect(c.rateLimits.login).toEqual({ max: 30, windowMs: 15 * 60_000 });
+    expect(c.rateLimits.health).toEqual({ max: 60, windowMs: 60_000 });
+    expect(c.cookies).toEqual({ secure: false, sameSite: 'strict', domain: undefined });
+    expect(c.database.sslMode).toBe('disable');
+    expect(c.csp.imgSrc).toEqual(["'self'", 'data:']);
+  });
+
+  it('generates development secrets once and reuses them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const first = loadConfig({ DATA_DIR: dir });
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(first.generatedSecrets).toEqual(['JWT_SECRET', 'DATA_ENCRYPTION_KEY']);
+    expect(second.jwt.secret).toBe(first.jwt.secret);
+    expect(first.jwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(JSON.parse(readFileSync(join(dir, 'dev-secrets.json'), 'utf8')).JWT_SECRET).toBe(first.jwt.secret);
+  });
+
+  it('accepts decimal minutes so tests need not wait', () => {
+    const c = loadConfig({ ...prod, NODE_ENV: 'test', REAUTH_WINDOW_MINUTES: '0.1' });
+    expect(c.reauth.windowMs).toBe(6000);
+  });
+
+  it('accepts a complete production config', () => {
+    const c = loadConfig(prod);
+    expect(c.isProduction).toBe(true);
+    expect(c.cookies.secure).toBe(true);
+    expect(c.database.sslMode).toBe('require');
+  });
+
+  it.each([
+    ['JWT_SECRET', { JWT_SECRET: '' }],
+    ['JWT_SECRET', { JWT_SECRET: 'too-short' }],
+    ['DATA_ENCRYPTION_KEY', { DATA_ENCRYPTION_KEY: '' }],
+    ['COOKIE_SECURE', { COOKIE_SECURE: 'false' }],
+    ['DATABASE_URL', { DATABASE_URL: '' }],
+  ])('production refuses an unsafe %s', (variable, override) => {
+    expect(refusal({ ...prod, ...override }).variable).toBe(variable);
+  });
+
+  it('names the variable of a malformed value', () => {
+    expect(refusal({ ...prod, NODE_ENV: 'test', MAX_LOGIN_ATTEMPTS: 'five' }).message).toBe('MAX_LOGIN_ATTEMPTS: "five" is not a number');
+    expect(refusal({ ...prod, NODE_ENV: 'test', COOKIE_SAMESITE: 'sometimes' }).variable).toBe('COOKIE_SAMESITE');
+    expect(refusal({ ...prod, NODE_ENV: 'test', DATA_ENCRYPTION_KEY: 'abcd' }).variable).toBe('DATA_ENCRYPTION_KEY');
+  });
+
+  it('parses durations', () => {
+    expect(parseDurationSeconds('X', '15m')).toBe(900);
+    expect(parseDurationSeconds('X', '7d')).toBe(604800);
+    expect(parseDurationSeconds('X', '30')).toBe(30);
+    expect(() => parseDurationSeconds('X', 'soon')).toThrow(ConfigError);
+  });
+});

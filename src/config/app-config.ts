@@ -1,0 +1,349 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Thrown when the environment cannot produce a safe configuration; names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+  }
+}
+
+export type SameSite = 'strict' | 'lax' | 'none';
+
+export interface RateLimitRule {
+  max: number;
+  windowMs: number;
+}
+
+export interface AppConfig {
+  port: number;
+  env: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  dataDir: string;
+  publicUrl: string;
+  database: {
+    url?: string;
+    poolMin: number;
+    poolMax: number;
+    queryTimeoutMs: number;
+    sslMode: 'disable' | 'require' | 'verify-full';
+    embeddedPort: number;
+  };
+  redisUrl?: string;
+  jwt: {
+    secret: string;
+    algorithm: 'HS256' | 'HS384' | 'HS512';
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+  };
+  sessions: {
+    reuseGraceSeconds: number;
+    rotation: boolean;
+    theftDetection: boolean;
+    inactivityMs: number;
+    absoluteMs: number;
+  };
+  reauth: { forDelete: boolean; forExport: boolean; windowMs: number };
+  lockout: { maxAttempts: number; durationMs: number };
+  rateLimits: {
+    global: RateLimitRule;
+    login: RateLimitRule;
+    register: RateLimitRule;
+    refresh: RateLimitRule;
+    forgotPassword: RateLimitRule;
+    health: RateLimitRule;
+  };
+  passwordPolicy: {
+    minLength: number;
+    maxLength: number;
+    requireUppercase: boolean;
+    requireLowercase: boolean;
+    requireNumber: boolean;
+    requireSpecial: boolean;
+    historySize: number;
+  };
+  cookies: { secure: boolean; sameSite: SameSite; domain?: string };
+  cors: { allowedOrigins: string[]; allowCredentials: boolean };
+  trustProxy?: boolean | number | string;
+  apiKeys: { defaultExpiryDays: number; expiryWarningDays: number };
+  dataEncryptionKey: Buffer;
+  honeypotBlockMs: number;
+  securityEvents: { enabled: boolean; retentionDays: number };
+  detection: {
+    emailLoginNotifications: boolean;
+    deviceFingerprintCheck: boolean;
+    ipAnomaly: boolean;
+    geoThresholdMiles: number;
+  };
+  alerts: {
+    onAccountLockout: boolean;
+    onMultipleFailedLogins: boolean;
+    onGeoAnomaly: boolean;
+    onTokenTheft: boolean;
+    emailTo?: string;
+    webhookUrl?: string;
+  };
+  mail: { smtpUrl?: string; from: string; outboxDir: string };
+  sentryDsn?: string;
+  csp: { defaultSrc: string[]; scriptSrc: string[]; styleSrc: string[]; imgSrc: string[]; connectSrc: string[] };
+  logLevel: string;
+  /** Where the generated development secrets came from, for the start-up warning. */
+  generatedSecrets: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "15m", "7d", "900" (seconds) → seconds. */
+export function parseDurationSeconds(variable: string, raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!match) throw new ConfigError(variable, `"${raw}" is not a duration (examples: 900, 15m, 12h, 7d)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const seconds = (value * DURATION_UNITS[unit]) / 1000;
+  if (seconds <= 0) throw new ConfigError(variable, 'must be greater than zero');
+  return seconds;
+}
+
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  number(name: string, fallback: number, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new ConfigError(name, `"${raw}" is not a number`);
+    if (opts.integer && !Number.isInteger(value)) throw new ConfigError(name, `"${raw}" must be a whole number`);
+    if (opts.min !== undefined && value < opts.min) throw new ConfigError(name, `must be at least ${opts.min}`);
+    if (opts.max !== undefined && value > opts.max) throw new ConfigError(name, `must be at most ${opts.max}`);
+    return value;
+  }
+
+  /** A duration given in minutes (decimals allowed) → milliseconds. */
+  minutes(name: string, fallbackMinutes: number): number {
+    return Math.round(this.number(name, fallbackMinutes, { min: 0.001 }) * 60_000);
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const lower = raw.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+    if (['false', '0', 'no', 'off'].includes(lower)) return false;
+    throw new ConfigError(name, `"${raw}" is not a boolean (use true or false)`);
+  }
+
+  list(name: string): string[] {
+    const raw = this.raw(name);
+    return raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  }
+
+  /** CSP source lists are space separated, as in the header itself. */
+  sources(name: string, fallback: string[]): string[] {
+    const raw = this.raw(name);
+    return raw ? raw.split(/\s+/).filter(Boolean) : fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const lower = raw.toLowerCase() as T;
+    if (!allowed.includes(lower)) throw new ConfigError(name, `"${raw}" must be one of ${allowed.join(', ')}`);
+    return lower;
+  }
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'true') return true;
+  if (raw === 'false') return undefined;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+function decodeKey(variable: string, raw: string): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError(variable, 'must be 32 bytes, as 64 hex characters or base64');
+  return key;
+}
+
+interface DevSecrets {
+  JWT_SECRET: string;
+  DATA_ENCRYPTION_KEY: string;
+}
+
+/** Development convenience: secrets generated once and kept under DATA_DIR so sessions survive restarts. */
+function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: DevSecrets = {
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const e = new EnvReader(env);
+  const nodeEnv = e.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const isProduction = nodeEnv === 'production';
+  const port = e.number('PORT', 3000, { min: 0, max: 65535, integer: true });
+  const dataDir = resolve(e.string('DATA_DIR', '.data'));
+  const databaseUrl = e.raw('DATABASE_URL');
+  const generatedSecrets: string[] = [];
+
+  if (isProduction) {
+    if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required in production (the embedded database is for development only)');
+    const jwt = e.raw('JWT_SECRET');
+    if (!jwt) throw new ConfigError('JWT_SECRET', 'is required in production');
+    if (jwt.length < 32) throw new ConfigError('JWT_SECRET', `must be at least 32 characters in production (got ${jwt.length})`);
+    if (!e.raw('DATA_ENCRYPTION_KEY')) throw new ConfigError('DATA_ENCRYPTION_KEY', 'is required in production (32 bytes, hex or base64)');
+    if (!e.boolean('COOKIE_SECURE', true)) throw new ConfigError('COOKIE_SECURE', 'must be true in production (refresh cookies would travel over plain HTTP)');
+  }
+
+  let jwtSecret = e.raw('JWT_SECRET');
+  let encryptionKeyRaw = e.raw('DATA_ENCRYPTION_KEY');
+  if (!jwtSecret || !encryptionKeyRaw) {
+    const dev = loadOrCreateDevSecrets(dataDir);
+    if (!jwtSecret) {
+      jwtSecret = dev.JWT_SECRET;
+      generatedSecrets.push('JWT_SECRET');
+    }
+    if (!encryptionKeyRaw) {
+      encryptionKeyRaw = dev.DATA_ENCRYPTION_KEY;
+      generatedSecrets.push('DATA_ENCRYPTION_KEY');
+    }
+  }
+  if (jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', `must be at least 32 characters (got ${jwtSecret.length})`);
+
+  const sameSite = e.oneOf('COOKIE_SAMESITE', ['strict', 'lax', 'none'] as const, 'strict');
+  const cookieSecure = e.boolean('COOKIE_SECURE', isProduction);
+  if (sameSite === 'none' && !cookieSecure) throw new ConfigError('COOKIE_SAMESITE', 'none requires COOKIE_SECURE=true (browsers drop such cookies)');
+
+  const rule = (prefix: string, max: number, windowMinutes: number): RateLimitRule => ({
+    max: e.number(`${prefix}_MAX`, max, { min: 1, integer: true }),
+    windowMs: e.minutes(`${prefix}_WINDOW`, windowMinutes),
+  });
+
+  const minPasswordLength = e.number('MIN_PASSWORD_LENGTH', 12, { min: 8, max: 128, integer: true });
+  const poolMin = e.number('DB_CONNECTION_POOL_MIN', 2, { min: 0, integer: true });
+  const poolMax = e.number('DB_CONNECTION_POOL_MAX', 10, { min: 1, integer: true });
+  if (poolMin > poolMax) throw new ConfigError('DB_CONNECTION_POOL_MIN', `must not exceed DB_CONNECTION_POOL_MAX (${poolMax})`);
+
+  const publicUrl = e.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  const self = ["'self'"];
+
+  return {
+    port,
+    env: nodeEnv,
+    isProduction,
+    dataDir,
+    publicUrl,
+    database: {
+      url: databaseUrl,
+      poolMin,
+      poolMax,
+      queryTimeoutMs: e.number('DB_QUERY_TIMEOUT_MS', 30_000, { min: 100, integer: true }),
+      sslMode: e.oneOf('DB_SSL_MODE', ['disable', 'require', 'verify-full'] as const, isProduction ? 'require' : 'disable'),
+      embeddedPort: e.number('EMBEDDED_PG_PORT', 54329, { min: 1, max: 65535, integer: true }),
+    },
+    redisUrl: e.raw('REDIS_URL'),
+    jwt: {
+      secret: jwtSecret,
+      algorithm: e.oneOf('JWT_ALGORITHM', ['hs256', 'hs384', 'hs512'] as const, 'hs256').toUpperCase() as AppConfig['jwt']['algorithm'],
+      accessTtlSeconds: parseDurationSeconds('JWT_EXPIRATION', e.string('JWT_EXPIRATION', '15m')),
+      refreshTtlSeconds: parseDurationSeconds('REFRESH_TOKEN_EXPIRATION', e.string('REFRESH_TOKEN_EXPIRATION', '7d')),
+    },
+    sessions: {
+      reuseGraceSeconds: e.number('REFRESH_TOKEN_REUSE_GRACE_SECONDS', 10, { min: 0 }),
+      rotation: e.boolean('ENABLE_TOKEN_ROTATION', true),
+      theftDetection: e.boolean('ENABLE_THEFT_DETECTION', true),
+      inactivityMs: e.minutes('SESSION_INACTIVITY_TIMEOUT_MINUTES', 60),
+      absoluteMs: Math.round(e.number('SESSION_ABSOLUTE_TIMEOUT_HOURS', 12, { min: 0.0001 }) * 3_600_000),
+    },
+    reauth: {
+      forDelete: e.boolean('REQUIRE_REAUTH_FOR_DELETE', true),
+      forExport: e.boolean('REQUIRE_REAUTH_FOR_EXPORT', true),
+      windowMs: e.minutes('REAUTH_WINDOW_MINUTES', 5),
+    },
+    lockout: {
+      maxAttempts: e.number('MAX_LOGIN_ATTEMPTS', 5, { min: 1, integer: true }),
+      durationMs: e.minutes('LOCKOUT_DURATION_MINUTES', 30),
+    },
+    rateLimits: {
+      global: rule('RATE_LIMIT_GLOBAL', 1000, 15),
+      login: rule('RATE_LIMIT_LOGIN', 30, 15),
+      register: rule('RATE_LIMIT_REGISTER', 5, 60),
+      refresh: rule('RATE_LIMIT_REFRESH', 100, 15),
+      forgotPassword: rule('RATE_LIMIT_FORGOT_PASSWORD', 5, 60),
+      health: rule('RATE_LIMIT_HEALTH', 60, 1),
+    },
+    passwordPolicy: {
+      minLength: minPasswordLength,
+      maxLength: 128,
+      requireUppercase: e.boolean('REQUIRE_UPPERCASE', true),
+      requireLowercase: e.boolean('REQUIRE_LOWERCASE', true),
+      requireNumber: e.boolean('REQUIRE_NUMBER', true),
+      requireSpecial: e.boolean('REQUIRE_SPECIAL_CHAR', true),
+      historySize: 3,
+    },
+    cookies: { secure: cookieSecure, sameSite, domain: e.raw('COOKIE_DOMAIN') },
+    cors: { allowedOrigins: e.list('CORS_ALLOWED_ORIGINS'), allowCredentials: e.boolean('CORS_ALLOW_CREDENTIALS', true) },
+    trustProxy: parseTrustProxy(e.raw('TRUST_PROXY')),
+    apiKeys: {
+      defaultExpiryDays: e.number('API_KEY_DEFAULT_EXPIRY_DAYS', 90, { min: 1, max: 365 }),
+      expiryWarningDays: e.number('API_KEY_EXPIRY_WARNING_DAYS', 7, { min: 0, max: 365 }),
+    },
+    dataEncryptionKey: decodeKey('DATA_ENCRYPTION_KEY', encryptionKeyRaw),
+    honeypotBlockMs: Math.round(e.number('HONEYPOT_BLOCK_HOURS', 24, { min: 0.0001 }) * 3_600_000),
+    securityEvents: {
+      enabled: e.boolean('ENABLE_SECURITY_EVENT_LOGGING', true),
+      retentionDays: e.number('SECURITY_LOG_RETENTION_DAYS', 90, { min: 1 }),
+    },
+    detection: {
+      emailLoginNotifications: e.boolean('ENABLE_EMAIL_LOGIN_NOTIFICATIONS', true),
+      deviceFingerprintCheck: e.boolean('ENABLE_DEVICE_FINGERPRINT_CHECK', false),
+      ipAnomaly: e.boolean('ENABLE_IP_ANOMALY_DETECTION', false),
+      geoThresholdMiles: e.number('GEO_ANOMALY_THRESHOLD_MILES', 500, { min: 1 }),
+    },
+    alerts: {
+      onAccountLockout: e.boolean('ALERT_ON_ACCOUNT_LOCKOUT', true),
+      onMultipleFailedLogins: e.boolean('ALERT_ON_MULTIPLE_FAILED_LOGINS', true),
+      onGeoAnomaly: e.boolean('ALERT_ON_GEO_ANOMALY', true),
+      onTokenTheft: e.boolean('ALERT_ON_TOKEN_THEFT_DETECTION', true),
+      emailTo: e.raw('ALERT_EMAIL_TO'),
+      webhookUrl: e.raw('ALERT_WEBHOOK_URL'),
+    },
+    mail: {
+      smtpUrl: e.raw('SMTP_URL'),
+      from: e.string('MAIL_FROM', 'Hearth CRM <no-reply@hearth.local>'),
+      outboxDir: join(dataDir, 'outbox'),
+    },
+    sentryDsn: e.raw('SENTRY_DSN'),
+    csp: {
+      defaultSrc: e.sources('CSP_DEFAULT_SRC', self),
+      scriptSrc: e.sources('CSP_SCRIPT_SRC', self),
+      styleSrc: e.sources('CSP_STYLE_SRC', self),
+      imgSrc: e.sources('CSP_IMG_SRC', [...self, 'data:']),
+      connectSrc: e.sources('CSP_CONNECT_SRC', self),
+    },
+    logLevel: e.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'warn' : 'info'),
+    generatedSecrets,
+  };
+}

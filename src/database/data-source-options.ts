@@ -1,0 +1,28 @@
+import { DataSourceOptions } from 'typeorm';
+import { SnakeNamingStrategy } from 'typeorm-naming-strategies';
+import { AppConfig } from '../config/app-config';
+import { MIGRATIONS } from '../../migrations';
+
+/** One definition of how we talk to Postgres, shared by the app, the migration CLI and the tests. */
+export function dataSourceOptions(config: AppConfig, url: string): DataSourceOptions {
+  const ssl = config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' };
+  return {
+    type: 'postgres',
+    url,
+    ssl,
+    synchronize: false,
+    migrationsRun: false,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    namingStrategy: new SnakeNamingStrategy(),
+    logging: ['error'],
+    extra: {
+      min: config.database.poolMin,
+      max: config.database.poolMax,
+      statement_timeout: config.database.queryTimeoutMs,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'hearth-crm',
+    },
+  };
+}

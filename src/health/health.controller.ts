@@ -1,0 +1,33 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Public } from '../common/security/decorators';
+import { RateLimit } from '../common/rate-limit/rate-limit.decorator';
+
+@ApiTags('health')
+@Public()
+@RateLimit('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+  ) {}
+
+  /** Liveness: the process answers. */
+  @Get()
+  @ApiOkResponse({ description: 'The process is alive' })
+  live() {
+    return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
+  }
+
+  /** Readiness: the database answers within 1.5 s. */
+  @Get('ready')
+  @HealthCheck()
+  @ApiOkResponse({ description: 'Ready to serve: the database is reachable' })
+  @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
+  async ready() {
+    const result = await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
+    return { status: result.status, checks: result.details };
+  }
+}

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from './config/app-config';
+import { EmbeddedPostgresError } from './database/embedded-postgres';
+import { resolveDatabase } from './database/resolve-database';
+import { runMigrations } from './database/migrate';
+import { createApp } from './app.factory';
+
+function say(level: 'info' | 'warn' | 'error', msg: string): void {
+  process.stdout.write(JSON.stringify({ level, time: new Date().toISOString(), msg }) + '\n');
+}
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Refusing to start: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (config.generatedSecrets.length) {
+    say('warn', `development secrets (${config.generatedSecrets.join(', ')}) were generated into ${config.dataDir}/dev-secrets.json; set them in the environment for production`);
+  }
+
+  const db = await resolveDatabase(config, (m) => say('info', m));
+  await runMigrations(config, db.url, (m) => say('info', m));
+  const app = await createApp(config, { databaseUrl: db.url, bufferLogs: true });
+
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool, then the embedded database.
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say('info', `${signal} received: draining`);
+    const force = setTimeout(() => process.exit(1), 20_000).unref();
+    try {
+      await app.close();
+      await db.stop();
+    } finally {
+      clearTimeout(force);
+      say('info', 'stopped');
+      process.exit(0);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: process.env.HOST ?? '0.0.0.0' });
+  say('info', `Hearth CRM API listening on ${config.publicUrl} (docs at /docs)`);
+}
+
+bootstrap().catch((err) => {
+  const message = err instanceof EmbeddedPostgresError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Failed to start: ${message}\n`);
+  process.exit(1);
+});

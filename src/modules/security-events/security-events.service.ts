@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { EventEmitter } from 'node:events';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG } from '../../config/config.module';
+import { AppConfig } from '../../config/app-config';
+import { Actor } from '../../common/security/principal';
+import { SecurityEvent, SecurityEventType, Severity } from './entities/security-event.entity';
+
+export interface SecurityEventContext {
+  ip?: string | null;
+  userAgent?: string | null;
+  userId?: string | null;
+  teamId?: string | null;
+  apiKeyId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Context for an event from the request's actor (user or API key), plus details. */
+export function eventContext(actor: Actor, details?: Record<string, unknown>): SecurityEventContext {
+  const p = actor.principal;
+  return {
+    ip: actor.ip,
+    userAgent: actor.userAgent,
+    teamId: p?.teamId ?? null,
+    userId: p?.kind === 'user' ? p.userId : null,
+    apiKeyId: p?.kind === 'apiKey' ? p.apiKeyId : null,
+    details,
+  };
+}
+
+/**
+ * The single writer of security events: auth, guards and honeypots call record(); alerts subscribe with
+ * onRecorded(). Recording never fails the request that caused it.
+ */
+@Injectable()
+export class SecurityEventsService {
+  private readonly logger = new Logger(SecurityEventsService.name);
+  private readonly emitter = new EventEmitter();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.emitter.setMaxListeners(50);
+  }
+
+  onRecorded(listener: (event: SecurityEvent) => void): void {
+    this.emitter.on('recorded', listener);
+  }
+
+  async record(type: SecurityEventType, severity: Severity, ctx: SecurityEventContext, manager?: EntityManager): Promise<SecurityEvent | undefined> {
+    if (!this.config.securityEvents.enabled) return undefined;
+    const repo = (manager ?? this.dataSource.manager).getRepository(SecurityEvent);
+    try {
+      const event = await repo.save(
+        repo.create({
+          eventType: type,
+          severity,
+          teamId: ctx.teamId ?? null,
+          userId: ctx.userId ?? null,
+          apiKeyId: ctx.apiKeyId ?? null,
+          ipAddress: ctx.ip ?? null,
+          userAgent: ctx.userAgent ?? null,
+          details: ctx.details ?? {},
+        }),
+      );
+      this.emitter.emit('recorded', event);
+      return event;
+    } catch (err) {
+      this.logger.error(`could not record security event ${type}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { Client } from 'pg';
+import { loadConfig } from '../../src/config/app-config';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { runMigrations } from '../../src/database/migrate';
+import { TEST_DATA_DIR, TEST_STATE_FILE, TEMPLATE_DB } from './paths';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One embedded Postgres for the whole run; a template database migrated once and cloned per test file. */
+export default async function globalSetup(): Promise<void> {
+  rmSync(TEST_DATA_DIR, { recursive: true, force: true });
+  mkdirSync(TEST_DATA_DIR, { recursive: true });
+  const port = await freePort();
+  const db = await startEmbeddedPostgres({ dataDir: TEST_DATA_DIR, port, database: TEMPLATE_DB, ephemeral: true });
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: join(TEST_DATA_DIR, 'app'), DATABASE_URL: db.url });
+  await runMigrations(config, db.url);
+  const admin = new Client({ connectionString: db.adminUrl });
+  await admin.connect();
+  await admin.query(`ALTER DATABASE ${TEMPLATE_DB} WITH IS_TEMPLATE true`);
+  await admin.end();
+  (globalThis as Record<string, unknown>).__HEARTH_TEST_DB__ = db;
+  writeFileSync(TEST_STATE_FILE, JSON.stringify({ adminUrl: db.adminUrl, port }));
+  process.env.HEARTH_TEST_PG_ADMIN_URL = db.adminUrl;
+}
