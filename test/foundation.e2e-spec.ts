@@ -107,7 +107,7 @@ describe('foundation: HTTP conventions, health, docs', () => {
 describe('start-up refuses unsafe production config', () => {
   const main = join(__dirname, '..', 'src', 'main.ts');
   const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['-r', '@swc/register', main], {
+    spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', main], {
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATA_DIR: '/tmp/hearth-unsafe', ...env },
       encoding: 'utf8',
       timeout: 30_000,

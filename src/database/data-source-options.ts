@@ -15,7 +15,8 @@ export function dataSourceOptions(config: AppConfig, url: string): DataSourceOpt
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     namingStrategy: new SnakeNamingStrategy(),
-    logging: ['error'],
+    // Failed queries surface through the exception filter's log (with the request), not TypeORM's console logger.
+    logging: false,
     extra: {
       min: config.database.poolMin,
       max: config.database.poolMax,
