@@ -13,6 +13,7 @@ import { AuthorizationGuard } from './common/security/authorization.guard';
 import { loggerOptions } from './common/logging/logger-options';
 import { HealthModule } from './health/health.module';
 import { SecurityEventsModule } from './modules/security-events/security-events.module';
+import { NotificationsModule } from './modules/notifications/notifications.module';
 import { FEATURE_MODULES } from './modules';
 
 export interface AppModuleOptions {
@@ -31,6 +32,7 @@ export class AppModule {
         DatabaseModule.forRoot(config, databaseUrl),
         RateLimitModule,
         SecurityEventsModule,
+        NotificationsModule,
         HealthModule,
         ...FEATURE_MODULES,
       ],
