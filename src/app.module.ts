@@ -14,6 +14,7 @@ import { loggerOptions } from './common/logging/logger-options';
 import { HealthModule } from './health/health.module';
 import { SecurityEventsModule } from './modules/security-events/security-events.module';
 import { NotificationsModule } from './modules/notifications/notifications.module';
+import { PasswordsModule } from './modules/passwords/passwords.module';
 import { FEATURE_MODULES } from './modules';
 
 export interface AppModuleOptions {
@@ -33,6 +34,7 @@ export class AppModule {
         RateLimitModule,
         SecurityEventsModule,
         NotificationsModule,
+        PasswordsModule,
         HealthModule,
         ...FEATURE_MODULES,
       ],

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { SecurityEventsService, eventContext } from '../../modules/security-events/security-events.service';
 import { AppException } from '../http/app.exception';
-import { IS_PUBLIC, MFA_ENROLLED, PERMISSION, PermissionSpec, SENSITIVE, SensitiveKind, USERS_ONLY } from './decorators';
+import { ANY_PRINCIPAL, IS_PUBLIC, MFA_ENROLLED, PERMISSION, PermissionSpec, SENSITIVE, SensitiveKind, USERS_ONLY } from './decorators';
 import { roleAllows, scopesAllow } from './principal';
 import { actorOf } from './request-context';
 
@@ -34,6 +34,8 @@ export class AuthorizationGuard implements CanActivate {
     const actor = actorOf(request);
     const path = request.url.split('?')[0];
     const permission = this.meta<PermissionSpec>(PERMISSION, context);
+
+    if (this.meta<boolean>(ANY_PRINCIPAL, context)) return true;
 
     if (principal.kind === 'apiKey') {
       if (this.meta<boolean>(USERS_ONLY, context) || !permission) {

@@ -9,6 +9,7 @@ export const PERMISSION = 'security:permission';
 export const SENSITIVE = 'security:sensitive';
 export const USERS_ONLY = 'security:users-only';
 export const MFA_ENROLLED = 'security:mfa-enrolled';
+export const ANY_PRINCIPAL = 'security:any-principal';
 
 /** No credentials needed (login, register, health, honeypots). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
@@ -24,6 +25,10 @@ export const Permission = (resource: PermissionResource, action: Action): Method
 
 /** Signed-in people only; API keys are refused (auth, users, api-keys routes). */
 export const UsersOnly = (): MethodDecorator & ClassDecorator => applyDecorators(SetMetadata(USERS_ONLY, true), ApiBearerAuth());
+
+/** Any authenticated caller, user or API key, with no permission beyond being signed in (GET /v1/auth/me). */
+export const AnyPrincipal = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(ANY_PRINCIPAL, true), ApiBearerAuth(), ApiSecurity('api-key'));
 
 /** Delete and export: a Bearer caller must have entered the password within REAUTH_WINDOW_MINUTES. */
 export type SensitiveKind = 'delete' | 'export';
