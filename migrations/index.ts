@@ -1,4 +1,8 @@
 import { Foundation1732300000000 } from './1732300000000-foundation';
+import { SecurityOperations1732300009000 } from './1732300009000-security-operations';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
-export const MIGRATIONS = [Foundation1732300000000];
+export const MIGRATIONS = [
+  Foundation1732300000000,
+  SecurityOperations1732300009000,
+];

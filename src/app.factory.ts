@@ -8,6 +8,11 @@ import { AppConfig } from './config/app-config';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/http/validation';
 import { setupOpenApi } from './openapi';
+import { AppException } from './common/http/app.exception';
+import { mapError } from './common/http/error-mapping';
+import { clientIp } from './common/security/request-context';
+import { IpBlocklistService } from './modules/honeypot/ip-blocklist.service';
+import { SCANNER_DECOYS } from './modules/honeypot/honeypot.controller';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -35,6 +40,16 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
   app.useLogger(app.get(Logger));
   // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
   // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
+  // Blocklisted IPs are refused before routing, parsing or any other work.
+  const blocklist = app.get(IpBlocklistService);
+  const blocked = mapError(new AppException('IP_BLOCKED', 'Requests from your address are blocked'));
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => {
+      if (blocklist.isBlocked(clientIp(request))) return reply.code(blocked.status).send(blocked.body);
+    });
+
   await app.register(fastifyCookie as never);
   await app.register(fastifyHelmet as never, {
     contentSecurityPolicy: {
@@ -63,7 +78,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'Content-Disposition'],
     maxAge: 600,
   });
-  app.setGlobalPrefix('v1', { exclude: ['health', 'health/ready', 'console', 'console/{*path}'] });
+  app.setGlobalPrefix('v1', { exclude: ['health', 'health/ready', 'console', 'console/{*path}', ...SCANNER_DECOYS.map((p) => p.slice(1))] });
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   setupOpenApi(app);

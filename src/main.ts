@@ -4,6 +4,7 @@ import { EmbeddedPostgresError } from './database/embedded-postgres';
 import { resolveDatabase } from './database/resolve-database';
 import { runMigrations } from './database/migrate';
 import { createApp } from './app.factory';
+import { initErrorTracking } from './common/observability/error-tracking';
 
 function say(level: 'info' | 'warn' | 'error', msg: string): void {
   process.stdout.write(JSON.stringify({ level, time: new Date().toISOString(), msg }) + '\n');
@@ -23,6 +24,8 @@ async function bootstrap(): Promise<void> {
   if (config.generatedSecrets.length) {
     say('warn', `development secrets (${config.generatedSecrets.join(', ')}) were generated into ${config.dataDir}/dev-secrets.json; set them in the environment for production`);
   }
+
+  if (initErrorTracking(config)) say('info', 'error tracking: Sentry enabled');
 
   const db = await resolveDatabase(config, (m) => say('info', m));
   await runMigrations(config, db.url, (m) => say('info', m));

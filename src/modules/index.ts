@@ -1,4 +1,11 @@
 import { Type } from '@nestjs/common';
+import { AlertsModule } from './alerts/alerts.module';
+import { AnomalyModule } from './anomaly/anomaly.module';
+import { HoneypotModule } from './honeypot/honeypot.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
-export const FEATURE_MODULES: Type<unknown>[] = [];
+export const FEATURE_MODULES: Type<unknown>[] = [
+  HoneypotModule,
+  AlertsModule,
+  AnomalyModule,
+];

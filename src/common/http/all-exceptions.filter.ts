@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mapError } from './error-mapping';
+import { reportError } from '../observability/error-tracking';
 
 /** The single place where errors become responses. */
 @Catch()
@@ -19,7 +20,10 @@ export function sendError(reply: FastifyReply, request: FastifyRequest | undefin
   if (mapped.unexpected) {
     const err = exception instanceof Error ? exception : new Error(String(exception));
     const where = request ? `${request.method} ${request.url.split('?')[0]}` : '';
-    if (mapped.status >= 500 && mapped.status !== 503) logger.error(`${where} failed: ${err.message}`, err.stack);
+    if (mapped.status >= 500 && mapped.status !== 503) {
+      logger.error(`${where} failed: ${err.message}`, err.stack);
+      reportError(err);
+    }
     else logger.warn(`${where} ${mapped.body.error.code}: ${err.message}`);
   }
   if (reply.sent) return;

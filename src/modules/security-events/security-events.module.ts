@@ -1,12 +1,17 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SecurityEvent } from './entities/security-event.entity';
+import { SecurityDashboardService } from './security-dashboard.service';
+import { SecurityEventsController } from './security-events.controller';
+import { SecurityEventsQuery } from './security-events.query';
+import { SecurityEventsRetention } from './security-events-retention.service';
 import { SecurityEventsService } from './security-events.service';
 
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([SecurityEvent])],
-  providers: [SecurityEventsService],
+  controllers: [SecurityEventsController],
+  providers: [SecurityEventsService, SecurityEventsQuery, SecurityDashboardService, SecurityEventsRetention],
   exports: [SecurityEventsService],
 })
 export class SecurityEventsModule {}

@@ -1,0 +1,26 @@
+/** Great-circle distance in miles between two [lat, lon] points (haversine). */
+export function milesBetween(a: [number, number], b: [number, number]): number {
+  const toRad = (d: number) => (d * Math.PI) / 180;
+  const R = 3958.8;
+  const dLat = toRad(b[0] - a[0]);
+  const dLon = toRad(b[1] - a[1]);
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(a[0])) * Math.cos(toRad(b[0])) * Math.sin(dLon / 2) ** 2;
+  return 2 * R * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+export interface GeoLocation {
+  ll: [number, number];
+  country: string;
+  city: string;
+}
+
+type Lookup = (ip: string) => { ll: [number, number]; country: string; city: string } | null;
+let lookup: Lookup | undefined;
+
+/** Offline GeoIP (geoip-lite's bundled MaxMind data, ~150 MB): loaded on first use only. */
+export function locate(ip: string): GeoLocation | null {
+  if (!lookup) lookup = (require('geoip-lite') as { lookup: Lookup }).lookup;
+  const hit = lookup(ip);
+  if (!hit || !hit.ll || (hit.ll[0] === 0 && hit.ll[1] === 0)) return null;
+  return { ll: hit.ll, country: hit.country, city: hit.city };
+}

@@ -1,0 +1,35 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../../config/config.module';
+import { AppConfig } from '../../config/app-config';
+
+/** Daily purge of security events past SECURITY_LOG_RETENTION_DAYS. Audit rows are never touched. */
+@Injectable()
+export class SecurityEventsRetention {
+  private readonly logger = new Logger(SecurityEventsRetention.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Cron(CronExpression.EVERY_DAY_AT_3AM, { name: 'security-events-retention' })
+  async purge(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.config.securityEvents.retentionDays * 86_400_000);
+    let total = 0;
+    // In batches, so a first purge of a large table does not hold one long transaction.
+    for (;;) {
+      const result: [unknown[], number] = await this.dataSource.query(
+        `DELETE FROM security_events WHERE id IN (SELECT id FROM security_events WHERE created_at < $1 LIMIT 5000)`,
+        [cutoff],
+      );
+      const deleted = result[1] ?? 0;
+      total += deleted;
+      if (deleted < 5000) break;
+    }
+    if (total) this.logger.log(`purged ${total} security events older than ${cutoff.toISOString()}`);
+    return total;
+  }
+}
