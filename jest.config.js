@@ -27,5 +27,16 @@ module.exports = {
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       slowTestThreshold: 20,
     },
+    {
+      // Outages, shutdown, hostile input, memory soak: slower, bounded, and part of `npm test` too.
+      displayName: 'reliability',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      testMatch: ['<rootDir>/test/reliability/**/*.rel-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      slowTestThreshold: 60,
+    },
   ],
 };

@@ -1,10 +1,12 @@
 import { Type } from '@nestjs/common';
 import { AlertsModule } from './alerts/alerts.module';
+import { AuthModule } from './auth/auth.module';
 import { AnomalyModule } from './anomaly/anomaly.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
 export const FEATURE_MODULES: Type<unknown>[] = [
+  AuthModule,
   HoneypotModule,
   AlertsModule,
   AnomalyModule,

@@ -123,7 +123,7 @@ describe('hostile input over every documented route', () => {
   }
 
   it('answers ≥ 2,000 hostile requests with zero 5xx and zero leaks', async () => {
-    const doc = await (await fetch(`${t.baseUrl}/docs-json`)).json();
+    const doc = (await (await fetch(`${t.baseUrl}/docs-json`)).json()) as Parameters<typeof operations>[0];
     // The backdoor honeypot would (rightly) block the test's own IP; logout-all would end the token.
     const ops = operations(doc).filter((o) => !o.path.includes('/admin/backdoor') && !o.path.endsWith('/logout-all'));
     expect(ops.length).toBeGreaterThan(20);

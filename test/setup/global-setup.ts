@@ -20,6 +20,8 @@ function freePort(): Promise<number> {
 
 /** One embedded Postgres for the whole run; a template database migrated once and cloned per test file. */
 export default async function globalSetup(): Promise<void> {
+  // Each Jest project (e2e, reliability) names this setup; the first one starts the server for all.
+  if ((globalThis as Record<string, unknown>).__HEARTH_TEST_DB__) return;
   rmSync(TEST_DATA_DIR, { recursive: true, force: true });
   mkdirSync(TEST_DATA_DIR, { recursive: true });
   const port = await freePort();

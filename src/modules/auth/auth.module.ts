@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { JwtStrategy } from './jwt.strategy';
+import { KnownDevice } from './entities/known-device.entity';
+import { PasswordHistory } from './entities/password-history.entity';
+import { PasswordResetToken } from './entities/password-reset-token.entity';
+import { Session } from './entities/session.entity';
+import { UsedRefreshToken } from './entities/used-refresh-token.entity';
+import { SessionsService } from './sessions.service';
+import { TokenRefreshService } from './token-refresh.service';
+import { TokenService } from './token.service';
+import { User } from '../users/entities/user.entity';
+import { Team } from '../teams/entities/team.entity';
+
+@Module({
+  imports: [
+    PassportModule,
+    TypeOrmModule.forFeature([User, Team, Session, UsedRefreshToken, PasswordHistory, PasswordResetToken, KnownDevice]),
+  ],
+  controllers: [AuthController],
+  providers: [AuthService, SessionsService, TokenService, TokenRefreshService, JwtStrategy],
+  exports: [SessionsService, TokenService],
+})
+export class AuthModule {}

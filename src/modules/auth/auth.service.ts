@@ -1,0 +1,340 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../../config/config.module';
+import { AppConfig } from '../../config/app-config';
+import { AppException } from '../../common/http/app.exception';
+import { RateLimitService } from '../../common/rate-limit/rate-limit.service';
+import { MfaVerifier } from '../../common/security/mfa-verifier';
+import { Role, UserPrincipal } from '../../common/security/principal';
+import { MailService } from '../notifications/mail.service';
+import { PasswordHasher } from '../passwords/password-hasher.service';
+import { PasswordPolicy } from '../passwords/password-policy.service';
+import { SecurityEventsService } from '../security-events/security-events.service';
+import { User, publicUser } from '../users/entities/user.entity';
+import { SessionOrigin, SessionsService } from './sessions.service';
+import { IssuedAccessToken, TokenService, randomToken, sha256Hex } from './token.service';
+
+const RESET_TOKEN_TTL_MS = 30 * 60_000;
+const MULTIPLE_FAILURES_THRESHOLD = 3;
+
+interface CredentialRow {
+  id: string;
+  team_id: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  disabled: boolean;
+  mfa_enabled: boolean;
+  locked_until: Date | null;
+}
+
+export interface SignedIn extends IssuedAccessToken {
+  user: ReturnType<typeof publicUser>;
+  refreshToken: string;
+}
+
+export interface RequestOrigin extends SessionOrigin {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Login, registration, re-authentication and password changes: the rules of the contract's Auth section. */
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly sessions: SessionsService,
+    private readonly tokens: TokenService,
+    private readonly events: SecurityEventsService,
+    private readonly limits: RateLimitService,
+    private readonly mail: MailService,
+    @Optional() private readonly mfa?: MfaVerifier,
+  ) {}
+
+  private async loadUser(id: string): Promise<User> {
+    const user = await this.dataSource.getRepository(User).findOneBy({ id });
+    if (!user) throw AppException.unauthenticated();
+    return user;
+  }
+
+  private access(userId: string, teamId: string, role: Role, sessionId: string, authenticatedAt: Date): IssuedAccessToken {
+    return this.tokens.signAccess({ sub: userId, team: teamId, role, sid: sessionId, auth_time: Math.floor(authenticatedAt.getTime() / 1000) });
+  }
+
+  async register(
+    input: { email: string; password: string; firstName: string; lastName: string; teamName: string },
+    origin: RequestOrigin,
+  ): Promise<SignedIn> {
+    this.policy.assertAcceptable(input.password, { email: input.email });
+    const passwordHash = await this.hasher.hash(input.password);
+    const { userId, teamId } = await this.dataSource.transaction(async (m) => {
+      const taken = await m.query(`SELECT 1 FROM users WHERE email = $1`, [input.email]);
+      if (taken.length) throw AppException.conflict('An account with this email already exists');
+      const [team]: { id: string }[] = await m.query(`INSERT INTO teams (name) VALUES ($1) RETURNING id`, [input.teamName]);
+      const [user]: { id: string }[] = await m.query(
+        `INSERT INTO users (team_id, email, password_hash, first_name, last_name, role, password_changed_at)
+         VALUES ($1, $2, $3, $4, $5, 'admin', now()) RETURNING id`,
+        [team.id, input.email, passwordHash, input.firstName, input.lastName],
+      );
+      await m.query(`INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)`, [user.id, origin.fingerprint, origin.device]);
+      return { userId: user.id, teamId: team.id };
+    });
+    const session = await this.sessions.create(userId, teamId, origin);
+    await this.events.record('login_success', 'low', { ip: origin.ip, userAgent: origin.userAgent, userId, teamId, details: { method: 'register' } });
+    const user = await this.loadUser(userId);
+    return { user: publicUser(user), refreshToken: session.refreshToken, ...this.access(userId, teamId, 'admin', session.sessionId, session.authenticatedAt) };
+  }
+
+  private async findByEmail(email: string): Promise<CredentialRow | undefined> {
+    const [row]: CredentialRow[] = await this.dataSource.query(
+      `SELECT id, team_id, email, password_hash, role, disabled, mfa_enabled, locked_until FROM users WHERE email = $1`,
+      [email],
+    );
+    return row;
+  }
+
+  private lockedMessage(until: Date): string {
+    const minutes = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 60_000));
+    return `Account locked for ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  }
+
+  /**
+   * One failed attempt for a known account, counted by a single atomic UPDATE so parallel failures all count.
+   * Returns the exception to throw: ACCOUNT_LOCKED once the limit is reached, else the given one.
+   */
+  private async failAttempt(user: CredentialRow, origin: RequestOrigin, reason: string, otherwise: AppException): Promise<AppException> {
+    const now = new Date();
+    const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
+    const rows: [{ failed_login_attempts: number; locked_until: Date | null }[], number] = await this.dataSource.query(
+      `UPDATE users SET
+         failed_login_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_login_attempts + 1 END,
+         locked_until = CASE
+           WHEN locked_until IS NOT NULL AND locked_until > $2 THEN locked_until
+           WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_login_attempts + 1 END) >= $3 THEN $4::timestamptz
+           ELSE NULL END
+       WHERE id = $1
+       RETURNING failed_login_attempts, locked_until`,
+      [user.id, now, this.config.lockout.maxAttempts, lockUntil],
+    );
+    const after = rows[0][0];
+    await this.limits.recordFailure('login', origin.ip);
+    const ctx = { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id };
+    await this.events.record('login_failed', 'low', { ...ctx, details: { reason, attempts: after.failed_login_attempts } });
+    if (after.failed_login_attempts === MULTIPLE_FAILURES_THRESHOLD) {
+      await this.events.record('multiple_failed_logins', 'high', { ...ctx, details: { attempts: after.failed_login_attempts } });
+    }
+    const lockStarted = after.locked_until !== null && after.locked_until.getTime() === lockUntil.getTime();
+    if (lockStarted) {
+      await this.events.record('account_locked', 'high', { ...ctx, details: { attempts: after.failed_login_attempts, lockedUntil: lockUntil.toISOString() } });
+    }
+    if (after.locked_until && after.locked_until > now) return new AppException('ACCOUNT_LOCKED', this.lockedMessage(after.locked_until));
+    return otherwise;
+  }
+
+  /** Password (and second factor when enrolled) of a known, enabled, unlocked account; throws the contract's error otherwise. */
+  private async verifyCredentials(email: string, password: string, otp: string | undefined, origin: RequestOrigin): Promise<CredentialRow> {
+    const invalid = () => new AppException('INVALID_CREDENTIALS', 'Invalid email or password');
+    const user = await this.findByEmail(email);
+    if (!user) {
+      await this.hasher.verifyAgainstDummy(password);
+      await this.limits.recordFailure('login', origin.ip);
+      await this.events.record('login_failed', 'low', { ip: origin.ip, userAgent: origin.userAgent, details: { reason: 'unknown_email', email } });
+      throw invalid();
+    }
+    if (user.locked_until && user.locked_until.getTime() > Date.now()) {
+      await this.limits.recordFailure('login', origin.ip);
+      await this.events.record('lockout_attempt_while_locked', 'medium', { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id });
+      throw new AppException('ACCOUNT_LOCKED', this.lockedMessage(user.locked_until));
+    }
+    const passwordOk = await this.hasher.verify(user.password_hash, password);
+    if (user.disabled) {
+      await this.limits.recordFailure('login', origin.ip);
+      await this.events.record('login_failed', 'low', { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id, details: { reason: 'disabled' } });
+      throw invalid();
+    }
+    if (!passwordOk) throw await this.failAttempt(user, origin, 'wrong_password', invalid());
+    if (user.mfa_enabled) {
+      if (!otp) throw new AppException('MFA_REQUIRED', 'Enter the code from your authenticator app (or a backup code)');
+      const ok = this.mfa ? await this.mfa.verifyLoginCode(user.id, otp.trim()) : false;
+      if (!ok) throw await this.failAttempt(user, origin, 'wrong_mfa_code', new AppException('INVALID_MFA_CODE', 'The code is not valid'));
+    }
+    if (this.hasher.needsRehash(user.password_hash)) {
+      await this.dataSource.query(`UPDATE users SET password_hash = $2 WHERE id = $1`, [user.id, await this.hasher.hash(password)]);
+    }
+    return user;
+  }
+
+  async login(input: { email: string; password: string; otp?: string }, origin: RequestOrigin): Promise<SignedIn> {
+    const user = await this.verifyCredentials(input.email, input.password, input.otp, origin);
+    await this.dataSource.query(`UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now() WHERE id = $1`, [user.id]);
+    const session = await this.sessions.create(user.id, user.team_id, origin);
+    const ctx = { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id };
+    await this.events.record('login_success', 'low', { ...ctx, details: { sessionId: session.sessionId, device: origin.device } });
+    await this.noteDevice(user, origin);
+    const full = await this.loadUser(user.id);
+    return { user: publicUser(full), refreshToken: session.refreshToken, ...this.access(user.id, user.team_id, user.role, session.sessionId, session.authenticatedAt) };
+  }
+
+  /** A device never seen for this user: an event, and a mail when ENABLE_EMAIL_LOGIN_NOTIFICATIONS is on. */
+  private async noteDevice(user: CredentialRow, origin: RequestOrigin): Promise<void> {
+    const [row]: { inserted: boolean }[] = await this.dataSource.query(
+      `INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, fingerprint) DO UPDATE SET last_seen_at = now(), label = EXCLUDED.label
+       RETURNING (xmax = 0) AS inserted`,
+      [user.id, origin.fingerprint, origin.device],
+    );
+    if (!row?.inserted) return;
+    await this.events.record('new_device_login', 'medium', {
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      userId: user.id,
+      teamId: user.team_id,
+      details: { device: origin.device },
+    });
+    if (!this.config.detection.emailLoginNotifications) return;
+    const when = new Date().toUTCString();
+    this.mail
+      .send({
+        to: user.email,
+        subject: 'New sign-in to your Hearth CRM account',
+        text:
+          `Your account was just used to sign in from a device we have not seen before.\n\n` +
+          `Device: ${origin.device}\nIP address: ${origin.ip}\nTime: ${when}\n\n` +
+          `If this was you, there is nothing to do. If not, change your password now and use "Log out all devices" ` +
+          `in ${this.config.publicUrl}/console/#/sessions.\n`,
+      })
+      .catch((err: Error) => this.logger.warn(`new-device mail failed: ${err.message}`));
+  }
+
+  async reauth(principal: UserPrincipal, input: { password: string; otp?: string }, origin: RequestOrigin): Promise<IssuedAccessToken> {
+    const user = await this.findByEmail(principal.email);
+    if (!user || user.id !== principal.userId) throw AppException.unauthenticated();
+    await this.verifyCredentials(user.email, input.password, input.otp, origin);
+    await this.dataSource.query(`UPDATE users SET failed_login_attempts = 0, locked_until = NULL WHERE id = $1`, [user.id]);
+    const at = await this.sessions.markAuthenticated(principal.sessionId);
+    return this.access(user.id, user.team_id, user.role, principal.sessionId, at);
+  }
+
+  /** Refuses a password that matches the current one or one of the last N. */
+  private async assertNotRecent(userId: string, currentHash: string, password: string): Promise<void> {
+    const rows: { password_hash: string }[] = await this.dataSource.query(
+      `SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2`,
+      [userId, this.config.passwordPolicy.historySize - 1],
+    );
+    for (const hash of [currentHash, ...rows.map((r) => r.password_hash)]) {
+      if (await this.hasher.verify(hash, password)) {
+        throw AppException.validation(`Choose a password you have not used recently (the last ${this.config.passwordPolicy.historySize} are refused)`, [
+          { field: 'password', errors: ['Password was used recently'] },
+        ]);
+      }
+    }
+  }
+
+  private async setPassword(userId: string, oldHash: string, password: string): Promise<void> {
+    const hash = await this.hasher.hash(password);
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`INSERT INTO password_history (user_id, password_hash) VALUES ($1, $2)`, [userId, oldHash]);
+      await m.query(
+        `UPDATE users SET password_hash = $2, password_changed_at = now(), failed_login_attempts = 0, locked_until = NULL WHERE id = $1`,
+        [userId, hash],
+      );
+    });
+  }
+
+  private async passwordHashOf(userId: string): Promise<{ hash: string; email: string; teamId: string }> {
+    const [row]: { password_hash: string; email: string; team_id: string }[] = await this.dataSource.query(
+      `SELECT password_hash, email, team_id FROM users WHERE id = $1`,
+      [userId],
+    );
+    if (!row) throw AppException.unauthenticated();
+    return { hash: row.password_hash, email: row.email, teamId: row.team_id };
+  }
+
+  async changePassword(principal: UserPrincipal, input: { currentPassword: string; newPassword: string }, origin: RequestOrigin): Promise<{ revokedSessions: number }> {
+    const current = await this.passwordHashOf(principal.userId);
+    if (!(await this.hasher.verify(current.hash, input.currentPassword))) {
+      const user = await this.findByEmail(current.email);
+      throw await this.failAttempt(user!, origin, 'wrong_current_password', new AppException('INVALID_CREDENTIALS', 'The current password is not correct'));
+    }
+    this.policy.assertAcceptable(input.newPassword, { email: current.email, field: 'newPassword' });
+    await this.assertNotRecent(principal.userId, current.hash, input.newPassword);
+    await this.setPassword(principal.userId, current.hash, input.newPassword);
+    const revoked = await this.sessions.revokeAllForUser(principal.userId, 'password_changed', principal.sessionId);
+    await this.events.record('password_changed', 'medium', {
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      userId: principal.userId,
+      teamId: principal.teamId,
+      details: { otherSessionsRevoked: revoked.length },
+    });
+    return { revokedSessions: revoked.length };
+  }
+
+  /**
+   * Always answers the same way, at the same speed: the lookup, token and mail happen after the response,
+   * so neither the status nor the timing says whether the address has an account.
+   */
+  requestPasswordReset(email: string, origin: RequestOrigin): void {
+    setImmediate(() => {
+      this.sendResetMail(email, origin).catch((err: Error) => this.logger.warn(`password reset mail failed: ${err.message}`));
+    });
+  }
+
+  private async sendResetMail(email: string, origin: RequestOrigin): Promise<void> {
+    const user = await this.findByEmail(email);
+    if (!user || user.disabled) return;
+    const token = randomToken();
+    await this.dataSource.query(
+      `INSERT INTO password_reset_tokens (user_id, token_hash, expires_at, requested_ip) VALUES ($1, $2, $3, $4)`,
+      [user.id, sha256Hex(token), new Date(Date.now() + RESET_TOKEN_TTL_MS), origin.ip],
+    );
+    await this.events.record('password_reset_requested', 'low', { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id });
+    const link = `${this.config.publicUrl}/console/#/reset-password?token=${encodeURIComponent(token)}`;
+    await this.mail.send({
+      to: user.email,
+      subject: 'Reset your Hearth CRM password',
+      text:
+        `Someone (hopefully you) asked to reset the password of this account.\n\n` +
+        `Open this link within 30 minutes to choose a new password (it works once):\n${link}\n\n` +
+        `If you did not ask, ignore this mail: your password stays as it is. Request from IP ${origin.ip}.\n`,
+    });
+  }
+
+  async resetPassword(input: { token: string; password: string }, origin: RequestOrigin): Promise<void> {
+    const invalid = () => AppException.validation('This reset link is invalid, expired or already used', [{ field: 'token', errors: ['invalid or expired'] }]);
+    const hash = sha256Hex(input.token);
+    const [pending]: { user_id: string }[] = await this.dataSource.query(
+      `SELECT user_id FROM password_reset_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`,
+      [hash],
+    );
+    if (!pending) throw invalid();
+    const current = await this.passwordHashOf(pending.user_id);
+    this.policy.assertAcceptable(input.password, { email: current.email });
+    await this.assertNotRecent(pending.user_id, current.hash, input.password);
+    // Consumed atomically: of two racing uses, one wins.
+    const consumed: [unknown[], number] = await this.dataSource.query(
+      `UPDATE password_reset_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`,
+      [hash],
+    );
+    if (consumed[1] !== 1) throw invalid();
+    await this.dataSource.query(`UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [pending.user_id]);
+    await this.setPassword(pending.user_id, current.hash, input.password);
+    const revoked = await this.sessions.revokeAllForUser(pending.user_id, 'password_reset');
+    await this.events.record('password_reset', 'medium', {
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      userId: pending.user_id,
+      teamId: current.teamId,
+      details: { sessionsRevoked: revoked.length },
+    });
+  }
+
+  async me(principal: UserPrincipal) {
+    return publicUser(await this.loadUser(principal.userId));
+  }
+}

@@ -1,0 +1,131 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config/app-config';
+import { EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { runMigrations } from '../../src/database/migrate';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { TEST_DATA_DIR } from '../setup/paths';
+import { HttpClient } from '../helpers/http';
+import { STRONG_PASSWORD } from '../helpers/auth';
+import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/test-app';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * PostgreSQL is stopped and started again under a steady write load. While it is down the API answers
+ * 503 SERVICE_UNAVAILABLE (never a 500 or a hang); within 5 s of its return writes succeed again; and every
+ * write the API acknowledged is in the database with its audit row.
+ */
+describe('database outage under load', () => {
+  const dataDir = join(TEST_DATA_DIR, `restart-${randomBytes(3).toString('hex')}`);
+  let db: EmbeddedDatabase;
+  let port: number;
+  let app: NestFastifyApplication;
+  let http: HttpClient;
+
+  const startDb = () => startEmbeddedPostgres({ dataDir, port, database: 'hearth', ephemeral: false });
+
+  beforeAll(async () => {
+    mkdirSync(dataDir, { recursive: true });
+    port = await freePort();
+    db = await startDb();
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      RATE_LIMIT_GLOBAL_MAX: '1000000',
+      DB_QUERY_TIMEOUT_MS: '3000',
+    });
+    await runMigrations(config, db.url);
+    app = await createApp(config, { databaseUrl: db.url });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    http = new HttpClient(`http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.stop();
+  });
+
+  it('answers 503 while the database is down, recovers within 5 s, and loses no acknowledged write', async () => {
+    const reg = await http.post('/v1/auth/register', {
+      email: `outage-${Date.now()}@example.com`,
+      password: STRONG_PASSWORD,
+      firstName: 'Out',
+      lastName: 'Age',
+      teamName: 'Outage',
+    });
+    expect(reg.status).toBe(201);
+    const token: string = reg.body.data.accessToken;
+
+    const acknowledged: string[] = [];
+    const statuses = new Map<number, number>();
+    const unexpected: string[] = [];
+    let stop = false;
+    let n = 0;
+    const worker = async () => {
+      while (!stop) {
+        const res = await http.post('/v1/clients', { firstName: 'Load', lastName: `N${n++}` }, { token }).catch((err: Error) => {
+          unexpected.push(`transport: ${err.message}`);
+          return undefined;
+        });
+        if (!res) continue;
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 201) acknowledged.push(res.body.data.id);
+        else if (res.status === 503) {
+          expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
+          await new Promise((r) => setTimeout(r, 20));
+        } else unexpected.push(`${res.status} ${res.text.slice(0, 200)}`);
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+
+    await new Promise((r) => setTimeout(r, 1500));
+    const beforeOutage = acknowledged.length;
+    await db.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    const ready = await http.get('/health/ready');
+    expect(ready.status).toBe(503);
+    const duringOutage = acknowledged.length;
+
+    db = await startDb();
+    const back = Date.now();
+    while (acknowledged.length === duringOutage && Date.now() - back < 10_000) await new Promise((r) => setTimeout(r, 25));
+    const recoveryMs = Date.now() - back;
+    await new Promise((r) => setTimeout(r, 1000));
+    stop = true;
+    await Promise.all(workers);
+
+    expect(beforeOutage).toBeGreaterThan(0);
+    expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
+    expect(recoveryMs).toBeLessThan(5000);
+    expect(acknowledged.length).toBeGreaterThan(duringOutage);
+    expect(unexpected).toEqual([]);
+
+    const { Client } = await import('pg');
+    const check = new Client({ connectionString: db.url });
+    await check.connect();
+    try {
+      const found = await check.query(`SELECT id FROM clients WHERE id = ANY($1::uuid[])`, [acknowledged]);
+      expect(found.rowCount).toBe(acknowledged.length);
+      const audited = await check.query(`SELECT DISTINCT resource_id FROM audit_log WHERE action = 'CREATE' AND resource_id = ANY($1::uuid[])`, [acknowledged]);
+      expect(audited.rowCount).toBe(acknowledged.length);
+    } finally {
+      await check.end();
+    }
+  }, 90_000);
+});

@@ -1,0 +1,81 @@
+import { HttpClient } from '../helpers/http';
+import { STRONG_PASSWORD } from '../helpers/auth';
+import { SpawnedApp, spawnApp } from './spawn-app';
+
+const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
+
+/** Least-squares slope of y over x. */
+function slope(points: [number, number][]): number {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  const num = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
+  const den = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  return den === 0 ? 0 : num / den;
+}
+
+/**
+ * A mixed load (reads, audited writes, auth checks, bad requests) for SOAK_SECONDS (5 minutes by default)
+ * while the API's resident memory is sampled: after warm-up it must show no growth trend.
+ */
+describe(`memory soak (${SOAK_SECONDS} s)`, () => {
+  let app: SpawnedApp;
+
+  beforeAll(async () => {
+    app = await spawnApp();
+  }, 90_000);
+  afterAll(async () => {
+    app.child.kill('SIGTERM');
+    await app.exited;
+  });
+
+  it('keeps resident memory flat under sustained mixed load', async () => {
+    const http = new HttpClient(app.baseUrl);
+    const reg = await http.post('/v1/auth/register', {
+      email: `soak-${Date.now()}@example.com`,
+      password: STRONG_PASSWORD,
+      firstName: 'S',
+      lastName: 'K',
+      teamName: 'Soak',
+    });
+    const token: string = reg.body.data.accessToken;
+    const samples: [number, number][] = [];
+    const start = Date.now();
+    let stop = false;
+    let requests = 0;
+    const errors: string[] = [];
+    const mix = [
+      () => http.get('/v1/clients?limit=50', { token }),
+      () => http.post('/v1/clients', { firstName: 'Soak', lastName: `N${requests}`, notes: 'x'.repeat(500) }, { token }),
+      () => http.get('/v1/auth/me', { token }),
+      () => http.get('/health'),
+      () => http.get('/v1/nope', { token }),
+      () => http.post('/v1/clients', { firstName: 42 }, { token }),
+      () => http.get('/v1/clients?limit=50&q=soak', { token }),
+    ];
+    const worker = async () => {
+      while (!stop) {
+        const res = await mix[requests++ % mix.length]();
+        if (res.status >= 500) errors.push(`${res.status} ${res.text.slice(0, 120)}`);
+      }
+    };
+    const sampler = setInterval(() => samples.push([(Date.now() - start) / 60_000, app.rssMb()]), 2_000);
+    const workers = Array.from({ length: 4 }, worker);
+    await new Promise((r) => setTimeout(r, SOAK_SECONDS * 1000));
+    stop = true;
+    clearInterval(sampler);
+    await Promise.all(workers);
+
+    expect(errors).toEqual([]);
+    // The first third is warm-up (JIT, pools, caches filling); judge the rest.
+    const steady = samples.slice(Math.floor(samples.length / 3));
+    const mbPerMinute = slope(steady);
+    const growth = Math.max(...steady.map((s) => s[1])) - steady[0][1];
+    process.stdout.write(
+      `soak: ${requests} requests in ${SOAK_SECONDS} s, RSS ${steady[0][1].toFixed(0)} → ${steady[steady.length - 1][1].toFixed(0)} MB, trend ${mbPerMinute.toFixed(2)} MB/min\n`,
+    );
+    expect(requests).toBeGreaterThan(SOAK_SECONDS * 20);
+    expect(mbPerMinute).toBeLessThan(3);
+    expect(growth).toBeLessThan(60);
+  }, (SOAK_SECONDS + 120) * 1000);
+});
