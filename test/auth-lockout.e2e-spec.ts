@@ -1,0 +1,149 @@
+import { TestApp, startTestApp } from './helpers/test-app';
+import { STRONG_PASSWORD, login, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
+
+const WRONG = 'Wrong-Password-123!';
+
+describe('auth: lockout', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { MAX_LOGIN_ATTEMPTS: '5', LOCKOUT_DURATION_MINUTES: '0.05' } });
+  });
+  afterAll(() => t.close());
+
+  const eventsOf = async (userId: string, type: string) =>
+    (await t.dataSource.query(`SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type = $2`, [userId, type]))[0].n as number;
+
+  it('5 failed logins lock the account (423 with minutes left) even with the right password; it unlocks after the duration', async () => {
+    const a = await registerTeam(t);
+    for (let i = 1; i <= 4; i++) {
+      const res = await login(t, a.email, WRONG);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+    }
+    const fifth = await login(t, a.email, WRONG);
+    expect(fifth.status).toBe(423);
+    expect(fifth.body.error).toEqual({ code: 'ACCOUNT_LOCKED', message: 'Account locked for 1 minute' });
+
+    const right = await login(t, a.email, STRONG_PASSWORD);
+    expect(right.status).toBe(423);
+    expect(right.body.error.code).toBe('ACCOUNT_LOCKED');
+    expect(await eventsOf(a.userId, 'account_locked')).toBe(1);
+    expect(await eventsOf(a.userId, 'lockout_attempt_while_locked')).toBe(1);
+    expect(await eventsOf(a.userId, 'multiple_failed_logins')).toBe(1);
+
+    // 0.05 min = 3 s.
+    await new Promise((r) => setTimeout(r, 3100));
+    const ok = await login(t, a.email, STRONG_PASSWORD);
+    expect(ok.status).toBe(200);
+    const [row] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [a.userId]);
+    expect(row).toEqual({ failed_login_attempts: 0, locked_until: null });
+  });
+
+  it('a success resets the count', async () => {
+    const a = await registerTeam(t);
+    for (let i = 0; i < 4; i++) await login(t, a.email, WRONG);
+    await loginOk(t, a.email, STRONG_PASSWORD);
+    for (let i = 0; i < 4; i++) expect((await login(t, a.email, WRONG)).status).toBe(401);
+  });
+
+  it('20 parallel wrong-password logins: locked, and the stored counter equals the failures counted', async () => {
+    const a = await registerTeam(t);
+    const results = await Promise.all(Array.from({ length: 20 }, () => login(t, a.email, WRONG)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.every((s) => s === 401 || s === 423)).toBe(true);
+    expect(statuses.filter((s) => s === 423).length).toBeGreaterThanOrEqual(1);
+
+    const [user] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [a.userId]);
+    expect(new Date(user.locked_until).getTime()).toBeGreaterThan(Date.now());
+    const failed = await eventsOf(a.userId, 'login_failed');
+    const whileLocked = await eventsOf(a.userId, 'lockout_attempt_while_locked');
+    // Every attempt that checked the password moved the counter exactly once; the rest were refused as locked.
+    expect(user.failed_login_attempts).toBe(failed);
+    expect(user.failed_login_attempts + whileLocked).toBe(20);
+    expect(user.failed_login_attempts).toBeGreaterThanOrEqual(5);
+    expect(await eventsOf(a.userId, 'account_locked')).toBe(1);
+  });
+
+  it('an unknown email gets the same answer as a wrong password, in about the same time', async () => {
+    const a = await registerTeam(t);
+    const time = async (email: string) => {
+      const started = process.hrtime.bigint();
+      const res = await login(t, email, WRONG);
+      return { res, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    };
+    // Warm both paths, then compare medians.
+    await time(a.email);
+    await time(uniqueEmail('ghost'));
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const k = await time(a.email);
+      const u = await time(uniqueEmail('ghost'));
+      expect(u.res.status).toBe(k.res.status);
+      expect(u.res.body).toEqual(k.res.body);
+      known.push(k.ms);
+      unknown.push(u.ms);
+    }
+    await loginOk(t, a.email, STRONG_PASSWORD); // reset the counter
+    const median = (xs: number[]) => xs.sort((x, y) => x - y)[1];
+    // Both paths verify one argon2id hash: the unknown-email path is not measurably faster.
+    expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
+  });
+});
+
+describe('auth: login rate limit', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RATE_LIMIT_LOGIN_MAX: '5', MAX_LOGIN_ATTEMPTS: '100' } });
+  });
+  afterAll(() => t.close());
+
+  it('successful logins do not count; the 6th failed attempt is 429 AUTH_RATE_LIMIT with Retry-After', async () => {
+    const a = await registerTeam(t);
+    for (let i = 0; i < 8; i++) expect((await login(t, a.email, STRONG_PASSWORD)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await login(t, a.email, WRONG)).status).toBe(401);
+    const sixth = await login(t, a.email, WRONG);
+    expect(sixth.status).toBe(429);
+    expect(sixth.body.error.code).toBe('AUTH_RATE_LIMIT');
+    expect(Number(sixth.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Also with the right password: the limiter runs before credentials are checked.
+    expect((await login(t, a.email, STRONG_PASSWORD)).status).toBe(429);
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM security_events WHERE event_type = 'rate_limited'`);
+    expect(n).toBe(1);
+  });
+});
+
+describe('auth: other rate limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RATE_LIMIT_REGISTER_MAX: '2', RATE_LIMIT_GLOBAL_MAX: '40', RATE_LIMIT_HEALTH_MAX: '3' } });
+  });
+  afterAll(() => t.close());
+
+  it('register has its own limit', async () => {
+    await registerTeam(t);
+    await registerTeam(t);
+    const third = await t.http.post('/v1/auth/register', { email: uniqueEmail(), password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', teamName: 'C' });
+    expect(third.status).toBe(429);
+    expect(third.body.error.code).toBe('AUTH_RATE_LIMIT');
+  });
+
+  it('health has its own limit', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await t.http.get('/health')).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
+  it('every /v1 route shares the global limit (429 RATE_LIMIT)', async () => {
+    let last = 0;
+    let headers: Headers | undefined;
+    for (let i = 0; i < 45 && last !== 429; i++) {
+      const res = await t.http.get('/v1/auth/me');
+      last = res.status;
+      headers = res.headers;
+      if (res.status === 429) expect(res.body.error.code).toBe('RATE_LIMIT');
+    }
+    expect(last).toBe(429);
+    expect(headers!.get('retry-after')).toBeTruthy();
+  });
+});
