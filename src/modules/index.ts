@@ -1,4 +1,6 @@
 import { Type } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
+import { CrmModule } from './crm/crm.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
-export const FEATURE_MODULES: Type<unknown>[] = [];
+export const FEATURE_MODULES: Type<unknown>[] = [AuditModule, CrmModule];
