@@ -376,6 +376,7 @@ export abstract class CrmResourceService implements OnModuleInit {
           throw AppException.validation(`Invalid input: ${pg.column ?? 'a required field'} is required`);
         case '23505':
           throw AppException.conflict(known ?? `A ${this.definition.label.toLowerCase()} with these values already exists`);
+        case '23001': // restrict_violation: ON DELETE RESTRICT
         case '23503':
           if (kind === 'delete') {
             throw AppException.conflict(`This ${this.definition.label.toLowerCase()} is still referenced by other records (appointments or escrows); remove those links first`);
