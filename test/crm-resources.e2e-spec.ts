@@ -193,6 +193,25 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
     });
   });
 
+  it('OpenAPI documents every CRM, users and audit-log route: tag, summary, parameters, bodies, error responses', async () => {
+    const doc = (await t.http.get('/docs-json')).body;
+    const ops = Object.entries<Record<string, any>>(doc.paths)
+      .filter(([p]) => /^\/v1\/(clients|leads|appointments|escrows|listings|users|audit-log)\b/.test(p))
+      .flatMap(([p, methods]) => Object.entries<any>(methods).map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })));
+    expect(ops).toHaveLength(5 * 6 + 1 + 5 + 1);
+    for (const { key, op } of ops) {
+      expect([key, op.tags?.length]).toEqual([key, 1]);
+      expect([key, typeof op.summary]).toEqual([key, 'string']);
+      expect([key, Object.keys(op.responses)]).toEqual([key, expect.arrayContaining(['401', '403'])]);
+      if (/^(POST|PATCH)/.test(key) && !key.endsWith('/convert')) expect([key, op.requestBody?.content['application/json'].schema.$ref]).toEqual([key, expect.any(String)]);
+      if (/\{id\}/.test(key)) expect([key, Object.keys(op.responses)]).toEqual([key, expect.arrayContaining(['400', '404'])]);
+    }
+    const list = doc.paths['/v1/listings'].get;
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor', 'sort', 'q', 'status', 'city', 'minPrice', 'maxPrice']));
+    expect(Object.keys(doc.paths['/v1/clients/export'].get.responses['200'].content)).toEqual(['text/csv']);
+    expect(doc.components.schemas.CreateClientDto.required).toEqual(['firstName', 'lastName']);
+  });
+
   describe('specifics', () => {
     let token: string;
     let teamId: string;

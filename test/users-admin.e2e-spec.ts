@@ -14,7 +14,7 @@ describe('users administration', () => {
   const email = (tag: string) => `${tag}-${Date.now()}-${++seq}@example.com`;
 
   const login = (e: string, password = STRONG_PASSWORD) => t.http.post('/v1/auth/login', { email: e, password });
-  const add = async (role: 'admin' | 'agent' | 'viewer', tag = role) => {
+  const add = async (role: 'admin' | 'agent' | 'viewer', tag: string = role) => {
     const address = email(tag);
     const res = await t.http.post('/v1/users', { email: address, password: STRONG_PASSWORD, firstName: 'New', lastName: tag, role }, { token: admin.token });
     if (res.status !== 201) throw new Error(`add ${role}: ${res.status} ${res.text}`);

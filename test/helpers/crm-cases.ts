@@ -300,7 +300,8 @@ export const CRM_CASES: CrmCase[] = [
 
 /** Substitutes `<clientId>` style placeholders in filter queries. */
 export function fillQuery(query: Record<string, string>, refs: Refs): string {
-  return new URLSearchParams(Object.entries(query).map(([k, v]) => [k, v.replace(/^<(\w+)>$/, (_m, key: keyof Refs) => refs[key])])).toString();
+  const pairs = Object.entries(query).map(([k, v]): [string, string] => [k, v.replace(/^<(\w+)>$/, (_m, key: keyof Refs) => refs[key])]);
+  return new URLSearchParams(pairs).toString();
 }
 
 /** A client, a lead and a listing of the caller's team, through the API. */
