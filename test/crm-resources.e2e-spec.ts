@@ -158,6 +158,7 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
         `cursor=${forged({ s: '-createdAt', v: '2030-01-01T00:00:00.000000Z', i: 'not-a-uuid' })}`,
         `sort=-createdAt&cursor=${cursor}`,
         'q=',
+        'q=%00abc',
         `q=${'y'.repeat(101)}`,
         'includeTotal=yes',
         'teamId=00000000-0000-4000-8000-000000000000',

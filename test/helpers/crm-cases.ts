@@ -91,6 +91,7 @@ export const CRM_CASES: CrmCase[] = [
       ['bad phone', { firstName: 'A', lastName: 'B', phone: 'call me' }],
       ['too long', { firstName: long(101), lastName: 'B' }],
       ['number as name', { firstName: 12, lastName: 'B' }],
+      ['NUL byte', { firstName: 'A\u0000B', lastName: 'B' }],
       ['teamId in body', { firstName: 'A', lastName: 'B', teamId: '00000000-0000-4000-8000-000000000000' }],
       ['read-only leadId', { firstName: 'A', lastName: 'B', leadId: '00000000-0000-4000-8000-000000000000' }],
     ],
