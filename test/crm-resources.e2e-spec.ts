@@ -38,6 +38,10 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
     });
 
     it('create, read, update, delete', async () => {
+      const statusField = Object.keys(c.defaults).find((k) => k === 'status' || k === 'leadStatus')!;
+      const withNull = await t.http.post(path, { ...c.minimal(refs), [statusField]: null }, { token });
+      expect(withNull.status).toBe(201);
+      expect(withNull.body.data[statusField]).toBe(c.defaults[statusField]);
       const min = await t.http.post(path, c.minimal(refs), { token });
       expect(min.status).toBe(201);
       const created = min.body.data;

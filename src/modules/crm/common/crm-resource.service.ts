@@ -237,7 +237,8 @@ export abstract class CrmResourceService implements OnModuleInit {
     const params: unknown[] = [teamId, actorUserId(actor), actorApiKeyId(actor)];
     for (const [property, value] of Object.entries(values)) {
       const info = this.settable.get(property);
-      if (!info || value === undefined) continue;
+      // null for a NOT NULL column with a default (status) means "the default".
+      if (!info || value === undefined || (value === null && this.notNullFields.has(property))) continue;
       columns.push(`"${info.column}"`);
       params.push(value);
     }
