@@ -1,12 +1,18 @@
 import { Type } from '@nestjs/common';
 import { AlertsModule } from './alerts/alerts.module';
-import { AuthModule } from './auth/auth.module';
 import { AnomalyModule } from './anomaly/anomaly.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { CrmModule } from './crm/crm.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
+import { UsersAdminModule } from './users/users-admin.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
 export const FEATURE_MODULES: Type<unknown>[] = [
   AuthModule,
+  AuditModule,
+  CrmModule,
+  UsersAdminModule,
   HoneypotModule,
   AlertsModule,
   AnomalyModule,
