@@ -1,5 +1,6 @@
 import { Foundation1732300000000 } from './1732300000000-foundation';
 import { Auth1732300001000 } from './1732300001000-auth';
+import { MfaAndApiKeys1732300002000 } from './1732300002000-mfa-and-api-keys';
 import { SecurityOperations1732300009000 } from './1732300009000-security-operations';
 import { CrmResources1732400000000 } from './1732400000000-crm-resources';
 import { AuditLog1732400001000 } from './1732400001000-audit-log';
@@ -8,6 +9,7 @@ import { AuditLog1732400001000 } from './1732400001000-audit-log';
 export const MIGRATIONS = [
   Foundation1732300000000,
   Auth1732300001000,
+  MfaAndApiKeys1732300002000,
   SecurityOperations1732300009000,
   CrmResources1732400000000,
   AuditLog1732400001000,

@@ -5,11 +5,13 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CrmModule } from './crm/crm.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
+import { MfaModule } from './mfa/mfa.module';
 import { UsersAdminModule } from './users/users-admin.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
 export const FEATURE_MODULES: Type<unknown>[] = [
   AuthModule,
+  MfaModule,
   AuditModule,
   CrmModule,
   UsersAdminModule,

@@ -1,32 +1,41 @@
-import { CanActivate, ExecutionContext, Injectable, Type } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import { AuthGuard, IAuthGuard } from '@nestjs/passport';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppException } from '../http/app.exception';
 import { IS_PUBLIC } from './decorators';
 import { Principal } from './principal';
 
+/** DI tokens under which the auth and API-key modules provide their passport strategies. */
 export const JWT_STRATEGY = 'jwt';
 export const API_KEY_STRATEGY = 'api-key';
 
-/** A passport guard for one strategy whose failures become the contract's UNAUTHENTICATED. */
-function strategyGuard(strategy: string): Type<IAuthGuard> {
-  class StrategyGuard extends AuthGuard(strategy) {
-    override handleRequest<T = Principal>(err: unknown, user: unknown, info: unknown, context: ExecutionContext): T {
-      if (err) throw err;
-      if (!user) {
-        const expired = info instanceof Error && info.name === 'TokenExpiredError';
-        throw AppException.unauthenticated(expired ? 'Access token expired' : 'Missing or invalid credentials');
-      }
-      context.switchToHttp().getRequest<FastifyRequest>().principal = user as Principal;
-      return user as T;
-    }
-  }
-  return StrategyGuard;
+/** What a passport strategy looks like from the outside (passport-strategy's protocol). */
+interface PassportStrategyLike {
+  authenticate(this: PassportStrategyLike & Record<string, unknown>, req: unknown, options?: unknown): void;
 }
 
-const JwtGuard = strategyGuard(JWT_STRATEGY);
-const ApiKeyGuard = strategyGuard(API_KEY_STRATEGY);
+type Outcome = { user: Principal } | { failed: unknown };
+
+/**
+ * Runs one passport strategy against a request, the way passport.authenticate does, but on the strategy
+ * instance of *this* application: passport's global registry holds one strategy per name per process,
+ * which breaks as soon as two app instances share a process (tests, workers).
+ */
+function runStrategy(strategy: PassportStrategyLike, request: unknown): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const attempt = Object.create(strategy) as PassportStrategyLike & Record<string, unknown>;
+    attempt.success = (user: Principal) => resolve({ user });
+    attempt.fail = (info: unknown) => resolve({ failed: info });
+    attempt.error = (err: unknown) => reject(err);
+    attempt.pass = () => resolve({ failed: undefined });
+    attempt.redirect = () => resolve({ failed: undefined });
+    try {
+      attempt.authenticate(request, { session: false });
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
 
 /**
  * X-API-Key (passport-headerapikey) when the request carries one, else Bearer JWT (passport-jwt). Exactly one
@@ -34,15 +43,33 @@ const ApiKeyGuard = strategyGuard(API_KEY_STRATEGY);
  */
 @Injectable()
 export class AuthenticationGuard implements CanActivate {
-  private readonly jwt = new JwtGuard();
-  private readonly apiKey = new ApiKeyGuard();
+  private readonly strategies = new Map<string, PassportStrategyLike>();
 
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  private strategy(name: string): PassportStrategyLike {
+    let found = this.strategies.get(name);
+    if (!found) {
+      found = this.moduleRef.get<PassportStrategyLike>(name, { strict: false });
+      this.strategies.set(name, found);
+    }
+    return found;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const guard = request.headers['x-api-key'] !== undefined ? this.apiKey : this.jwt;
-    return (await guard.canActivate(context)) as boolean;
+    const name = request.headers['x-api-key'] !== undefined ? API_KEY_STRATEGY : JWT_STRATEGY;
+    const outcome = await runStrategy(this.strategy(name), request);
+    if ('user' in outcome && outcome.user) {
+      request.principal = outcome.user;
+      return true;
+    }
+    const info = 'failed' in outcome ? outcome.failed : undefined;
+    const expired = info instanceof Error && info.name === 'TokenExpiredError';
+    throw AppException.unauthenticated(expired ? 'Access token expired' : 'Missing or invalid credentials');
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { JWT_STRATEGY } from '../../common/security/authentication.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
@@ -17,11 +17,10 @@ import { Team } from '../teams/entities/team.entity';
 
 @Module({
   imports: [
-    PassportModule,
     TypeOrmModule.forFeature([User, Team, Session, UsedRefreshToken, PasswordHistory, PasswordResetToken, KnownDevice]),
   ],
   controllers: [AuthController],
-  providers: [AuthService, SessionsService, TokenService, TokenRefreshService, JwtStrategy],
-  exports: [SessionsService, TokenService],
+  providers: [AuthService, SessionsService, TokenService, TokenRefreshService, JwtStrategy, { provide: JWT_STRATEGY, useExisting: JwtStrategy }],
+  exports: [SessionsService, TokenService, JWT_STRATEGY],
 })
 export class AuthModule {}

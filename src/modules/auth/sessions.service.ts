@@ -98,6 +98,11 @@ export class SessionsService {
     for (const id of sessionIds) this.cache.delete(id);
   }
 
+  /** After a change to what principals carry (role, 2FA, disabled): drop every cached session of the user. */
+  forgetUser(userId: string): void {
+    for (const [id, entry] of this.cache) if (entry.value?.userId === userId) this.cache.delete(id);
+  }
+
   /** Compare-and-swap on the live token's hash; null when the token is not the live one of a usable session. */
   async rotate(presented: string): Promise<RotatedSession | null> {
     const now = new Date();

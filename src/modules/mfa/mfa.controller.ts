@@ -1,0 +1,55 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { CurrentActor, CurrentPrincipal, UsersOnly } from '../../common/security/decorators';
+import { Actor, UserPrincipal } from '../../common/security/principal';
+import { ConfirmMfaDto, EnableMfaDto } from './dto/mfa.dto';
+import { MfaService } from './mfa.service';
+
+@ApiTags('auth')
+@UsersOnly()
+@Controller('auth/2fa')
+export class MfaController {
+  constructor(private readonly mfa: MfaService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Whether 2FA is on, since when, and how many backup codes are left' })
+  status(@CurrentPrincipal() principal: UserPrincipal) {
+    return this.mfa.status(principal.userId);
+  }
+
+  @Post('setup')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Start TOTP enrolment: a new secret, its otpauth:// URI and a QR code (PNG data URL); not active until enabled' })
+  @ApiOkResponse({ description: 'data: {secret, otpauthUrl, qrCode}' })
+  @ApiConflictResponse({ description: 'CONFLICT: 2FA already enabled' })
+  setup(@CurrentPrincipal() principal: UserPrincipal) {
+    return this.mfa.setup(principal);
+  }
+
+  @Post('enable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Confirm enrolment with a current code; returns 10 one-time backup codes (shown once)' })
+  @ApiOkResponse({ description: 'data: {backupCodes: string[10]}' })
+  @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE' })
+  enable(@CurrentPrincipal() principal: UserPrincipal, @Body() body: EnableMfaDto, @CurrentActor() actor: Actor) {
+    return this.mfa.enable(principal, body.code, actor);
+  }
+
+  @Post('disable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Turn 2FA off: needs the password and a current code (or a backup code)' })
+  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE' })
+  async disable(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ConfirmMfaDto, @CurrentActor() actor: Actor) {
+    await this.mfa.disable(principal, body.password, body.code, actor);
+    return { enabled: false };
+  }
+
+  @Post('backup-codes')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A fresh set of 10 backup codes (the old set stops working): needs the password and a code' })
+  @ApiOkResponse({ description: 'data: {backupCodes: string[10]}' })
+  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE' })
+  regenerate(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ConfirmMfaDto) {
+    return this.mfa.regenerateBackupCodes(principal, body.password, body.code);
+  }
+}

@@ -1,0 +1,140 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import QRCode from 'qrcode';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG } from '../../config/config.module';
+import { AppConfig } from '../../config/app-config';
+import { AppException } from '../../common/http/app.exception';
+import { MfaVerifier } from '../../common/security/mfa-verifier';
+import { Actor, UserPrincipal } from '../../common/security/principal';
+import { SecretBox } from '../../common/security/secret-box';
+import { SessionsService } from '../auth/sessions.service';
+import { sha256Hex } from '../auth/token.service';
+import { PasswordHasher } from '../passwords/password-hasher.service';
+import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
+import { matchingStep, newBackupCode, normaliseBackupCode, totp } from './totp';
+
+const ISSUER = 'Hearth CRM';
+const BACKUP_CODE_COUNT = 10;
+
+/**
+ * TOTP two-factor authentication: enrolment with a QR code, one-time backup codes, and the second-factor
+ * check used by login, re-auth and API key creation (as the MfaVerifier the auth module depends on).
+ */
+@Injectable()
+export class MfaService implements MfaVerifier {
+  private readonly box: SecretBox;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionsService,
+    private readonly events: SecurityEventsService,
+  ) {
+    this.box = new SecretBox(config.dataEncryptionKey);
+  }
+
+  async setup(principal: UserPrincipal): Promise<{ secret: string; otpauthUrl: string; qrCode: string }> {
+    const [user]: { mfa_enabled: boolean }[] = await this.dataSource.query(`SELECT mfa_enabled FROM users WHERE id = $1`, [principal.userId]);
+    if (user?.mfa_enabled) throw AppException.conflict('Two-factor authentication is already enabled; disable it first to enrol a new device');
+    const secret = totp.generateSecret(20);
+    await this.dataSource.query(
+      `INSERT INTO user_mfa (user_id, pending_secret_sealed, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (user_id) DO UPDATE SET pending_secret_sealed = EXCLUDED.pending_secret_sealed, updated_at = now()`,
+      [principal.userId, this.box.seal(secret, principal.userId)],
+    );
+    const otpauthUrl = totp.keyuri(principal.email, ISSUER, secret);
+    const qrCode = await QRCode.toDataURL(otpauthUrl, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
+    return { secret, otpauthUrl, qrCode };
+  }
+
+  private async issueBackupCodes(userId: string, m: EntityManager): Promise<string[]> {
+    const codes = Array.from({ length: BACKUP_CODE_COUNT }, newBackupCode);
+    await m.query(`DELETE FROM mfa_backup_codes WHERE user_id = $1`, [userId]);
+    await m.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, [userId, codes.map((c) => sha256Hex(normaliseBackupCode(c)))]);
+    return codes;
+  }
+
+  async enable(principal: UserPrincipal, code: string, actor: Actor): Promise<{ backupCodes: string[] }> {
+    const [row]: { pending_secret_sealed: string | null }[] = await this.dataSource.query(`SELECT pending_secret_sealed FROM user_mfa WHERE user_id = $1`, [principal.userId]);
+    if (!row?.pending_secret_sealed) throw AppException.validation('Start with POST /v1/auth/2fa/setup', [{ field: 'code', errors: ['no enrolment in progress'] }]);
+    const secret = this.box.open(row.pending_secret_sealed, principal.userId);
+    const step = matchingStep(code, secret);
+    if (step === null) throw new AppException('INVALID_MFA_CODE', 'The code is not valid; check the time on your device and try again');
+    const backupCodes = await this.dataSource.transaction(async (m) => {
+      await m.query(
+        `UPDATE user_mfa SET secret_sealed = pending_secret_sealed, pending_secret_sealed = NULL, enabled_at = now(), last_used_step = $2, updated_at = now()
+          WHERE user_id = $1`,
+        [principal.userId, step],
+      );
+      await m.query(`UPDATE users SET mfa_enabled = true WHERE id = $1`, [principal.userId]);
+      return this.issueBackupCodes(principal.userId, m);
+    });
+    this.sessions.forgetUser(principal.userId);
+    await this.events.record('mfa_enabled', 'medium', eventContext(actor));
+    return { backupCodes };
+  }
+
+  /** Password and a second factor: what disabling 2FA or replacing backup codes requires. */
+  private async confirm(principal: UserPrincipal, password: string, code: string): Promise<void> {
+    const [user]: { password_hash: string; mfa_enabled: boolean }[] = await this.dataSource.query(
+      `SELECT password_hash, mfa_enabled FROM users WHERE id = $1`,
+      [principal.userId],
+    );
+    if (!user?.mfa_enabled) throw AppException.validation('Two-factor authentication is not enabled', [{ field: 'code', errors: ['2FA is not enabled'] }]);
+    if (!(await this.hasher.verify(user.password_hash, password))) throw new AppException('INVALID_CREDENTIALS', 'The password is not correct');
+    if (!(await this.verifyLoginCode(principal.userId, code))) throw new AppException('INVALID_MFA_CODE', 'The code is not valid');
+  }
+
+  async disable(principal: UserPrincipal, password: string, code: string, actor: Actor): Promise<void> {
+    await this.confirm(principal, password, code);
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`DELETE FROM user_mfa WHERE user_id = $1`, [principal.userId]);
+      await m.query(`DELETE FROM mfa_backup_codes WHERE user_id = $1`, [principal.userId]);
+      await m.query(`UPDATE users SET mfa_enabled = false WHERE id = $1`, [principal.userId]);
+    });
+    this.sessions.forgetUser(principal.userId);
+    await this.events.record('mfa_disabled', 'high', eventContext(actor));
+  }
+
+  async regenerateBackupCodes(principal: UserPrincipal, password: string, code: string): Promise<{ backupCodes: string[] }> {
+    await this.confirm(principal, password, code);
+    return { backupCodes: await this.dataSource.transaction((m) => this.issueBackupCodes(principal.userId, m)) };
+  }
+
+  /**
+   * A TOTP code valid now whose step is later than the last accepted one (claimed atomically, so the same
+   * code cannot be used twice even by parallel requests), or an unused backup code (consumed atomically).
+   */
+  async verifyLoginCode(userId: string, code: string): Promise<boolean> {
+    const trimmed = code.trim();
+    if (/^\d{6}$/.test(trimmed)) {
+      const [row]: { secret_sealed: string | null }[] = await this.dataSource.query(`SELECT secret_sealed FROM user_mfa WHERE user_id = $1`, [userId]);
+      if (!row?.secret_sealed) return false;
+      const step = matchingStep(trimmed, this.box.open(row.secret_sealed, userId));
+      if (step === null) return false;
+      const claimed: [unknown[], number] = await this.dataSource.query(
+        `UPDATE user_mfa SET last_used_step = $2, updated_at = now() WHERE user_id = $1 AND (last_used_step IS NULL OR last_used_step < $2)`,
+        [userId, step],
+      );
+      return claimed[1] === 1;
+    }
+    const normalised = normaliseBackupCode(trimmed);
+    if (normalised.length !== 8) return false;
+    const used: [unknown[], number] = await this.dataSource.query(
+      `UPDATE mfa_backup_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
+      [userId, sha256Hex(normalised)],
+    );
+    return used[1] === 1;
+  }
+
+  async status(userId: string): Promise<{ enabled: boolean; enabledAt: string | null; backupCodesLeft: number }> {
+    const [row]: { enabled_at: Date | null; left: number }[] = await this.dataSource.query(
+      `SELECT m.enabled_at, (SELECT count(*)::int FROM mfa_backup_codes b WHERE b.user_id = $1 AND b.used_at IS NULL) AS left
+         FROM users u LEFT JOIN user_mfa m ON m.user_id = u.id WHERE u.id = $1`,
+      [userId],
+    );
+    return { enabled: Boolean(row?.enabled_at), enabledAt: row?.enabled_at?.toISOString() ?? null, backupCodesLeft: row?.left ?? 0 };
+  }
+}
