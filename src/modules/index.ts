@@ -1,6 +1,7 @@
 import { Type } from '@nestjs/common';
 import { AlertsModule } from './alerts/alerts.module';
 import { AnomalyModule } from './anomaly/anomaly.module';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CrmModule } from './crm/crm.module';
@@ -12,6 +13,7 @@ import { UsersAdminModule } from './users/users-admin.module';
 export const FEATURE_MODULES: Type<unknown>[] = [
   AuthModule,
   MfaModule,
+  ApiKeysModule,
   AuditModule,
   CrmModule,
   UsersAdminModule,

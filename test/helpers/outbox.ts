@@ -15,6 +15,15 @@ function decodeQuotedPrintable(s: string): string {
   return s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
+/** RFC 2047 encoded words (=?UTF-8?Q?...?= / =?UTF-8?B?...?=), as nodemailer writes non-ASCII or long subjects. */
+function decodeWords(value: string): string {
+  return value
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?([\w-]+)\?([QqBb])\?([^?]*)\?=/g, (_m, _charset: string, enc: string, text: string) =>
+      enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64').toString('utf8') : decodeQuotedPrintable(text.replace(/_/g, ' ')),
+    );
+}
+
 /** Messages the app wrote to DATA_DIR/outbox (no SMTP_URL), oldest first. */
 export function readOutbox(t: TestApp): SentMail[] {
   const dir = join(t.dataDir, 'outbox');
@@ -24,8 +33,9 @@ export function readOutbox(t: TestApp): SentMail[] {
     .sort()
     .map((file) => {
       const raw = readFileSync(join(dir, file), 'utf8');
-      const [head, ...rest] = raw.split(/\r?\n\r?\n/);
-      const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'im').exec(head)?.[1]?.trim() ?? '';
+      const [folded, ...rest] = raw.split(/\r?\n\r?\n/);
+      const head = folded.replace(/\r?\n[ \t]+/g, ' ');
+      const header = (name: string) => decodeWords(new RegExp(`^${name}: (.*)$`, 'im').exec(head)?.[1]?.trim() ?? '');
       let body = rest.join('\n\n');
       if (/quoted-printable/i.test(head)) body = decodeQuotedPrintable(body);
       return { file, raw, to: header('To'), subject: header('Subject'), text: body };

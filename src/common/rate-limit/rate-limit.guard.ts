@@ -29,7 +29,8 @@ export class RateLimitGuard implements CanActivate {
 
     if (request.url.startsWith('/v1/')) {
       const apiKey = request.headers['x-api-key'];
-      const subject = typeof apiKey === 'string' && apiKey.includes('_') ? `key:${apiKey.split('_')[0]}` : `ip:${ip}`;
+      // Per key (its public prefix) for integrations, per client IP for everyone else.
+      const subject = typeof apiKey === 'string' && /^hk_[a-z0-9]{8}_/.test(apiKey) ? `key:${apiKey.slice(0, 11)}` : `ip:${ip}`;
       const decision = await this.limits.consume('global', subject);
       reply.header('X-RateLimit-Limit', String(decision.limit));
       reply.header('X-RateLimit-Remaining', String(Math.max(0, decision.limit - decision.count)));

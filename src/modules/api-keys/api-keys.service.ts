@@ -1,0 +1,195 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../../config/config.module';
+import { AppConfig } from '../../config/app-config';
+import { AppException } from '../../common/http/app.exception';
+import { Actor, ApiKeyPrincipal, UserPrincipal } from '../../common/security/principal';
+import { TeamScope } from '../../database/team-scope';
+import { AuditService } from '../audit/audit.service';
+import { MfaService } from '../mfa/mfa.service';
+import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
+import { ApiKeyUsage } from './api-key-usage.service';
+import { CreateApiKeyDto } from './dto/api-key.dto';
+import { ipAllowed, normaliseIpRule } from './ip-allow-list';
+
+const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** `hk_` + 8 characters: what the key starts with, stored in clear and indexed. */
+const PREFIX_LENGTH = 11;
+const LOOKUP_CACHE_MS = 5_000;
+const DAY_MS = 86_400_000;
+
+interface KeyRow {
+  id: string;
+  team_id: string;
+  name: string;
+  key_hash: string;
+  scopes: string[];
+  allowed_ips: string[];
+  expires_at: Date;
+  revoked_at: Date | null;
+  created_by: string | null;
+}
+
+export function publicKey(k: {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  allowed_ips: string[];
+  expires_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  created_by: string | null;
+  created_at: Date;
+}) {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    allowedIps: k.allowed_ips,
+    expiresAt: k.expires_at.toISOString(),
+    revokedAt: k.revoked_at?.toISOString() ?? null,
+    lastUsedAt: k.last_used_at?.toISOString() ?? null,
+    createdBy: k.created_by,
+    createdAt: k.created_at.toISOString(),
+  };
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function newPrefix(): string {
+  const bytes = randomBytes(8);
+  return `hk_${[...bytes].map((b) => PREFIX_ALPHABET[b % PREFIX_ALPHABET.length]).join('')}`;
+}
+
+/**
+ * API keys: created by admins with 2FA (and a fresh code), shown once, stored as sha256, found by prefix in
+ * one indexed lookup (cached a few seconds), compared in constant time, refused when revoked, expired or
+ * used from outside their IP allow-list.
+ */
+@Injectable()
+export class ApiKeysService {
+  private readonly cache = new Map<string, { at: number; row: KeyRow | null }>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly teamScope: TeamScope,
+    private readonly audit: AuditService,
+    private readonly mfa: MfaService,
+    private readonly events: SecurityEventsService,
+    private readonly usage: ApiKeyUsage,
+  ) {}
+
+  private expiryFrom(input: CreateApiKeyDto): Date {
+    if (input.expiresAt && input.expiresInDays) throw AppException.validation('Give expiresAt or expiresInDays, not both', [{ field: 'expiresAt', errors: ['choose one'] }]);
+    const now = Date.now();
+    if (input.expiresAt) {
+      const at = new Date(input.expiresAt).getTime();
+      if (at <= now) throw AppException.validation('expiresAt must be in the future', [{ field: 'expiresAt', errors: ['must be in the future'] }]);
+      if (at > now + 365 * DAY_MS) throw AppException.validation('expiresAt must be within 365 days', [{ field: 'expiresAt', errors: ['at most 365 days ahead'] }]);
+      return new Date(at);
+    }
+    return new Date(now + (input.expiresInDays ?? this.config.apiKeys.defaultExpiryDays) * DAY_MS);
+  }
+
+  async create(principal: UserPrincipal, input: CreateApiKeyDto, actor: Actor) {
+    const allowedIps = (input.allowedIps ?? []).map((rule) => {
+      const normalised = normaliseIpRule(rule);
+      if (!normalised) throw AppException.validation(`"${rule}" is not an IP address or CIDR`, [{ field: 'allowedIps', errors: [`"${rule}" is not an IP address or CIDR`] }]);
+      return normalised;
+    });
+    const expiresAt = this.expiryFrom(input);
+    if (!(await this.mfa.verifyLoginCode(principal.userId, input.otp))) throw new AppException('INVALID_MFA_CODE', 'The 2FA code is not valid');
+
+    const prefix = newPrefix();
+    const key = `${prefix}_${randomBytes(32).toString('base64url')}`;
+    const scopes = [...new Set(input.scopes)];
+    const created = await this.teamScope.run(principal.teamId, async (m) => {
+      const [row] = await m.query(
+        `INSERT INTO api_keys (team_id, name, prefix, key_hash, scopes, allowed_ips, expires_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at`,
+        [principal.teamId, input.name, prefix, sha256(key).toString('hex'), scopes, allowedIps, expiresAt, principal.userId],
+      );
+      const shown = publicKey(row);
+      await this.audit.record(m, actor, { action: 'CREATE', resourceType: 'api_key', resourceId: row.id, oldValues: null, newValues: shown });
+      return shown;
+    });
+    await this.events.record('api_key_created', 'medium', eventContext(actor, { apiKeyId: created.id, name: created.name, scopes, allowedIps, expiresAt: created.expiresAt }));
+    return { ...created, key };
+  }
+
+  async list(teamId: string) {
+    return this.teamScope.run(teamId, async (m) => {
+      const rows = await m.query(
+        `SELECT id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at
+           FROM api_keys WHERE team_id = $1 ORDER BY created_at DESC`,
+        [teamId],
+      );
+      return rows.map((r: Parameters<typeof publicKey>[0]) => {
+        const pending = this.usage.lastUsed(r.id);
+        return publicKey({ ...r, last_used_at: pending && (!r.last_used_at || pending > r.last_used_at) ? pending : r.last_used_at });
+      });
+    });
+  }
+
+  async revoke(principal: UserPrincipal, id: string, actor: Actor) {
+    const revoked = await this.teamScope.run(principal.teamId, async (m) => {
+      const [old] = await m.query(
+        `SELECT id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at FROM api_keys WHERE id = $1 AND team_id = $2 FOR UPDATE`,
+        [id, principal.teamId],
+      );
+      if (!old) throw AppException.notFound('API key');
+      if (old.revoked_at) throw AppException.conflict('This API key is already revoked');
+      const [[row]] = await m.query(
+        `UPDATE api_keys SET revoked_at = now() WHERE id = $1
+         RETURNING id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at`,
+        [id],
+      );
+      await this.audit.record(m, actor, { action: 'DELETE', resourceType: 'api_key', resourceId: id, oldValues: publicKey(old), newValues: publicKey(row) });
+      return row;
+    });
+    this.cache.delete(revoked.prefix);
+    await this.events.record('api_key_revoked', 'medium', eventContext(actor, { apiKeyId: id, name: revoked.name }));
+    return publicKey(revoked);
+  }
+
+  private async lookup(prefix: string): Promise<KeyRow | null> {
+    const now = Date.now();
+    const hit = this.cache.get(prefix);
+    if (hit && now - hit.at < LOOKUP_CACHE_MS) return hit.row;
+    const [row]: KeyRow[] = await this.dataSource.query(
+      `SELECT id, team_id, name, key_hash, scopes, allowed_ips, expires_at, revoked_at, created_by FROM api_keys WHERE prefix = $1`,
+      [prefix],
+    );
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(prefix, { at: now, row: row ?? null });
+    return row ?? null;
+  }
+
+  /** The strategy's check: a principal, false for an unknown/revoked key, or the contract's error. */
+  async authenticate(presented: string, ip: string, userAgent: string | null): Promise<ApiKeyPrincipal | false> {
+    if (presented.length < PREFIX_LENGTH + 20 || presented.length > 200 || presented[PREFIX_LENGTH] !== '_') return false;
+    const row = await this.lookup(presented.slice(0, PREFIX_LENGTH));
+    if (!row) return false;
+    if (!timingSafeEqual(sha256(presented), Buffer.from(row.key_hash, 'hex'))) return false;
+    if (row.revoked_at) return false;
+    const ctx = { ip, userAgent, teamId: row.team_id, apiKeyId: row.id };
+    if (row.expires_at.getTime() <= Date.now()) {
+      await this.events.record('api_key_expired', 'medium', { ...ctx, details: { name: row.name, expiredAt: row.expires_at.toISOString() } });
+      throw new AppException('API_KEY_EXPIRED', 'This API key has expired; create a new one');
+    }
+    if (!ipAllowed(ip, row.allowed_ips)) {
+      await this.events.record('ip_not_allowed', 'high', { ...ctx, details: { name: row.name, allowedIps: row.allowed_ips } });
+      throw new AppException('IP_NOT_ALLOWED', `This API key cannot be used from ${ip}`);
+    }
+    this.usage.recordUse(row.id, row.team_id, ip, userAgent);
+    return { kind: 'apiKey', apiKeyId: row.id, teamId: row.team_id, scopes: row.scopes, name: row.name, createdBy: row.created_by };
+  }
+}
