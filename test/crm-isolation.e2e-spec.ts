@@ -1,4 +1,5 @@
 import { registerTeam } from './helpers/auth';
+import { enrolMfa } from './helpers/mfa';
 import { CRM_CASES, Refs, createRefs, listAll } from './helpers/crm-cases';
 import { parseCsv } from './helpers/csv';
 import { TestApp, startTestApp } from './helpers/test-app';
@@ -27,6 +28,8 @@ describe('team isolation: another team\'s ids are 404 everywhere and change noth
     t = await startTestApp();
     const teamA = await registerTeam(t);
     const teamB = await registerTeam(t);
+    // Team B's admin manages users, which needs 2FA: the 404s below must not be 403 MFA_ENROLLMENT_REQUIRED.
+    await enrolMfa(t, teamB.accessToken);
     a = { token: teamA.accessToken, teamId: teamA.teamId, userId: teamA.userId, refs: await createRefs(t, teamA.accessToken) };
     b = { token: teamB.accessToken, teamId: teamB.teamId, userId: teamB.userId, refs: await createRefs(t, teamB.accessToken) };
     for (const c of CRM_CASES) {

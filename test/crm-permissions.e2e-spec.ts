@@ -37,7 +37,7 @@ describe('CRM permissions: roles and re-authentication', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { REAUTH_WINDOW_MINUTES } });
+    t = await startTestApp({ env: { REAUTH_WINDOW_MINUTES, REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false' } });
     const team = await registerTeam(t);
     admin = { token: team.accessToken, teamId: team.teamId, email: team.email, password: team.password };
     refs = await createRefs(t, admin.token);

@@ -26,7 +26,9 @@ describe('users administration', () => {
     t.dataSource.query(`SELECT action, user_id, old_values, new_values FROM audit_log WHERE resource_type = 'user' AND resource_id = $1 ORDER BY seq`, [resourceId]);
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // Admins here are created through the API and race each other; the 2FA requirement for user management
+    // (on by default) is covered in mfa-enforcement.e2e-spec.ts.
+    t = await startTestApp({ env: { REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false' } });
     const team = await registerTeam(t);
     admin = { token: team.accessToken, teamId: team.teamId, userId: team.userId, email: team.email, password: team.password };
   });

@@ -71,6 +71,8 @@ export interface AppConfig {
   trustProxy?: boolean | number | string;
   apiKeys: { defaultExpiryDays: number; expiryWarningDays: number };
   dataEncryptionKey: Buffer;
+  /** User management needs an admin with 2FA enabled (key creation always does). */
+  requireMfaForAdminActions: boolean;
   honeypotBlockMs: number;
   securityEvents: { enabled: boolean; retentionDays: number };
   detection: {
@@ -311,6 +313,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       expiryWarningDays: e.number('API_KEY_EXPIRY_WARNING_DAYS', 7, { min: 0, max: 365 }),
     },
     dataEncryptionKey: decodeKey('DATA_ENCRYPTION_KEY', encryptionKeyRaw),
+    requireMfaForAdminActions: e.boolean('REQUIRE_MFA_FOR_ADMIN_ACTIONS', true),
     honeypotBlockMs: Math.round(e.number('HONEYPOT_BLOCK_HOURS', 24, { min: 0.0001 }) * 3_600_000),
     securityEvents: {
       enabled: e.boolean('ENABLE_SECURITY_EVENT_LOGGING', true),

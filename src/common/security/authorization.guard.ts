@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { SecurityEventsService, eventContext } from '../../modules/security-events/security-events.service';
 import { AppException } from '../http/app.exception';
-import { ANY_PRINCIPAL, IS_PUBLIC, MFA_ENROLLED, PERMISSION, PermissionSpec, SENSITIVE, SensitiveKind, USERS_ONLY } from './decorators';
+import { ANY_PRINCIPAL, IS_PUBLIC, MFA_ENROLLED, MfaEnrolmentPolicy, PERMISSION, PermissionSpec, SENSITIVE, SensitiveKind, USERS_ONLY } from './decorators';
 import { roleAllows, scopesAllow } from './principal';
 import { actorOf } from './request-context';
 
@@ -54,7 +54,9 @@ export class AuthorizationGuard implements CanActivate {
       await this.events.record('permission_denied', 'medium', eventContext(actor, { path, role: principal.role, required: `${permission.resource}:${permission.action}` }));
       throw AppException.forbidden(`Your role (${principal.role}) does not allow ${permission.action} on ${permission.resource}`);
     }
-    if (this.meta<boolean>(MFA_ENROLLED, context) && !principal.mfaEnabled) {
+    const mfaPolicy = this.meta<MfaEnrolmentPolicy>(MFA_ENROLLED, context);
+    const mfaRequired = mfaPolicy === 'always' || (mfaPolicy === 'admin-actions' && this.config.requireMfaForAdminActions);
+    if (mfaRequired && !principal.mfaEnabled) {
       throw new AppException('MFA_ENROLLMENT_REQUIRED', 'Enable two-factor authentication to perform this action');
     }
     const sensitive = this.meta<SensitiveKind>(SENSITIVE, context);

@@ -34,8 +34,12 @@ export const AnyPrincipal = (): MethodDecorator & ClassDecorator =>
 export type SensitiveKind = 'delete' | 'export';
 export const Sensitive = (kind: SensitiveKind): MethodDecorator => SetMetadata(SENSITIVE, kind);
 
-/** Admin-only and key-creating actions need the caller to have 2FA enabled. */
-export const RequireMfaEnrolment = (): MethodDecorator & ClassDecorator => SetMetadata(MFA_ENROLLED, true);
+/**
+ * The caller must have 2FA enabled. 'always' (API key creation, per the contract) or 'admin-actions' (user
+ * management), which REQUIRE_MFA_FOR_ADMIN_ACTIONS can turn off for teams that enforce 2FA elsewhere.
+ */
+export type MfaEnrolmentPolicy = 'always' | 'admin-actions';
+export const RequireMfaEnrolment = (policy: MfaEnrolmentPolicy = 'always'): MethodDecorator & ClassDecorator => SetMetadata(MFA_ENROLLED, policy);
 
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal | undefined => {
   return ctx.switchToHttp().getRequest<FastifyRequest>().principal;

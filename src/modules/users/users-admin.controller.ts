@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@ne
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiDataResponse, ApiErrorResponses } from '../../common/http/api-responses.decorator';
 import { UuidPipe } from '../../common/http/uuid.pipe';
-import { CurrentActor, Permission, Sensitive, UsersOnly } from '../../common/security/decorators';
+import { CurrentActor, Permission, RequireMfaEnrolment, Sensitive, UsersOnly } from '../../common/security/decorators';
 import { Actor } from '../../common/security/principal';
 import { CreateUserDto, UpdateUserDto, UserDeletedResponse, UserResponse } from './dto/users-admin.dto';
 import { UsersAdminService } from './users-admin.service';
@@ -11,6 +11,7 @@ const ADMIN_ONLY: [number, string] = [403, 'FORBIDDEN: admins only (API keys are
 
 @ApiTags('users')
 @UsersOnly()
+@RequireMfaEnrolment('admin-actions')
 @Controller('users')
 export class UsersAdminController {
   constructor(private readonly users: UsersAdminService) {}

@@ -5,6 +5,7 @@ import { AppException } from '../../common/http/app.exception';
 import { Actor, actorUserId } from '../../common/security/principal';
 import { queryRows } from '../../database/query-rows';
 import { AuditService } from '../audit/audit.service';
+import { SessionsService } from '../auth/sessions.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
 import { User, publicUser } from './entities/user.entity';
@@ -24,6 +25,7 @@ export class UsersAdminService {
     private readonly hasher: PasswordHasher,
     private readonly policy: PasswordPolicy,
     private readonly audit: AuditService,
+    private readonly sessions: SessionsService,
   ) {}
 
   private teamOf(actor: Actor): string {
@@ -126,6 +128,8 @@ export class UsersAdminService {
 
   /** Ends every live session of the user (the auth module's sessions table), in the caller's transaction. */
   private async revokeSessions(m: EntityManager, userId: string, reason: string): Promise<void> {
-    await queryRows(m, `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL`, [userId, reason]);
+    await this.sessions.revokeAllForUser(userId, reason, undefined, m);
+    // Also drop this instance's cached view of the user (role, disabled) at once.
+    this.sessions.forgetUser(userId);
   }
 }
