@@ -1,6 +1,7 @@
 import { Type } from '@nestjs/common';
 import { AlertsModule } from './alerts/alerts.module';
 import { AnomalyModule } from './anomaly/anomaly.module';
+import { ConsoleModule } from './console/console.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
@@ -8,4 +9,5 @@ export const FEATURE_MODULES: Type<unknown>[] = [
   HoneypotModule,
   AlertsModule,
   AnomalyModule,
+  ConsoleModule,
 ];
