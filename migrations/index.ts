@@ -1,8 +1,12 @@
 import { Foundation1732300000000 } from './1732300000000-foundation';
 import { SecurityOperations1732300009000 } from './1732300009000-security-operations';
+import { CrmResources1732400000000 } from './1732400000000-crm-resources';
+import { AuditLog1732400001000 } from './1732400001000-audit-log';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
   Foundation1732300000000,
   SecurityOperations1732300009000,
+  CrmResources1732400000000,
+  AuditLog1732400001000,
 ];

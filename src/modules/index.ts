@@ -1,13 +1,19 @@
 import { Type } from '@nestjs/common';
 import { AlertsModule } from './alerts/alerts.module';
 import { AnomalyModule } from './anomaly/anomaly.module';
+import { AuditModule } from './audit/audit.module';
 import { ConsoleModule } from './console/console.module';
+import { CrmModule } from './crm/crm.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
+import { UsersAdminModule } from './users/users-admin.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
 export const FEATURE_MODULES: Type<unknown>[] = [
   HoneypotModule,
   AlertsModule,
   AnomalyModule,
+  AuditModule,
+  CrmModule,
+  UsersAdminModule,
   ConsoleModule,
 ];

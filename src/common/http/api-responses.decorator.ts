@@ -1,0 +1,79 @@
+import { Type, applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+
+const ERROR_SCHEMA = {
+  type: 'object',
+  properties: {
+    success: { type: 'boolean', example: false },
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string', example: 'VALIDATION_ERROR' },
+        message: { type: 'string' },
+        details: { description: 'Per-field errors for VALIDATION_ERROR' },
+      },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['success', 'error'],
+};
+
+const DEFAULT_DESCRIPTIONS: Record<number, string> = {
+  400: 'VALIDATION_ERROR: bad or unknown fields, malformed id, bad filter, sort, cursor or limit',
+  401: 'UNAUTHENTICATED: missing, invalid or expired credentials',
+  403: 'FORBIDDEN (role) or INSUFFICIENT_SCOPE (API key)',
+  404: 'NOT_FOUND: no such record in your team',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE: body over 1 MiB',
+  429: 'RATE_LIMIT: Retry-After says when to come back',
+};
+
+/** Error responses of a route, in the contract's envelope. `[status, description]` overrides the text. */
+export function ApiErrorResponses(...entries: Array<number | [number, string]>): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...entries.map((entry) => {
+      const [status, description] = Array.isArray(entry) ? entry : [entry, DEFAULT_DESCRIPTIONS[entry] ?? 'Error'];
+      return ApiResponse({ status, description, schema: ERROR_SCHEMA });
+    }),
+  );
+}
+
+/** A success envelope around one `model`. */
+export function ApiDataResponse(model: Type<unknown>, options: { status?: number; description?: string } = {}): MethodDecorator {
+  return applyDecorators(
+    ApiExtraModels(model),
+    ApiResponse({
+      status: options.status ?? 200,
+      description: options.description ?? 'OK',
+      schema: { type: 'object', properties: { success: { type: 'boolean', example: true }, data: { $ref: getSchemaPath(model) } }, required: ['success', 'data'] },
+    }),
+  );
+}
+
+/** A success envelope around a page of `model` with its keyset meta. */
+export function ApiPageResponse(model: Type<unknown>, description = 'One page, newest first unless `sort` says otherwise'): MethodDecorator {
+  return applyDecorators(
+    ApiExtraModels(model),
+    ApiResponse({
+      status: 200,
+      description,
+      schema: {
+        type: 'object',
+        properties: {
+          success: { type: 'boolean', example: true },
+          data: { type: 'array', items: { $ref: getSchemaPath(model) } },
+          meta: {
+            type: 'object',
+            properties: {
+              limit: { type: 'integer' },
+              nextCursor: { type: 'string', nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' },
+              total: { type: 'integer', description: 'Only with includeTotal=true; capped (see the parameter)' },
+            },
+            required: ['limit'],
+          },
+        },
+        required: ['success', 'data', 'meta'],
+      },
+    }),
+  );
+}

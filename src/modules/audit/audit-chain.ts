@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+
+export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AUDIT_RESOURCE_TYPES = ['client', 'lead', 'appointment', 'escrow', 'listing', 'user', 'api_key'] as const;
+export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
+
+/** The prev_hash of each team's first row. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Everything a link's hash covers: the whole row except the hashes themselves. */
+export interface AuditLinkFields {
+  id: string;
+  teamId: string;
+  seq: string;
+  action: AuditAction;
+  resourceType: AuditResourceType;
+  resourceId: string | null;
+  userId: string | null;
+  apiKeyId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  oldValues: unknown;
+  newValues: unknown;
+  /** ISO-8601 with milliseconds, as JavaScript prints it. */
+  createdAt: string;
+}
+
+/**
+ * JSON with object keys sorted at every level and no whitespace, so the same data always hashes the same
+ * way, whatever order jsonb hands the keys back in.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (typeof value === 'object') {
+    const entries = Object.keys(value as Record<string, unknown>)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'null';
+  if (typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value);
+}
+
+/**
+ * Values as they will come back out of jsonb: Dates become ISO strings, undefined keys disappear. Hashing
+ * the normalised form is what lets the verifier recompute the same hash from the stored row.
+ */
+export function normaliseAuditValues(values: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+  if (values === null || values === undefined) return null;
+  return JSON.parse(JSON.stringify(values)) as Record<string, unknown>;
+}
+
+/** hash = sha256(prev_hash || canonical JSON of the row), hex. */
+export function auditLinkHash(prevHash: string, fields: AuditLinkFields): string {
+  const material: AuditLinkFields = {
+    id: fields.id,
+    teamId: fields.teamId,
+    seq: String(fields.seq),
+    action: fields.action,
+    resourceType: fields.resourceType,
+    resourceId: fields.resourceId ?? null,
+    userId: fields.userId ?? null,
+    apiKeyId: fields.apiKeyId ?? null,
+    ip: fields.ip ?? null,
+    userAgent: fields.userAgent ?? null,
+    oldValues: fields.oldValues ?? null,
+    newValues: fields.newValues ?? null,
+    createdAt: fields.createdAt,
+  };
+  return createHash('sha256').update(prevHash).update(canonicalJson(material)).digest('hex');
+}

@@ -1,0 +1,121 @@
+import { AuditAction, AuditResourceType, GENESIS_HASH, auditLinkHash } from './audit-chain';
+
+/** Any way of running SQL that returns the rows (a pg Client, a pool, a TypeORM DataSource adapter). */
+export type RowQuery = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+export interface BrokenLink {
+  teamId: string;
+  /** The sequence number where the chain first fails (the missing one, for a gap). */
+  seq: string;
+  /** The row at that link, when there is one. */
+  rowId: string | null;
+  reason: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  teams: number;
+  rows: number;
+  broken: BrokenLink[];
+}
+
+interface StoredLink {
+  id: string;
+  team_id: string;
+  seq: string;
+  action: AuditAction;
+  resource_type: AuditResourceType;
+  resource_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  ip_address: string | null;
+  user_agent: string | null;
+  old_values: unknown;
+  new_values: unknown;
+  prev_hash: string;
+  hash: string;
+  created_at: Date | string;
+}
+
+const BATCH = 2000;
+
+/**
+ * Walks each team's chain in seq order and reports the first broken link per team: a row whose content no
+ * longer matches its hash (edited), a prev_hash that is not the previous row's hash (re-hashed or reordered),
+ * a missing sequence number (deleted row), or a chain head that disagrees with the last row (truncated end).
+ * Must run with a role that sees every team (the table owner), not as app_tenant.
+ */
+export async function verifyAuditChains(query: RowQuery, options: { teamId?: string } = {}): Promise<AuditVerification> {
+  const teamRows = options.teamId
+    ? [{ team_id: options.teamId }]
+    : await query<{ team_id: string }>(`SELECT team_id FROM audit_chain_heads UNION SELECT DISTINCT team_id FROM audit_log ORDER BY 1`);
+  const broken: BrokenLink[] = [];
+  let rows = 0;
+
+  for (const { team_id: teamId } of teamRows) {
+    const [head] = await query<{ seq: string; hash: string }>(`SELECT seq::text AS seq, hash FROM audit_chain_heads WHERE team_id = $1`, [teamId]);
+    let expectedSeq = 1n;
+    let prevHash = GENESIS_HASH;
+    let lastId: string | null = null;
+    let failure: BrokenLink | null = null;
+
+    walk: while (true) {
+      const batch = await query<StoredLink>(
+        `SELECT id, team_id, seq::text AS seq, action, resource_type, resource_id, user_id, api_key_id, ip_address, user_agent,
+                old_values, new_values, prev_hash, hash, created_at
+           FROM audit_log WHERE team_id = $1 AND seq >= $2::bigint ORDER BY audit_log.seq LIMIT ${BATCH}`,
+        [teamId, expectedSeq.toString()],
+      );
+      for (const row of batch) {
+        rows++;
+        const seq = BigInt(row.seq);
+        if (seq !== expectedSeq) {
+          failure = { teamId, seq: expectedSeq.toString(), rowId: null, reason: `missing link: seq ${expectedSeq} is absent (next row is seq ${row.seq})` };
+          break walk;
+        }
+        if (row.prev_hash !== prevHash) {
+          failure = { teamId, seq: row.seq, rowId: row.id, reason: 'prev_hash does not match the previous link' };
+          break walk;
+        }
+        const createdAt = row.created_at instanceof Date ? row.created_at.toISOString() : new Date(row.created_at).toISOString();
+        const recomputed = auditLinkHash(prevHash, {
+          id: row.id,
+          teamId: row.team_id,
+          seq: row.seq,
+          action: row.action,
+          resourceType: row.resource_type,
+          resourceId: row.resource_id,
+          userId: row.user_id,
+          apiKeyId: row.api_key_id,
+          ip: row.ip_address,
+          userAgent: row.user_agent,
+          oldValues: row.old_values,
+          newValues: row.new_values,
+          createdAt,
+        });
+        if (recomputed !== row.hash) {
+          failure = { teamId, seq: row.seq, rowId: row.id, reason: 'row content does not match its hash (edited)' };
+          break walk;
+        }
+        prevHash = row.hash;
+        lastId = row.id;
+        expectedSeq++;
+      }
+      if (batch.length < BATCH) break;
+    }
+
+    const lastSeq = (expectedSeq - 1n).toString();
+    if (!failure && !head && lastSeq !== '0') {
+      failure = { teamId, seq: lastSeq, rowId: lastId, reason: 'the team has audit rows but no chain head' };
+    } else if (!failure && head && (head.seq !== lastSeq || head.hash !== prevHash)) {
+      failure = {
+        teamId,
+        seq: head.seq,
+        rowId: null,
+        reason: `chain head says seq ${head.seq} but the last intact row is seq ${lastSeq} (rows removed or head altered)`,
+      };
+    }
+    if (failure) broken.push(failure);
+  }
+  return { ok: broken.length === 0, teams: teamRows.length, rows, broken };
+}

@@ -1,0 +1,26 @@
+import { COMMON_SORTS, CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { Appointment } from './appointment.entity';
+
+export const appointmentsDefinition: CrmResourceDefinition = {
+  resource: 'appointments',
+  auditType: 'appointment',
+  label: 'Appointment',
+  table: 'appointments',
+  entity: Appointment,
+  sorts: { ...COMMON_SORTS, startsAt: { expr: 'starts_at', cast: 'timestamptz' } },
+  filters: [
+    { param: 'status', where: (p) => `status = ${p}` },
+    { param: 'from', where: (p) => `starts_at >= ${p}::timestamptz` },
+    { param: 'to', where: (p) => `starts_at <= ${p}::timestamptz` },
+    { param: 'clientId', where: (p) => `client_id = ${p}::uuid` },
+  ],
+  searchFields: ['title', 'location'],
+  references: [
+    { field: 'clientId', table: 'clients', noun: 'client' },
+    { field: 'leadId', table: 'leads', noun: 'lead' },
+  ],
+  readOnly: [],
+  constraintMessages: { appointments_ends_after_starts: 'endsAt must not be before startsAt' },
+};
+
+export const APPOINTMENT_SORTS = sortOptions(appointmentsDefinition.sorts);

@@ -1,0 +1,21 @@
+import { COMMON_SORTS, CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { Client } from './client.entity';
+
+export const clientsDefinition: CrmResourceDefinition = {
+  resource: 'clients',
+  auditType: 'client',
+  label: 'Client',
+  table: 'clients',
+  entity: Client,
+  sorts: { ...COMMON_SORTS, lastName: { expr: 'last_name', cast: 'text' } },
+  filters: [
+    { param: 'clientType', where: (p) => `client_type = ${p}` },
+    { param: 'status', where: (p) => `status = ${p}` },
+  ],
+  searchFields: ['firstName', 'lastName', 'email', 'phone', 'address'],
+  references: [],
+  readOnly: ['leadId'],
+  constraintMessages: {},
+};
+
+export const CLIENT_SORTS = sortOptions(clientsDefinition.sorts);

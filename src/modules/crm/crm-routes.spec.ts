@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { PERMISSION, PermissionSpec, SENSITIVE } from '../../common/security/decorators';
+import { AppointmentsController } from './appointments/appointments.controller';
+import { appointmentsDefinition } from './appointments/appointments.definition';
+import { AppointmentExportQuery, AppointmentListQuery, CreateAppointmentDto } from './appointments/dto/appointment.dto';
+import { ClientsController } from './clients/clients.controller';
+import { clientsDefinition } from './clients/clients.definition';
+import { ClientExportQuery, ClientListQuery, CreateClientDto, UpdateClientDto } from './clients/dto/client.dto';
+import { CrmResourceDefinition, sortOptions } from './common/crm-resource.definition';
+import { EscrowsController } from './escrows/escrows.controller';
+import { escrowsDefinition } from './escrows/escrows.definition';
+import { EscrowExportQuery, EscrowListQuery, CreateEscrowDto } from './escrows/dto/escrow.dto';
+import { LeadsController } from './leads/leads.controller';
+import { leadsDefinition } from './leads/leads.definition';
+import { CreateLeadDto, LeadExportQuery, LeadListQuery } from './leads/dto/lead.dto';
+import { ListingsController } from './listings/listings.controller';
+import { listingsDefinition } from './listings/listings.definition';
+import { CreateListingDto, ListingExportQuery, ListingListQuery } from './listings/dto/listing.dto';
+
+type Ctor = new (...args: never[]) => object;
+const RESOURCES: Array<[Ctor, CrmResourceDefinition, Ctor, Ctor, Ctor]> = [
+  [ClientsController, clientsDefinition, ClientListQuery, ClientExportQuery, CreateClientDto],
+  [LeadsController, leadsDefinition, LeadListQuery, LeadExportQuery, CreateLeadDto],
+  [AppointmentsController, appointmentsDefinition, AppointmentListQuery, AppointmentExportQuery, CreateAppointmentDto],
+  [EscrowsController, escrowsDefinition, EscrowListQuery, EscrowExportQuery, CreateEscrowDto],
+  [ListingsController, listingsDefinition, ListingListQuery, ListingExportQuery, CreateListingDto],
+];
+
+/** Every route handler on the class and its ancestors: [name, HTTP method, path]. */
+function routes(controller: Ctor): Array<{ name: string; method: string; path: string; handler: object }> {
+  const out: Array<{ name: string; method: string; path: string; handler: object }> = [];
+  const seen = new Set<string>();
+  for (let proto = controller.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const handler = (proto as Record<string, unknown>)[name];
+      if (name === 'constructor' || seen.has(name) || typeof handler !== 'function') continue;
+      const path = Reflect.getMetadata(PATH_METADATA, handler);
+      if (path === undefined) continue;
+      seen.add(name);
+      out.push({ name, method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path, handler });
+    }
+  }
+  return out;
+}
+
+const errorsOf = (cls: Ctor, plain: object) => validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
+
+describe.each(RESOURCES)('%p', (controller, def, listQuery, exportQuery, createDto) => {
+  it('has the six generic routes, each declaring its permission; delete and export are sensitive', () => {
+    const byKey = new Map(routes(controller).map((r) => [`${r.method} ${r.path}`, r]));
+    for (const key of ['GET /', 'GET export', 'GET :id', 'POST /', 'PATCH :id', 'DELETE :id']) expect(byKey.has(key)).toBe(true);
+    for (const route of byKey.values()) {
+      const permission = Reflect.getMetadata(PERMISSION, route.handler) as PermissionSpec;
+      expect(permission?.resource).toBe(def.resource);
+      const expected = route.method === 'GET' ? 'read' : route.method === 'DELETE' ? 'delete' : 'write';
+      expect(permission.action).toBe(expected);
+    }
+    expect(Reflect.getMetadata(SENSITIVE, byKey.get('DELETE :id')!.handler)).toBe('delete');
+    expect(Reflect.getMetadata(SENSITIVE, byKey.get('GET export')!.handler)).toBe('export');
+  });
+
+  it('hands ValidationPipe the real DTO classes', () => {
+    const proto = Object.getPrototypeOf(controller.prototype);
+    expect(Reflect.getMetadata('design:paramtypes', proto, 'list')[0]).toBe(listQuery);
+    expect(Reflect.getMetadata('design:paramtypes', proto, 'export')[0]).toBe(exportQuery);
+    expect(Reflect.getMetadata('design:paramtypes', proto, 'create')[0]).toBe(createDto);
+  });
+
+  it('validates every filter and sort of the definition; export takes no paging', () => {
+    for (const sort of sortOptions(def.sorts)) expect(errorsOf(listQuery, { sort })).toEqual([]);
+    expect(errorsOf(listQuery, { sort: 'password' })).toEqual(['sort']);
+    expect(errorsOf(listQuery, { limit: '0' })).toEqual(['limit']);
+    expect(errorsOf(listQuery, { limit: '101' })).toEqual(['limit']);
+    expect(errorsOf(listQuery, { limit: 'ten' })).toEqual(['limit']);
+    expect(errorsOf(listQuery, { unknownFilter: 'x' })).toEqual(['unknownFilter']);
+    for (const filter of def.filters) expect(errorsOf(listQuery, { [filter.param]: ['a', 'b'] })).toEqual([filter.param]);
+    expect(errorsOf(exportQuery, { limit: '10' })).toEqual(['limit']);
+    expect(errorsOf(exportQuery, { cursor: 'abc' })).toEqual(['cursor']);
+  });
+});
+
+describe('CRM DTO rules', () => {
+  it('money: numbers or strings with at most 2 decimals', () => {
+    expect(errorsOf(CreateListingDto, { address: 'x', price: 450000 })).toEqual([]);
+    expect(errorsOf(CreateListingDto, { address: 'x', price: '450000.50' })).toEqual([]);
+    expect(errorsOf(CreateListingDto, { address: 'x', price: 0.29 })).toEqual([]);
+    for (const price of [1.005, -1, '1e5', '12.345', 1e13, 'abc', true]) expect(errorsOf(CreateListingDto, { address: 'x', price })).toEqual(['price']);
+  });
+
+  it('dates and date-times are strict', () => {
+    expect(errorsOf(CreateAppointmentDto, { title: 't', startsAt: '2025-02-01T10:00:00Z' })).toEqual([]);
+    expect(errorsOf(CreateAppointmentDto, { title: 't', startsAt: '2025-02-01T10:00:00' })).toEqual(['startsAt']);
+    expect(errorsOf(CreateAppointmentDto, { title: 't', startsAt: '2025-02-30T10:00:00Z' })).toEqual(['startsAt']);
+    expect(errorsOf(CreateEscrowDto, { propertyAddress: 'p', closingDate: '2025-02-29' })).toEqual(['closingDate']);
+    expect(errorsOf(CreateEscrowDto, { propertyAddress: 'p', closingDate: '2024-02-29' })).toEqual([]);
+  });
+
+  it('required fields are required and trimmed; enums are closed; leads cannot be set to converted directly', () => {
+    expect(errorsOf(CreateClientDto, { firstName: '  ', lastName: 'x' })).toEqual(['firstName']);
+    expect(errorsOf(CreateClientDto, { lastName: 'x' })).toEqual(['firstName']);
+    expect(errorsOf(CreateClientDto, { firstName: 'a', lastName: 'b', clientType: 'tenant' })).toEqual(['clientType']);
+    expect(errorsOf(UpdateClientDto, { status: null })).toEqual([]);
+    expect(errorsOf(CreateLeadDto, { firstName: 'a', lastName: 'b', leadStatus: 'converted' })).toEqual(['leadStatus']);
+    expect(errorsOf(CreateClientDto, { firstName: 'a', lastName: 'b', teamId: '00000000-0000-4000-8000-000000000000' })).toEqual(['teamId']);
+  });
+});

@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppointmentsController } from './appointments/appointments.controller';
+import { Appointment } from './appointments/appointment.entity';
+import { AppointmentsService } from './appointments/appointments.service';
+import { ClientsController } from './clients/clients.controller';
+import { Client } from './clients/client.entity';
+import { ClientsService } from './clients/clients.service';
+import { EscrowsController } from './escrows/escrows.controller';
+import { Escrow } from './escrows/escrow.entity';
+import { EscrowsService } from './escrows/escrows.service';
+import { LeadsController } from './leads/leads.controller';
+import { Lead } from './leads/lead.entity';
+import { LeadsService } from './leads/leads.service';
+import { ListingsController } from './listings/listings.controller';
+import { Listing } from './listings/listing.entity';
+import { ListingsService } from './listings/listings.service';
+
+/** The five CRM resources, each a thin specialisation of the generic team-scoped resource in ./common. */
+@Module({
+  imports: [TypeOrmModule.forFeature([Client, Lead, Appointment, Escrow, Listing])],
+  controllers: [ClientsController, LeadsController, AppointmentsController, EscrowsController, ListingsController],
+  providers: [ClientsService, LeadsService, AppointmentsService, EscrowsService, ListingsService],
+  exports: [ClientsService, LeadsService, AppointmentsService, EscrowsService, ListingsService],
+})
+export class CrmModule {}

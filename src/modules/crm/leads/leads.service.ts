@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AppException } from '../../../common/http/app.exception';
+import { Actor, scopesAllow } from '../../../common/security/principal';
+import { queryRows } from '../../../database/query-rows';
+import { TeamScope } from '../../../database/team-scope';
+import { AuditService } from '../../audit/audit.service';
+import { SecurityEventsService, eventContext } from '../../security-events/security-events.service';
+import { ClientsService } from '../clients/clients.service';
+import { CrmResourceService, CrmRow } from '../common/crm-resource.service';
+import { leadsDefinition } from './leads.definition';
+
+@Injectable()
+export class LeadsService extends CrmResourceService {
+  constructor(
+    teamScope: TeamScope,
+    audit: AuditService,
+    events: SecurityEventsService,
+    private readonly clients: ClientsService,
+  ) {
+    super(leadsDefinition, teamScope, audit, events);
+  }
+
+  /** A converted lead keeps its status: reopening it would allow a second conversion. */
+  protected override async beforeUpdate(_m: EntityManager, _actor: Actor, old: CrmRow, changes: Record<string, unknown>): Promise<void> {
+    if (old.leadStatus === 'converted' && changes.leadStatus !== undefined && changes.leadStatus !== 'converted') {
+      throw AppException.conflict('This lead has been converted; its status can no longer change');
+    }
+  }
+
+  /**
+   * Creates a client from the lead and marks the lead `converted`, in one transaction with both audit rows.
+   * The lead row is locked first, so of two concurrent conversions one wins and the other gets 409.
+   */
+  async convert(actor: Actor, id: string): Promise<CrmRow> {
+    const teamId = this.teamOf(actor);
+    // The route needs leads:write; creating the client needs clients:write too (roles that write leads write clients).
+    const principal = actor.principal;
+    if (principal?.kind === 'apiKey' && !scopesAllow(principal.scopes, 'clients', 'write')) {
+      await this.events.record('insufficient_scope', 'medium', eventContext(actor, { path: `/v1/leads/${id}/convert`, required: 'clients:write' }));
+      throw new AppException('INSUFFICIENT_SCOPE', 'Requires clients:write');
+    }
+    return this.translateErrors('write', () =>
+      this.teamScope.run(teamId, async (m) => {
+        const [lead] = await this.findRow(m, teamId, id, true);
+        if (!lead) throw this.notFound();
+        if (lead.leadStatus === 'converted') throw AppException.conflict('This lead has already been converted');
+        const client = await this.clients.createWithin(
+          m,
+          actor,
+          {
+            firstName: lead.firstName,
+            lastName: lead.lastName,
+            email: lead.email,
+            phone: lead.phone,
+            notes: lead.notes,
+            clientType: lead.leadType,
+            status: 'active',
+          },
+          { leadId: lead.id },
+        );
+        const [convertedAt] = await queryRows<{ now: Date }>(m, 'SELECT now() AS now');
+        await this.updateWithin(m, actor, lead, { leadStatus: 'converted', convertedClientId: client.id, convertedAt: convertedAt.now });
+        return client;
+      }),
+    );
+  }
+}

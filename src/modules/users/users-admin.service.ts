@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppException } from '../../common/http/app.exception';
+import { Actor, actorUserId } from '../../common/security/principal';
+import { queryRows } from '../../database/query-rows';
+import { AuditService } from '../audit/audit.service';
+import { PasswordHasher } from '../passwords/password-hasher.service';
+import { PasswordPolicy } from '../passwords/password-policy.service';
+import { User, publicUser } from './entities/user.entity';
+import { CreateUserDto, UpdateUserDto } from './dto/users-admin.dto';
+
+type PublicUser = ReturnType<typeof publicUser>;
+
+/**
+ * Team user administration (admins only). The team always comes from the caller. Every change commits with
+ * its audit row (never the password hash); disabling, deleting or re-roling a user revokes their sessions in
+ * the same transaction. A team always keeps at least one enabled admin.
+ */
+@Injectable()
+export class UsersAdminService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly audit: AuditService,
+  ) {}
+
+  private teamOf(actor: Actor): string {
+    const teamId = actor.principal?.teamId;
+    if (!teamId) throw AppException.unauthenticated();
+    return teamId;
+  }
+
+  async list(actor: Actor): Promise<PublicUser[]> {
+    const users = await this.dataSource.getRepository(User).find({ where: { teamId: this.teamOf(actor) }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return users.map(publicUser);
+  }
+
+  async get(actor: Actor, id: string): Promise<PublicUser> {
+    const user = await this.dataSource.getRepository(User).findOne({ where: { id, teamId: this.teamOf(actor) } });
+    if (!user) throw AppException.notFound('User');
+    return publicUser(user);
+  }
+
+  async create(actor: Actor, dto: CreateUserDto): Promise<PublicUser> {
+    const teamId = this.teamOf(actor);
+    this.policy.assertAcceptable(dto.password, { email: dto.email });
+    if (await this.dataSource.getRepository(User).exists({ where: { email: dto.email } })) {
+      throw AppException.conflict('A user with this email already exists');
+    }
+    const passwordHash = await this.hasher.hash(dto.password);
+    return this.dataSource.transaction(async (m) => {
+      const repo = m.getRepository(User);
+      const saved = await repo.save(
+        repo.create({ teamId, email: dto.email, passwordHash, firstName: dto.firstName, lastName: dto.lastName, role: dto.role, passwordChangedAt: new Date() }),
+      );
+      const user = publicUser((await repo.findOneByOrFail({ id: saved.id })) as User);
+      await this.audit.record(m, actor, { action: 'CREATE', resourceType: 'user', resourceId: user.id, oldValues: null, newValues: user });
+      return user;
+    });
+  }
+
+  async update(actor: Actor, id: string, dto: UpdateUserDto): Promise<PublicUser> {
+    const teamId = this.teamOf(actor);
+    if (dto.role === undefined && dto.disabled === undefined) throw AppException.validation('Invalid input: send role and/or disabled');
+    const self = actorUserId(actor) === id;
+    if (self && dto.role !== undefined && dto.role !== 'admin') throw AppException.validation('You cannot change your own role; ask another admin');
+    if (self && dto.disabled === true) throw AppException.validation('You cannot disable your own account; ask another admin');
+
+    return this.dataSource.transaction(async (m) => {
+      const old = await this.lockTeamAndUser(m, teamId, id);
+      const role = dto.role ?? old.role;
+      const disabled = dto.disabled ?? old.disabled;
+      if (old.role === 'admin' && !old.disabled && (role !== 'admin' || disabled)) await this.assertAnotherAdmin(m, teamId, id);
+
+      const changed = (['role', 'disabled'] as const).filter((f) => dto[f] !== undefined && dto[f] !== old[f]);
+      if (changed.length === 0) return publicUser(old);
+      await m.getRepository(User).update({ id, teamId }, { role, disabled });
+      if (disabled && !old.disabled) await this.revokeSessions(m, id, 'user_disabled');
+      else if (role !== old.role) await this.revokeSessions(m, id, 'role_changed');
+      const user = publicUser(await m.getRepository(User).findOneByOrFail({ id }));
+      await this.audit.record(m, actor, {
+        action: 'UPDATE',
+        resourceType: 'user',
+        resourceId: id,
+        oldValues: Object.fromEntries(changed.map((f) => [f, old[f]])),
+        newValues: Object.fromEntries(changed.map((f) => [f, user[f]])),
+      });
+      return user;
+    });
+  }
+
+  async remove(actor: Actor, id: string): Promise<{ id: string; deleted: true }> {
+    const teamId = this.teamOf(actor);
+    if (actorUserId(actor) === id) throw AppException.validation('You cannot delete your own account; ask another admin');
+    return this.dataSource.transaction(async (m) => {
+      const old = await this.lockTeamAndUser(m, teamId, id);
+      if (old.role === 'admin' && !old.disabled) await this.assertAnotherAdmin(m, teamId, id);
+      await this.revokeSessions(m, id, 'user_deleted');
+      await m.getRepository(User).delete({ id, teamId });
+      await this.audit.record(m, actor, { action: 'DELETE', resourceType: 'user', resourceId: id, oldValues: publicUser(old), newValues: null });
+      return { id, deleted: true as const };
+    });
+  }
+
+  /**
+   * Locks the team row (NO KEY UPDATE: CRM inserts referencing the team are not blocked) so admin changes in
+   * one team take turns, and the last-admin rule cannot be raced; then the user, in this team or 404.
+   */
+  private async lockTeamAndUser(m: EntityManager, teamId: string, id: string): Promise<User> {
+    await queryRows(m, `SELECT id FROM teams WHERE id = $1 FOR NO KEY UPDATE`, [teamId]);
+    const user = await m.getRepository(User).findOne({ where: { id, teamId }, lock: { mode: 'pessimistic_write' } });
+    if (!user) throw AppException.notFound('User');
+    return user;
+  }
+
+  private async assertAnotherAdmin(m: EntityManager, teamId: string, exceptId: string): Promise<void> {
+    const [row] = await queryRows<{ n: number }>(
+      m,
+      `SELECT count(*)::int AS n FROM users WHERE team_id = $1 AND role = 'admin' AND NOT disabled AND id <> $2`,
+      [teamId, exceptId],
+    );
+    if (row.n === 0) throw AppException.conflict('A team must keep at least one enabled admin');
+  }
+
+  /** Ends every live session of the user (the auth module's sessions table), in the caller's transaction. */
+  private async revokeSessions(m: EntityManager, userId: string, reason: string): Promise<void> {
+    await queryRows(m, `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL`, [userId, reason]);
+  }
+}
