@@ -65,11 +65,11 @@ export function PasswordChecklist({ id, password, policy, serverErrors = [] }) {
       ${rules.map(
         (r) => html`<li class=${r.met ? 'rule rule-met' : 'rule'} data-rule=${r.key}>
           <span class="rule-mark" aria-hidden="true">${r.met ? '✓' : '○'}</span>
-          <span>${r.label}</span><span class="visually-hidden">${r.met ? ' (done)' : ' (not yet)'}</span>
-          ${byRule[r.key] ? html`<span class="rule-server" role="alert">${byRule[r.key].join(' ')}</span>` : null}
+          <span class="rule-text">${r.label}<span class="visually-hidden">${r.met ? ' (done)' : ' (not yet)'}</span>
+            ${byRule[r.key] ? html`<span class="rule-server" role="alert">${byRule[r.key].join(' ')}</span>` : null}</span>
         </li>`,
       )}
-      <li class="rule rule-note"><span class="rule-mark" aria-hidden="true">·</span><span>Not a common or breached password, and not one of your last 3</span></li>
+      <li class="rule rule-note"><span class="rule-mark" aria-hidden="true">·</span><span class="rule-text">Not a common or breached password, and not one of your last 3</span></li>
     </ul>
     ${other.length ? html`<ul class="field-errors" role="alert">${other.map((m) => html`<li>${m}</li>`)}</ul>` : null}
   </div>`;

@@ -64,7 +64,7 @@ export function Alert({ error, children, kind = 'error' }) {
 }
 
 /** A labelled input; `hint` and `errors` are tied to it with aria-describedby. */
-export function Field({ label, hint, errors, id: givenId, children, ...input }) {
+export function Field({ label, hint, errors, id: givenId, children, inputRef, ...input }) {
   const autoId = useId('field');
   const id = givenId || autoId;
   const hintId = hint ? `${id}-hint` : null;
@@ -75,7 +75,7 @@ export function Field({ label, hint, errors, id: givenId, children, ...input }) 
       ? html`<textarea id=${id} ...${{ ...input, type: undefined }} aria-describedby=${describedBy} aria-invalid=${errorId ? 'true' : undefined}></textarea>`
       : input.type === 'select'
         ? html`<select id=${id} ...${{ ...input, type: undefined }} aria-describedby=${describedBy}>${children}</select>`
-        : html`<input id=${id} ...${input} aria-describedby=${describedBy} aria-invalid=${errorId ? 'true' : undefined} />`;
+        : html`<input id=${id} ref=${inputRef} ...${input} aria-describedby=${describedBy} aria-invalid=${errorId ? 'true' : undefined} />`;
   return html`<div class="field">
     <label for=${id}>${label}</label>
     ${hint ? html`<p class="hint" id=${hintId}>${hint}</p>` : null}

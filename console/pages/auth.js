@@ -16,6 +16,11 @@ export function LoginPage({ notice }) {
   const [useBackup, setUseBackup] = useState(false);
   const { busy, error, setError, run } = useAction();
   const codeRef = useRef(null);
+  const emailRef = useRef(null);
+
+  useEffect(() => {
+    if (step === 'password' && emailRef.current && !emailRef.current.value) emailRef.current.focus();
+  }, [step]);
 
   useEffect(() => {
     if (step === 'code' && codeRef.current) codeRef.current.focus();
@@ -75,7 +80,7 @@ export function LoginPage({ notice }) {
     <form onSubmit=${submitPassword} class="stack" data-testid="login-form">
       ${notice ? html`<${Alert} kind="info">${notice}<//>` : null}
       <${Alert} error=${error} />
-      <${Field} label="Email" type="email" name="email" autocomplete="username" required value=${email} onInput=${(e) => setEmail(e.currentTarget.value)} maxlength="254" />
+      <${Field} label="Email" type="email" name="email" autocomplete="username" required inputRef=${emailRef} value=${email} onInput=${(e) => setEmail(e.currentTarget.value)} maxlength="254" />
       <${PasswordField} label="Password" name="password" value=${password} onInput=${(e) => setPassword(e.currentTarget.value)} autocomplete="current-password" />
       <${Submit} busy=${busy} busyText="Signing in…">Sign in<//>
     </form>
