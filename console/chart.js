@@ -8,7 +8,9 @@ const HOUR = 3_600_000;
 
 export function eventLabel(type) {
   if (type === 'other') return 'Other events';
-  const text = String(type).replace(/_/g, ' ');
+  const text = String(type)
+    .replace(/_/g, ' ')
+    .replace(/\b(mfa|api|ip)\b/g, (w) => w.toUpperCase());
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
