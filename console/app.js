@@ -137,7 +137,14 @@ function App() {
   const seenRoute = useRef(null);
   useEffect(() => {
     if (booting) return;
-    if (seenRoute.current !== null && seenRoute.current !== route.name) setTimeout(() => document.getElementById('page-title')?.focus(), 0);
+    if (seenRoute.current !== null && seenRoute.current !== route.name) {
+      setTimeout(() => {
+        // Unless the new page already put the focus somewhere inside it (the sign-in page focuses the email field).
+        const main = document.getElementById('main');
+        const active = document.activeElement;
+        if (!main || !main.contains(active) || active === main) document.getElementById('page-title')?.focus();
+      }, 0);
+    }
     seenRoute.current = route.name;
   }, [booting, route.name]);
 
