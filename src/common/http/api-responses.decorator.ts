@@ -39,13 +39,14 @@ export function ApiErrorResponses(...entries: Array<number | [number, string]>):
 }
 
 /** A success envelope around one `model`. */
-export function ApiDataResponse(model: Type<unknown>, options: { status?: number; description?: string } = {}): MethodDecorator {
+export function ApiDataResponse(model: Type<unknown>, options: { status?: number; description?: string; isArray?: boolean } = {}): MethodDecorator {
+  const data = options.isArray ? { type: 'array', items: { $ref: getSchemaPath(model) } } : { $ref: getSchemaPath(model) };
   return applyDecorators(
     ApiExtraModels(model),
     ApiResponse({
       status: options.status ?? 200,
       description: options.description ?? 'OK',
-      schema: { type: 'object', properties: { success: { type: 'boolean', example: true }, data: { $ref: getSchemaPath(model) } }, required: ['success', 'data'] },
+      schema: { type: 'object', properties: { success: { type: 'boolean', example: true }, data }, required: ['success', 'data'] },
     }),
   );
 }

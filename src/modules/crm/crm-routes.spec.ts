@@ -21,7 +21,7 @@ import { ListingsController } from './listings/listings.controller';
 import { listingsDefinition } from './listings/listings.definition';
 import { CreateListingDto, ListingExportQuery, ListingListQuery } from './listings/dto/listing.dto';
 
-type Ctor = new (...args: never[]) => object;
+type Ctor = new (...args: any[]) => object;
 const RESOURCES: Array<[Ctor, CrmResourceDefinition, Ctor, Ctor, Ctor]> = [
   [ClientsController, clientsDefinition, ClientListQuery, ClientExportQuery, CreateClientDto],
   [LeadsController, leadsDefinition, LeadListQuery, LeadExportQuery, CreateLeadDto],

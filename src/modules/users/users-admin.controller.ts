@@ -18,7 +18,7 @@ export class UsersAdminController {
   @Get()
   @Permission('users', 'read')
   @ApiOperation({ summary: "The team's users (admin)" })
-  @ApiDataResponse(UserResponse, { description: 'An array of users, oldest first' })
+  @ApiDataResponse(UserResponse, { isArray: true, description: 'The team\'s users, oldest first' })
   @ApiErrorResponses(401, ADMIN_ONLY)
   list(@CurrentActor() actor: Actor) {
     return this.users.list(actor);

@@ -26,6 +26,7 @@ export interface CrmControllerTypes {
  */
 export function CrmController(def: CrmResourceDefinition, types: CrmControllerTypes) {
   const noun = def.label.toLowerCase();
+  const aNoun = `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
   const plural = def.resource;
   const idParam = ApiParam({ name: 'id', format: 'uuid', description: `The ${noun}'s id` });
 
@@ -81,7 +82,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     @Post()
     @HttpCode(201)
     @Permission(def.resource, 'write')
-    @ApiOperation({ summary: `Create a ${noun}`, description: 'Written together with its audit entry, in one transaction.' })
+    @ApiOperation({ summary: `Create ${aNoun}`, description: 'Written together with its audit entry, in one transaction.' })
     @ApiDataResponse(types.response, { status: 201, description: 'Created' })
     @ApiErrorResponses(400, 401, 403, [404, 'NOT_FOUND: a referenced id is not a record of your team'], 409)
     @ParamTypes(types.create, Object)
@@ -91,7 +92,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
 
     @Patch(':id')
     @Permission(def.resource, 'write')
-    @ApiOperation({ summary: `Update a ${noun}`, description: 'Send only the fields to change; null clears an optional field.' })
+    @ApiOperation({ summary: `Update ${aNoun}`, description: 'Send only the fields to change; null clears an optional field.' })
     @idParam
     @ApiDataResponse(types.response)
     @ApiErrorResponses(400, 401, 403, [404, `NOT_FOUND: no such ${noun} in your team, or a referenced id is not a record of your team`], 409)
@@ -103,7 +104,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     @Delete(':id')
     @Permission(def.resource, 'delete')
     @Sensitive('delete')
-    @ApiOperation({ summary: `Delete a ${noun}`, description: 'Bearer callers need a recent password entry (REAUTH_WINDOW_MINUTES).' })
+    @ApiOperation({ summary: `Delete ${aNoun}`, description: 'Bearer callers need a recent password entry (REAUTH_WINDOW_MINUTES).' })
     @idParam
     @ApiDataResponse(DeletedResponse)
     @ApiErrorResponses(

@@ -237,7 +237,8 @@ export abstract class CrmResourceService implements OnModuleInit {
     const params: unknown[] = [teamId, actorUserId(actor), actorApiKeyId(actor)];
     for (const [property, value] of Object.entries(values)) {
       const info = this.settable.get(property);
-      if (!info || value === undefined) continue;
+      // null for a NOT NULL column with a default (status) means "the default".
+      if (!info || value === undefined || (value === null && this.notNullFields.has(property))) continue;
       columns.push(`"${info.column}"`);
       params.push(value);
     }
@@ -376,6 +377,7 @@ export abstract class CrmResourceService implements OnModuleInit {
           throw AppException.validation(`Invalid input: ${pg.column ?? 'a required field'} is required`);
         case '23505':
           throw AppException.conflict(known ?? `A ${this.definition.label.toLowerCase()} with these values already exists`);
+        case '23001': // restrict_violation: ON DELETE RESTRICT
         case '23503':
           if (kind === 'delete') {
             throw AppException.conflict(`This ${this.definition.label.toLowerCase()} is still referenced by other records (appointments or escrows); remove those links first`);

@@ -1,0 +1,310 @@
+import { UUID_PATTERN } from '../src/common/http/uuid.pipe';
+import { registerTeam } from './helpers/auth';
+import { CRM_CASES, CrmCase, Refs, createRefs, fillQuery, listAll } from './helpers/crm-cases';
+import { parseCsv } from './helpers/csv';
+import { expectNoLeak } from './helpers/http';
+import { TestApp, startTestApp } from './helpers/test-app';
+
+/**
+ * The generic resource behaviour, driven over all five resources from one table (test/helpers/crm-cases.ts):
+ * CRUD, validation, every filter, search, every sort with cursor pagination, totals, bad queries, CSV export.
+ */
+describe('CRM resources (table-driven over clients, leads, appointments, escrows, listings)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  const expect400 = (res: { status: number; body: any; text: string }, what: string) => {
+    if (res.status !== 400) throw new Error(`${what}: expected 400, got ${res.status} ${res.text}`);
+    expect(res.body.error.code).toBe('VALIDATION_ERROR');
+    expectNoLeak(res.text);
+  };
+
+  describe.each(CRM_CASES.map((c) => [c.resource, c] as [string, CrmCase]))('%s', (_name, c) => {
+    const path = `/v1/${c.resource}`;
+    let token: string;
+    let userId: string;
+    let teamId: string;
+    let refs: Refs;
+
+    beforeAll(async () => {
+      const team = await registerTeam(t);
+      token = team.accessToken;
+      userId = team.userId;
+      teamId = team.teamId;
+      refs = c.needsRefs ? await createRefs(t, token) : { clientId: '', leadId: '', listingId: '' };
+    });
+
+    it('create, read, update, delete', async () => {
+      const statusField = Object.keys(c.defaults).find((k) => k === 'status' || k === 'leadStatus')!;
+      const withNull = await t.http.post(path, { ...c.minimal(refs), [statusField]: null }, { token });
+      expect(withNull.status).toBe(201);
+      expect(withNull.body.data[statusField]).toBe(c.defaults[statusField]);
+      const min = await t.http.post(path, c.minimal(refs), { token });
+      expect(min.status).toBe(201);
+      const created = min.body.data;
+      expect(created).toMatchObject({ ...c.minimal(refs), ...c.defaults, createdBy: userId, createdByApiKey: null });
+      expect(created.id).toMatch(UUID_PATTERN);
+      expect(created.teamId).toBeUndefined();
+      expect(new Date(created.createdAt).toISOString()).toBe(created.createdAt);
+
+      const full = await t.http.post(path, c.full(refs), { token });
+      expect(full.status).toBe(201);
+      expect(full.body.data).toMatchObject(c.full(refs));
+      const got = await t.http.get(`${path}/${full.body.data.id}`, { token });
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual({ success: true, data: full.body.data });
+
+      const patched = await t.http.patch(`${path}/${created.id}`, c.patch(refs), { token });
+      expect(patched.status).toBe(200);
+      expect(patched.body.data).toMatchObject({ ...created, ...c.patch(refs), updatedAt: expect.any(String) });
+      expect(Date.parse(patched.body.data.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.updatedAt));
+      expect((await t.http.get(`${path}/${created.id}`, { token })).body.data).toEqual(patched.body.data);
+
+      expect400(await t.http.patch(`${path}/${created.id}`, {}, { token }), 'empty PATCH');
+      expect400(await t.http.patch(`${path}/${created.id}`, { [c.requiredField]: null }, { token }), `PATCH ${c.requiredField}=null`);
+      expect400(await t.http.patch(`${path}/${created.id}`, { nope: 1 }, { token }), 'PATCH unknown field');
+      expect((await t.http.get(`${path}/${created.id}`, { token })).body.data).toEqual(patched.body.data);
+
+      const removed = await t.http.delete(`${path}/${created.id}`, { token });
+      expect(removed.status).toBe(200);
+      expect(removed.body.data).toEqual({ id: created.id, deleted: true });
+      for (const res of [
+        await t.http.get(`${path}/${created.id}`, { token }),
+        await t.http.patch(`${path}/${created.id}`, c.patch(refs), { token }),
+        await t.http.delete(`${path}/${created.id}`, { token }),
+        await t.http.get(`${path}/00000000-0000-4000-8000-000000000000`, { token }),
+      ]) {
+        expect(res.status).toBe(404);
+        expect(res.body.error.code).toBe('NOT_FOUND');
+      }
+      for (const bad of ['not-a-uuid', '123', `${created.id}x`, "1' OR '1'='1"]) {
+        const id = encodeURIComponent(bad);
+        expect400(await t.http.get(`${path}/${id}`, { token }), `GET ${bad}`);
+        expect400(await t.http.patch(`${path}/${id}`, c.patch(refs), { token }), `PATCH ${bad}`);
+        expect400(await t.http.delete(`${path}/${id}`, { token }), `DELETE ${bad}`);
+      }
+    });
+
+    it('refuses invalid bodies with 400 VALIDATION_ERROR and creates nothing', async () => {
+      const before = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [teamId]);
+      for (const [what, body] of c.invalid(refs)) expect400(await t.http.post(path, body, { token }), what);
+      expect400(await t.http.request('POST', path, { rawBody: '{"broken": ', token }), 'malformed JSON');
+      const after = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [teamId]);
+      expect(after).toEqual(before);
+    });
+
+    it('lists: every filter, search, every sort paginated without gaps or duplicates, totals', async () => {
+      for (const body of c.variants(refs)) expect((await t.http.post(path, body, { token })).status).toBe(201);
+      const all = await listAll(t, token, path);
+      const allIds = all.map((r) => r.id);
+      expect(new Set(allIds).size).toBe(allIds.length);
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [teamId]);
+      expect(all.length).toBe(n);
+
+      for (const filter of c.filters) {
+        const expected = all.filter((r) => filter.match(r, refs)).map((r) => r.id).sort();
+        expect(expected.length).toBeGreaterThan(0);
+        expect(expected.length).toBeLessThan(all.length);
+        const got = (await listAll(t, token, path, fillQuery(filter.query, refs))).map((r) => r.id);
+        expect([...got].sort()).toEqual(expected);
+        // The same filter one row per page: same rows, same order.
+        expect((await listAll(t, token, path, fillQuery(filter.query, refs), 1)).map((r) => r.id)).toEqual(got);
+      }
+
+      const found = (await listAll(t, token, path, `q=${encodeURIComponent(c.search.q)}`)).map((r) => r.id).sort();
+      expect(found.length).toBeGreaterThan(0);
+      expect(found).toEqual(all.filter(c.search.match).map((r) => r.id).sort());
+      expect(await listAll(t, token, path, 'q=%25')).toEqual([]);
+      expect(await listAll(t, token, path, 'q=_')).toEqual([]);
+
+      for (const { sort, key } of c.sorts) {
+        const pages = await listAll(t, token, path, `sort=${encodeURIComponent(sort)}`, 2);
+        const ids = pages.map((r) => r.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect([...ids].sort()).toEqual([...allIds].sort());
+        const desc = sort.startsWith('-');
+        for (let i = 1; i < pages.length; i++) {
+          const [a, b] = [key(pages[i - 1]), key(pages[i])];
+          if (desc ? a < b : a > b) throw new Error(`sort ${sort}: ${a} before ${b}`);
+        }
+      }
+
+      const withTotal = await t.http.get(`${path}?limit=1&includeTotal=true`, { token });
+      expect(withTotal.body.meta).toEqual({ limit: 1, total: all.length, nextCursor: expect.any(String) });
+      const noTotal = await t.http.get(`${path}?limit=2`, { token });
+      expect(noTotal.body.meta.total).toBeUndefined();
+      expect(noTotal.body.data).toHaveLength(2);
+      const last = await t.http.get(`${path}?limit=100`, { token });
+      expect(last.body.meta).toEqual({ limit: 100, nextCursor: null });
+      expect((await t.http.get(path, { token })).body.meta.limit).toBe(25);
+    });
+
+    it('refuses bad limits, sorts, cursors and filters with 400 VALIDATION_ERROR (never 500)', async () => {
+      const first = await t.http.get(`${path}?sort=createdAt&limit=1`, { token });
+      const cursor = first.body.meta.nextCursor as string;
+      expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+      const forged = (payload: object) => Buffer.from(JSON.stringify(payload)).toString('base64url');
+      const queries = [
+        'limit=0',
+        'limit=101',
+        'limit=abc',
+        'limit=1.5',
+        'limit=-1',
+        'sort=password',
+        'sort=-id',
+        'sort=createdAt,lastName',
+        'cursor=!!!',
+        `cursor=${forged(['array'])}`,
+        `cursor=${forged({ s: '-createdAt', v: "x' OR 1=1 --", i: '00000000-0000-4000-8000-000000000000' })}`,
+        `cursor=${forged({ s: '-createdAt', v: '2030-01-01T00:00:00.000000Z', i: 'not-a-uuid' })}`,
+        `sort=-createdAt&cursor=${cursor}`,
+        'q=',
+        'q=%00abc',
+        `q=${'y'.repeat(101)}`,
+        'includeTotal=yes',
+        'teamId=00000000-0000-4000-8000-000000000000',
+        'unknownFilter=1',
+        ...c.badQueries,
+      ];
+      for (const q of queries) expect400(await t.http.get(`${path}?${q}`, { token }), q);
+      expect((await t.http.get(`${path}?sort=createdAt&cursor=${cursor}`, { token })).status).toBe(200);
+    });
+
+    it('exports CSV: header row, one record per row, data_export event', async () => {
+      const all = await listAll(t, token, path);
+      const res = await t.http.get(`${path}/export`, { token });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+      expect(res.headers.get('content-disposition')).toMatch(new RegExp(`^attachment; filename="${c.resource}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`));
+      const [header, ...records] = parseCsv(res.text);
+      expect(header[0]).toBe('id');
+      expect(header).toEqual(expect.arrayContaining(['createdAt', 'updatedAt', ...Object.keys(c.minimal(refs))]));
+      expect(header).not.toContain('teamId');
+      expect(records.map((r) => r[0]).sort()).toEqual(all.map((r) => r.id).sort());
+      const events = await t.dataSource.query(
+        `SELECT severity, user_id, details FROM security_events WHERE team_id = $1 AND event_type = 'data_export' AND details->>'resource' = $2`,
+        [teamId, c.resource],
+      );
+      expect(events).toEqual([{ severity: 'medium', user_id: userId, details: expect.objectContaining({ rows: all.length, format: 'csv' }) }]);
+      expect(await t.dataSource.query(`SELECT 1 FROM security_events WHERE team_id = $1 AND event_type = 'data_export_large'`, [teamId])).toEqual([]);
+
+      const filter = c.filters[0];
+      const filtered = await t.http.get(`${path}/export?${fillQuery(filter.query, refs)}`, { token });
+      expect(parseCsv(filtered.text).length - 1).toBe(all.filter((r) => filter.match(r, refs)).length);
+      expect400(await t.http.get(`${path}/export?limit=5`, { token }), 'export with limit');
+    });
+  });
+
+  it('OpenAPI documents every CRM, users and audit-log route: tag, summary, parameters, bodies, error responses', async () => {
+    const doc = (await t.http.get('/docs-json')).body;
+    const ops = Object.entries<Record<string, any>>(doc.paths)
+      .filter(([p]) => /^\/v1\/(clients|leads|appointments|escrows|listings|users|audit-log)\b/.test(p))
+      .flatMap(([p, methods]) => Object.entries<any>(methods).map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })));
+    expect(ops).toHaveLength(5 * 6 + 1 + 5 + 1);
+    for (const { key, op } of ops) {
+      expect([key, op.tags?.length]).toEqual([key, 1]);
+      expect([key, typeof op.summary]).toEqual([key, 'string']);
+      expect([key, Object.keys(op.responses)]).toEqual([key, expect.arrayContaining(['401', '403'])]);
+      if (/^(POST|PATCH)/.test(key) && !key.endsWith('/convert')) expect([key, op.requestBody?.content['application/json'].schema.$ref]).toEqual([key, expect.any(String)]);
+      if (/\{id\}/.test(key)) expect([key, Object.keys(op.responses)]).toEqual([key, expect.arrayContaining(['400', '404'])]);
+    }
+    const list = doc.paths['/v1/listings'].get;
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor', 'sort', 'q', 'status', 'city', 'minPrice', 'maxPrice']));
+    expect(Object.keys(doc.paths['/v1/clients/export'].get.responses['200'].content)).toEqual(['text/csv']);
+    expect(doc.components.schemas.CreateClientDto.required).toEqual(['firstName', 'lastName']);
+  });
+
+  describe('specifics', () => {
+    let token: string;
+    let teamId: string;
+    beforeAll(async () => {
+      const team = await registerTeam(t);
+      token = team.accessToken;
+      teamId = team.teamId;
+    });
+
+    it('lead conversion: 201 the client (keeping its lead), lead converted, both audited; second time 409', async () => {
+      const lead = (await t.http.post('/v1/leads', { firstName: 'Conny', lastName: 'Vert', email: 'conny@example.com', leadType: 'seller', notes: 'hot' }, { token })).body.data;
+      const res = await t.http.post(`/v1/leads/${lead.id}/convert`, undefined, { token });
+      expect(res.status).toBe(201);
+      const client = res.body.data;
+      expect(client).toMatchObject({ firstName: 'Conny', lastName: 'Vert', email: 'conny@example.com', clientType: 'seller', notes: 'hot', status: 'active', leadId: lead.id });
+      const after = (await t.http.get(`/v1/leads/${lead.id}`, { token })).body.data;
+      expect(after).toMatchObject({ leadStatus: 'converted', convertedClientId: client.id, convertedAt: expect.any(String) });
+      expect((await t.http.get(`/v1/clients/${client.id}`, { token })).body.data.leadId).toBe(lead.id);
+
+      const again = await t.http.post(`/v1/leads/${lead.id}/convert`, undefined, { token });
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('CONFLICT');
+      const reopen = await t.http.patch(`/v1/leads/${lead.id}`, { leadStatus: 'new' }, { token });
+      expect(reopen.status).toBe(409);
+      expect((await t.http.patch(`/v1/leads/${lead.id}`, { notes: 'still editable' }, { token })).status).toBe(200);
+
+      const audit = await t.dataSource.query(
+        `SELECT action, resource_type, old_values, new_values FROM audit_log WHERE team_id = $1 AND resource_id = ANY($2) ORDER BY seq`,
+        [teamId, [lead.id, client.id]],
+      );
+      expect(audit.map((a: any) => `${a.action} ${a.resource_type}`)).toEqual(['CREATE lead', 'CREATE client', 'UPDATE lead', 'UPDATE lead']);
+      expect(audit[2].old_values).toEqual({ leadStatus: 'new', convertedClientId: null, convertedAt: null });
+      expect(audit[2].new_values).toEqual({ leadStatus: 'converted', convertedClientId: client.id, convertedAt: after.convertedAt });
+
+      expect((await t.http.post('/v1/leads/00000000-0000-4000-8000-000000000000/convert', undefined, { token })).status).toBe(404);
+      expect((await t.http.post('/v1/leads/nope/convert', undefined, { token })).status).toBe(400);
+    });
+
+    it('two concurrent conversions of one lead: one client, one 409', async () => {
+      const lead = (await t.http.post('/v1/leads', { firstName: 'Race', lastName: 'Condition' }, { token })).body.data;
+      const results = await Promise.all([1, 2, 3].map(() => t.http.post(`/v1/leads/${lead.id}/convert`, undefined, { token })));
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+      expect(await t.dataSource.query(`SELECT 1 FROM clients WHERE lead_id = $1`, [lead.id])).toHaveLength(1);
+    });
+
+    it('money in as a number comes back as an exact decimal string; dates as YYYY-MM-DD', async () => {
+      const listing = (await t.http.post('/v1/listings', { address: '1 Money Way', price: 1234.5, bathrooms: 1.5 }, { token })).body.data;
+      expect(listing).toMatchObject({ price: '1234.50', bathrooms: 1.5 });
+      const escrow = (await t.http.post('/v1/escrows', { propertyAddress: 'x', purchasePrice: '0.10', openedAt: '2030-12-31' }, { token })).body.data;
+      expect(escrow).toMatchObject({ purchasePrice: '0.10', openedAt: '2030-12-31' });
+    });
+
+    it('a record still referenced cannot be deleted (409), and unique numbers are 409 within a team', async () => {
+      const client = (await t.http.post('/v1/clients', { firstName: 'Linked', lastName: 'Client' }, { token })).body.data;
+      const appt = (await t.http.post('/v1/appointments', { title: 'Meet', startsAt: '2030-05-01T10:00:00Z', clientId: client.id }, { token })).body.data;
+      const blocked = await t.http.delete(`/v1/clients/${client.id}`, { token });
+      expect(blocked.status).toBe(409);
+      expect(blocked.body.error.code).toBe('CONFLICT');
+      expect((await t.http.patch(`/v1/appointments/${appt.id}`, { clientId: null }, { token })).status).toBe(200);
+      expect((await t.http.delete(`/v1/clients/${client.id}`, { token })).status).toBe(200);
+
+      expect((await t.http.post('/v1/listings', { address: 'a', mlsNumber: 'MLS-1' }, { token })).status).toBe(201);
+      const dup = await t.http.post('/v1/listings', { address: 'b', mlsNumber: 'MLS-1' }, { token });
+      expect(dup.status).toBe(409);
+      expect(dup.body.error.message).toMatch(/mlsNumber/);
+    });
+
+    it('an export of more than 1,000 rows streams them all and also writes data_export_large (high)', async () => {
+      await t.dataSource.query(
+        `INSERT INTO listings (team_id, address, price, created_at)
+         SELECT $1, g || ' Bulk Avenue', g * 1000, now() - make_interval(secs => g) FROM generate_series(1, 1001) AS g`,
+        [teamId],
+      );
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM listings WHERE team_id = $1`, [teamId]);
+      expect(n).toBeGreaterThan(1000);
+      const res = await t.http.get('/v1/listings/export?sort=price', { token });
+      expect(res.status).toBe(200);
+      const [, ...records] = parseCsv(res.text);
+      expect(records).toHaveLength(n);
+      expect(new Set(records.map((r) => r[0])).size).toBe(n);
+      const events = await t.dataSource.query(
+        `SELECT event_type, severity FROM security_events WHERE team_id = $1 AND event_type LIKE 'data_export%' ORDER BY event_type`,
+        [teamId],
+      );
+      expect(events).toEqual([
+        { event_type: 'data_export', severity: 'medium' },
+        { event_type: 'data_export_large', severity: 'high' },
+      ]);
+    });
+  });
+});
