@@ -17,6 +17,8 @@ WORKDIR /app
 RUN groupadd --system hearth && useradd --system --gid hearth --home /app hearth
 COPY --from=build --chown=hearth:hearth /app/node_modules ./node_modules
 COPY --from=build --chown=hearth:hearth /app/dist ./dist
+# The web console's static files, served by the API at /console.
+COPY --from=build --chown=hearth:hearth /app/console ./console
 COPY --chown=hearth:hearth package.json ./
 USER hearth
 EXPOSE 3000

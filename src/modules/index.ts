@@ -4,6 +4,7 @@ import { AnomalyModule } from './anomaly/anomaly.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ConsoleModule } from './console/console.module';
 import { CrmModule } from './crm/crm.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
 import { MfaModule } from './mfa/mfa.module';
@@ -20,4 +21,5 @@ export const FEATURE_MODULES: Type<unknown>[] = [
   HoneypotModule,
   AlertsModule,
   AnomalyModule,
+  ConsoleModule,
 ];

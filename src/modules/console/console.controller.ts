@@ -1,0 +1,75 @@
+import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import { AppException } from '../../common/http/app.exception';
+import { Public } from '../../common/security/decorators';
+import { ConsoleAsset, ConsoleAssets } from './console-assets.service';
+
+/** What the browser app needs to know about this server's settings (nothing secret: the rules it enforces). */
+export interface ConsoleClientConfig {
+  passwordPolicy: {
+    minLength: number;
+    maxLength: number;
+    requireUppercase: boolean;
+    requireLowercase: boolean;
+    requireNumber: boolean;
+    requireSpecial: boolean;
+  };
+  apiKeys: { defaultExpiryDays: number; maxExpiryDays: number; expiryWarningDays: number };
+}
+
+/**
+ * The web console: static files of the top-level console/ folder at /console (outside /v1, not in the API
+ * document). Same origin as the API, so the app's strict CSP, the SameSite refresh cookie and plain fetch work.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('console')
+export class ConsoleController {
+  private readonly clientConfig: Buffer;
+
+  constructor(
+    private readonly assets: ConsoleAssets,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    const p = config.passwordPolicy;
+    const body: ConsoleClientConfig = {
+      passwordPolicy: {
+        minLength: p.minLength,
+        maxLength: p.maxLength,
+        requireUppercase: p.requireUppercase,
+        requireLowercase: p.requireLowercase,
+        requireNumber: p.requireNumber,
+        requireSpecial: p.requireSpecial,
+      },
+      apiKeys: { defaultExpiryDays: config.apiKeys.defaultExpiryDays, maxExpiryDays: 365, expiryWarningDays: config.apiKeys.expiryWarningDays },
+    };
+    this.clientConfig = Buffer.from(JSON.stringify(body));
+  }
+
+  @Get()
+  index(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    return this.send(request, reply, this.assets.index());
+  }
+
+  @Get('config.json')
+  config(@Res() reply: FastifyReply) {
+    return reply.type('application/json; charset=utf-8').header('cache-control', 'no-cache').send(this.clientConfig);
+  }
+
+  @Get('*')
+  file(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    // The raw URL, not the router's decoded parameter: an encoded "/" or "\" must stay inside its segment.
+    const path = request.url.split(/[?#]/)[0].replace(/^\/console\/?/, '');
+    return this.send(request, reply, this.assets.find(path));
+  }
+
+  private send(request: FastifyRequest, reply: FastifyReply, asset: ConsoleAsset | null) {
+    if (!asset) throw AppException.notFound('File');
+    reply.header('cache-control', asset.cacheControl).header('etag', asset.etag);
+    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    return reply.type(asset.contentType).send(asset.body);
+  }
+}
