@@ -32,6 +32,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Errors Fastify's router raises itself (a malformed percent-encoding in the URL) get the envelope too.
+    frameworkErrors: (_error, _request, reply) => {
+      void reply.code(400).send(mapError(AppException.validation('Malformed URL')).body as never);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl: options.databaseUrl }), adapter, {
     bufferLogs: options.bufferLogs ?? true,

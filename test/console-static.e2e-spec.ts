@@ -111,6 +111,7 @@ describe('console static files at /console', () => {
     const res = await rawGet(t, '/console/%E0%A4%A');
     expect(res.status).toBe(400);
     expect(res.body).not.toMatch(/console|node_modules|at \w/);
+    expect(JSON.parse(res.body)).toEqual({ success: false, error: { code: 'VALIDATION_ERROR', message: 'Malformed URL' } });
   });
 
   it('is public, outside /v1, and absent from the OpenAPI document', async () => {

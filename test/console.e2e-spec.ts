@@ -286,7 +286,10 @@ if (!CHROMIUM) {
       await page.getByRole('button', { name: 'Apply filters' }).click();
       const events = page.getByTestId('events-table');
       await events.waitFor();
-      expect(await events.locator('tbody tr').count()).toBe(1);
+      // The filtered page replaces the unfiltered one when its response arrives.
+      const rows = events.locator('tbody tr');
+      for (let i = 0; i < 50 && (await rows.count()) !== 1; i++) await page.waitForTimeout(100);
+      expect(await rows.count()).toBe(1);
       expect(await events.innerText()).toContain('MFA enabled');
       await screenshot(page, '08-security-events');
     });
