@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
+import type { FastifyReply } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { AppModule } from './app.module';
@@ -33,9 +34,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     // Errors Fastify's router raises itself (a malformed percent-encoding in the URL) get the envelope too.
-    frameworkErrors: (_error, _request, reply) => {
-      void reply.code(400).send(mapError(AppException.validation('Malformed URL')).body as never);
-    },
+    frameworkErrors: ((_error: Error, _request: unknown, reply: FastifyReply) => {
+      void reply.code(400).send(mapError(AppException.validation('Malformed URL')).body);
+    }) as never,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl: options.databaseUrl }), adapter, {
     bufferLogs: options.bufferLogs ?? true,
