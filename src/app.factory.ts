@@ -9,6 +9,7 @@ import { AppConfig } from './config/app-config';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/http/validation';
 import { setupOpenApi } from './openapi';
+import { GracefulDrain } from './common/http/graceful-drain';
 import { AppException } from './common/http/app.exception';
 import { mapError } from './common/http/error-mapping';
 import { clientIp } from './common/security/request-context';
@@ -45,6 +46,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
   app.useLogger(app.get(Logger));
   // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
   // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
+  app.get(GracefulDrain).install(app.getHttpAdapter().getInstance() as never);
+
   // Blocklisted IPs are refused before routing, parsing or any other work.
   const blocklist = app.get(IpBlocklistService);
   const blocked = mapError(new AppException('IP_BLOCKED', 'Requests from your address are blocked'));
@@ -85,7 +88,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
   });
   app.setGlobalPrefix('v1', { exclude: ['health', 'health/ready', 'console', 'console/{*path}', ...SCANNER_DECOYS.map((p) => p.slice(1))] });
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT (drain HTTP, then the pool, then the embedded
+  // database); Nest's hook would re-raise the signal and kill the process mid-drain.
   setupOpenApi(app);
   await app.init();
   return app;

@@ -12,6 +12,7 @@ import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { AuthenticationGuard } from './common/security/authentication.guard';
 import { AuthorizationGuard } from './common/security/authorization.guard';
 import { loggerOptions } from './common/logging/logger-options';
+import { GracefulDrainModule } from './common/http/graceful-drain';
 import { HealthModule } from './health/health.module';
 import { SecurityEventsModule } from './modules/security-events/security-events.module';
 import { NotificationsModule } from './modules/notifications/notifications.module';
@@ -34,6 +35,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config, databaseUrl),
         RateLimitModule,
+        GracefulDrainModule,
         SecurityEventsModule,
         NotificationsModule,
         PasswordsModule,

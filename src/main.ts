@@ -4,6 +4,7 @@ import { EmbeddedPostgresError } from './database/embedded-postgres';
 import { resolveDatabase } from './database/resolve-database';
 import { runMigrations } from './database/migrate';
 import { createApp } from './app.factory';
+import { GracefulDrain } from './common/http/graceful-drain';
 import { initErrorTracking } from './common/observability/error-tracking';
 
 function say(level: 'info' | 'warn' | 'error', msg: string): void {
@@ -39,6 +40,8 @@ async function bootstrap(): Promise<void> {
     say('info', `${signal} received: draining`);
     const force = setTimeout(() => process.exit(1), 20_000).unref();
     try {
+      // Finish what is in flight and tell keep-alive clients to go, then close the server, the pool and the database.
+      await app.get(GracefulDrain).drain();
       await app.close();
       await db.stop();
     } finally {

@@ -3,6 +3,8 @@ import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/s
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/security/decorators';
 import { RateLimit } from '../common/rate-limit/rate-limit.decorator';
+import { AppException } from '../common/http/app.exception';
+import { GracefulDrain } from '../common/http/graceful-drain';
 
 @ApiTags('health')
 @Public()
@@ -12,6 +14,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly drain: GracefulDrain,
   ) {}
 
   /** Liveness: the process answers. */
@@ -27,6 +30,8 @@ export class HealthController {
   @ApiOkResponse({ description: 'Ready to serve: the database is reachable' })
   @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
   async ready() {
+    // Shutting down: tell the load balancer to stop sending traffic here.
+    if (this.drain.draining) throw new AppException('SERVICE_UNAVAILABLE', 'Shutting down');
     const result = await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
     return { status: result.status, checks: result.details };
   }

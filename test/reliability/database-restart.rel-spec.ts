@@ -1,10 +1,10 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
-import { EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { runMigrations } from '../../src/database/migrate';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TEST_DATA_DIR } from '../setup/paths';
@@ -29,20 +29,39 @@ function freePort(): Promise<number> {
  */
 describe('database outage under load', () => {
   const dataDir = join(TEST_DATA_DIR, `restart-${randomBytes(3).toString('hex')}`);
-  let db: EmbeddedDatabase;
-  let port: number;
+  let pg: ChildProcess;
+  let pgOut = '';
   let app: NestFastifyApplication;
   let http: HttpClient;
+  let db: { url: string };
 
-  const startDb = () => startEmbeddedPostgres({ dataDir, port, database: 'hearth', ephemeral: false });
+  /** Sends a command to the database process and waits for its answer. */
+  const control = async (command: 'start' | 'stop' | 'exit', expect: RegExp) => {
+    const before = pgOut.length;
+    pg.stdin!.write(`${command}\n`);
+    const deadline = Date.now() + 30_000;
+    while (!expect.test(pgOut.slice(before))) {
+      if (Date.now() > deadline) throw new Error(`database process did not answer ${command}: ${pgOut}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
 
   beforeAll(async () => {
     mkdirSync(dataDir, { recursive: true });
-    port = await freePort();
-    db = await startDb();
+    const port = await freePort();
+    pg = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'embedded-pg-process.ts'), dataDir, String(port)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    pg.stdout!.on('data', (c: Buffer) => (pgOut += c.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!/ready (\S+)/.test(pgOut)) {
+      if (Date.now() > deadline) throw new Error(`embedded database did not start: ${pgOut}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    db = { url: /ready (\S+)/.exec(pgOut)![1] };
     const config = loadConfig({
       NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.DEBUG_RESTART ? 'warn' : 'silent',
       DATA_DIR: dataDir,
       DATABASE_URL: db.url,
       JWT_SECRET: TEST_JWT_SECRET,
@@ -58,7 +77,9 @@ describe('database outage under load', () => {
 
   afterAll(async () => {
     await app?.close();
-    await db?.stop();
+    if (pg && pg.exitCode === null) {
+      await control('exit', /stopped/).catch(() => pg.kill('SIGKILL'));
+    }
   });
 
   it('answers 503 while the database is down, recovers within 5 s, and loses no acknowledged write', async () => {
@@ -96,13 +117,13 @@ describe('database outage under load', () => {
 
     await new Promise((r) => setTimeout(r, 1500));
     const beforeOutage = acknowledged.length;
-    await db.stop();
+    await control('stop', /stopped/);
     await new Promise((r) => setTimeout(r, 1500));
     const ready = await http.get('/health/ready');
     expect(ready.status).toBe(503);
     const duringOutage = acknowledged.length;
 
-    db = await startDb();
+    await control('start', /ready/);
     const back = Date.now();
     while (acknowledged.length === duringOutage && Date.now() - back < 10_000) await new Promise((r) => setTimeout(r, 25));
     const recoveryMs = Date.now() - back;

@@ -12,7 +12,7 @@ export interface MappedError {
 }
 
 const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
-const DB_UNAVAILABLE_TEXT = /(Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection|Connection is not established|DataSource is not initialized)/i;
+const DB_UNAVAILABLE_TEXT = /(Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection|Connection is not established|DataSource is not initialized|Query runner already released|connection provided by a query runner was already released)/i;
 const DB_BAD_INPUT_CODES = new Set(['22P02', '22007', '22008', '22003', '22001', '22023', '2201W', '2201X', '22P05', '22021']);
 
 function make(status: number, code: ErrorCodeName | string, message: string, details?: unknown, unexpected = false, headers: Record<string, string> = {}): MappedError {

@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -24,6 +25,8 @@ export const REDACT_PATHS = [
 
 export function loggerOptions(config: AppConfig): Params {
   return {
+    // path-to-regexp 8 syntax for "every route" (the default '*' draws a deprecation warning per prefix).
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
     pinoHttp: {
       level: config.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },

@@ -1,14 +1,20 @@
 import ipaddr from 'ipaddr.js';
 
 /** Parses an IP or CIDR (v4 or v6) into a canonical string, or null when it is neither. */
+/** Only dotted quads for IPv4 ("1.2.3" or "0x7f.1" are legal for inet_aton, and not what anyone means). */
+function strictAddress(value: string): boolean {
+  return value.includes(':') ? ipaddr.IPv6.isValid(value) : ipaddr.IPv4.isValidFourPartDecimal(value);
+}
+
 export function normaliseIpRule(rule: string): string | null {
   const value = rule.trim();
   try {
     if (value.includes('/')) {
+      if (!strictAddress(value.split('/')[0])) return null;
       const [addr, bits] = ipaddr.parseCIDR(value);
       return `${addr.toNormalizedString()}/${bits}`;
     }
-    if (!ipaddr.isValid(value)) return null;
+    if (!strictAddress(value)) return null;
     return ipaddr.parse(value).toNormalizedString();
   } catch {
     return null;
