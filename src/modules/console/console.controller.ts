@@ -59,7 +59,7 @@ export class ConsoleController {
     return reply.type('application/json; charset=utf-8').header('cache-control', 'no-cache').send(this.clientConfig);
   }
 
-  @Get('{*path}')
+  @Get('*')
   file(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     // The raw URL, not the router's decoded parameter: an encoded "/" or "\" must stay inside its segment.
     const path = request.url.split(/[?#]/)[0].replace(/^\/console\/?/, '');
