@@ -1,3 +1,4 @@
+import { freePort } from '../src/common/net/free-port';
 /*
  * npm run bench [-- --duration 10 --connections 16 --big]
  *
@@ -9,7 +10,6 @@
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { authenticator } from 'otplib';
@@ -35,16 +35,6 @@ const KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 const PASSWORD = 'Bench-Marmot-Quill-42!';
 
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function startProcess(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
+import { freePort } from '../../src/common/net/free-port';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 
 export interface RedisServer {
   url: string;
@@ -11,15 +11,6 @@ export function redisAvailable(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A throwaway redis-server on loopback, no persistence. */
 export async function startRedis(): Promise<RedisServer> {

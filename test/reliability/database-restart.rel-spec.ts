@@ -1,5 +1,5 @@
+import { freePort } from '../../src/common/net/free-port';
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -12,15 +12,6 @@ import { HttpClient } from '../helpers/http';
 import { STRONG_PASSWORD } from '../helpers/auth';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/test-app';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * PostgreSQL is stopped and started again under a steady write load. While it is down the API answers

@@ -1,20 +1,12 @@
+import { freePort } from '../../src/common/net/free-port';
+
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TEST_DATA_DIR } from '../setup/paths';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/test-app';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface SpawnedApp {
   child: ChildProcess;

@@ -1,22 +1,12 @@
+import { freePort } from '../../src/common/net/free-port';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Client } from 'pg';
 import { loadConfig } from '../../src/config/app-config';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { runMigrations } from '../../src/database/migrate';
 import { TEST_DATA_DIR, TEST_STATE_FILE, TEMPLATE_DB } from './paths';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** One embedded Postgres for the whole run; a template database migrated once and cloned per test file. */
 export default async function globalSetup(): Promise<void> {
