@@ -111,7 +111,10 @@ export function AuditLogPage() {
                   <td>
                     <details>
                       <summary>View<span class="visually-hidden"> changes of ${r.resourceType} ${shortId(r.resourceId)}</span></summary>
-                      <div class="grid-2 diff"><div><h3>Before</h3><${JsonBlock} value=${r.oldValues} /></div><div><h3>After</h3><${JsonBlock} value=${r.newValues} /></div></div>
+                      <div class="grid-2 diff">
+                        ${r.oldValues ? html`<div><h3>Before</h3><${JsonBlock} value=${r.oldValues} /></div>` : null}
+                        ${r.newValues ? html`<div><h3>After</h3><${JsonBlock} value=${r.newValues} /></div>` : null}
+                      </div>
                     </details>
                   </td>
                 </tr>`,
