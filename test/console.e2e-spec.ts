@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { authenticator } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { registerTeam } from './helpers/auth';
 import { TestApp, startTestApp } from './helpers/test-app';
 import { PageProblems, cspViolationsIn, findChromium, launchChromium, screenshot, trackCspViolations, watchPage } from './helpers/browser';
 
@@ -368,6 +369,62 @@ if (!CHROMIUM) {
       expect(await cspViolationsIn(page)).toEqual([]);
       // 401 MFA_REQUIRED (the 2FA step), then the refresh we made above on purpose after "Logout all devices".
       expect(problems.failedResponses).toEqual([...(mfaOn ? ['401 POST /v1/auth/login'] : []), '401 POST /v1/auth/refresh']);
+    });
+  });
+
+  describe('console access token renewal (JWT_EXPIRATION=3s)', () => {
+    let t: TestApp;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      [t, browser] = await Promise.all([startTestApp({ env: { JWT_EXPIRATION: '3s' } }), launchChromium(CHROMIUM)]);
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await t?.close();
+    });
+
+    it('retries once through a refresh when the access token has expired, and refreshes by itself shortly before expiry', async () => {
+      const admin = await registerTeam(t, { email: 'renewal@hearth-console.test', password: PASSWORD });
+      const context = await browser.newContext();
+      await trackCspViolations(context);
+      // The page's timers under our control: first we stop the planned refresh to let the token expire.
+      await context.clock.install();
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      const problems = watchPage(page);
+      const refreshes: number[] = [];
+      page.on('response', (r) => {
+        if (r.url().endsWith('/v1/auth/refresh')) refreshes.push(r.status());
+      });
+      await page.goto(`${t.baseUrl}/console/#/login`);
+      await page.getByLabel('Email').fill(admin.email);
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByLabel('Password', { exact: true }).press('Enter');
+      await page.getByRole('heading', { name: 'Security dashboard', level: 1 }).waitFor();
+
+      // (Paused page timers also stop Preact's effects, so the next call comes straight from a click handler.)
+      await page.clock.pauseAt(Date.now() + 100);
+      await new Promise((r) => setTimeout(r, 4_200));
+      const retried = page.waitForResponse((r) => r.url().endsWith('/v1/security/dashboard') && r.status() === 200);
+      await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+      await retried;
+      // The expired token was refused once, renewed through the cookie, and the call retried.
+      expect(problems.failedResponses).toEqual(['401 GET /v1/security/dashboard']);
+      expect(refreshes).toEqual([200]);
+
+      // Time moves on in the page: the renewal planned before expiry (expiresIn 3 s, so at 2.4 s) happens unasked.
+      const planned = page.waitForResponse((r) => r.url().endsWith('/v1/auth/refresh'));
+      await page.clock.fastForward(2_500);
+      expect((await planned).status()).toBe(200);
+      expect(refreshes).toEqual([200, 200]);
+      await page.clock.resume();
+      await page.getByRole('link', { name: 'Sessions' }).click();
+      await page.getByTestId('session-count').waitFor();
+      expect(problems.errors).toEqual([]);
+      expect(problems.cspViolations).toEqual([]);
+      expect(problems.failedResponses).toEqual(['401 GET /v1/security/dashboard']);
+      await context.close();
     });
   });
 }
