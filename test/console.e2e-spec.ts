@@ -25,15 +25,18 @@ const EMAIL = 'dana.admin@hearth-console.test';
 const STEP_MS = 30_000;
 
 /**
- * TOTP codes whose time steps only go up: the API refuses a code (or an older step) it has already accepted, and
- * accepts ±1 step. Waits for the clock only when the next unused step is not yet acceptable.
+ * TOTP codes whose time steps only go up: the API refuses a step at or before the last one it accepted, and
+ * accepts ±1 step. Starting one step back gives three codes (previous, current, next) without waiting for the
+ * clock, unless the previous step is about to leave the window; waits only when no acceptable step is left.
  */
 function totpSource(secret: string) {
   let lastStep = -Infinity;
   return async (): Promise<string> => {
     for (;;) {
-      const current = Math.floor(Date.now() / STEP_MS);
-      const step = Math.max(lastStep + 1, current);
+      const now = Date.now();
+      const current = Math.floor(now / STEP_MS);
+      const earliest = (current + 1) * STEP_MS - now > 5_000 ? current - 1 : current;
+      const step = Math.max(lastStep + 1, earliest);
       if (step <= current + 1) {
         lastStep = step;
         return authenticator.clone({ epoch: step * STEP_MS + 1_000 }).generate(secret);
@@ -320,9 +323,11 @@ if (!CHROMIUM) {
       await page.getByRole('link', { name: 'Audit log' }).click();
       await page.getByLabel('Resource').selectOption('client');
       await page.getByLabel('Action').selectOption('CREATE');
+      const filtered = page.waitForResponse((r) => r.url().includes('/v1/audit-log?') && r.url().includes('resourceType=client') && r.url().includes('action=CREATE'));
       await page.getByRole('button', { name: 'Apply filters' }).click();
+      expect((await filtered).status()).toBe(200);
+      await page.locator('[data-testid=audit-results][aria-busy=false]').waitFor();
       const audit = page.getByTestId('audit-table');
-      await audit.waitFor();
       expect(await audit.locator('tbody tr').count()).toBe(1);
       expect(await audit.innerText()).toContain(created.body.data.id.slice(0, 8));
       await audit.getByText('View').click();
@@ -335,9 +340,11 @@ if (!CHROMIUM) {
       await page.getByRole('link', { name: 'Security events' }).click();
       await page.getByLabel('Event type').selectOption('login_success');
       await page.getByLabel('Severity').selectOption('low');
+      const filtered = page.waitForResponse((r) => r.url().includes('/v1/security-events?') && r.url().includes('eventType=login_success') && r.url().includes('severity=low'));
       await page.getByRole('button', { name: 'Apply filters' }).click();
+      expect((await filtered).status()).toBe(200);
+      await page.locator('[data-testid=events-results][aria-busy=false]').waitFor();
       const events = page.getByTestId('events-table');
-      await events.waitFor();
       const rows = await events.locator('tbody tr').allInnerTexts();
       expect(rows.length).toBeGreaterThanOrEqual(2);
       for (const row of rows) expect(row).toMatch(/Login success\s+low/);

@@ -92,7 +92,7 @@ export function AuditLogPage() {
       <${Select} label="Action" value=${d.action} onChange=${set('action')} options=${AUDIT_ACTIONS} allLabel="All actions" />
       <${Field} label="From" type="datetime-local" value=${d.from} onInput=${(e) => set('from')(e.currentTarget.value)} />
       <${Field} label="To" type="datetime-local" value=${d.to} onInput=${(e) => set('to')(e.currentTarget.value)} />`} />
-    <section class="card stack" aria-labelledby="audit-title">
+    <section class="card stack" aria-labelledby="audit-title" aria-busy=${paged.loading ? 'true' : 'false'} data-testid="audit-results">
       <h2 id="audit-title" class="visually-hidden">Entries</h2>
       <${Alert} error=${paged.error} />
       ${paged.loading && !paged.data ? html`<p class="muted" role="status">Loading…</p>` : null}
@@ -136,7 +136,7 @@ export function EventsPage({ params }) {
     <${FilterForm} initial=${filters} onApply=${(f) => { setFilters(f); paged.reset(); }} fields=${(d, set) => html`
       <${Select} label="Event type" value=${d.eventType} onChange=${set('eventType')} options=${EVENT_TYPES} allLabel="All types" format=${eventLabel} />
       <${Select} label="Severity" value=${d.severity} onChange=${set('severity')} options=${SEVERITIES} allLabel="All severities" />`} />
-    <section class="card stack" aria-labelledby="events-title">
+    <section class="card stack" aria-labelledby="events-title" aria-busy=${paged.loading ? 'true' : 'false'} data-testid="events-results">
       <h2 id="events-title" class="visually-hidden">Events</h2>
       <${Alert} error=${paged.error} />
       ${paged.loading && !paged.data ? html`<p class="muted" role="status">Loading…</p>` : null}
