@@ -57,12 +57,14 @@ export class AuthorizationGuard implements CanActivate {
     const mfaPolicy = this.meta<MfaEnrolmentPolicy>(MFA_ENROLLED, context);
     const mfaRequired = mfaPolicy === 'always' || (mfaPolicy === 'admin-actions' && this.config.requireMfaForAdminActions);
     if (mfaRequired && !principal.mfaEnabled) {
+      await this.events.record('permission_denied', 'medium', eventContext(actor, { path, reason: 'mfa_enrollment_required' }));
       throw new AppException('MFA_ENROLLMENT_REQUIRED', 'Enable two-factor authentication to perform this action');
     }
     const sensitive = this.meta<SensitiveKind>(SENSITIVE, context);
     if (sensitive) {
       const required = sensitive === 'delete' ? this.config.reauth.forDelete : this.config.reauth.forExport;
       if (required && Date.now() - principal.authTime > this.config.reauth.windowMs) {
+        await this.events.record('permission_denied', 'low', eventContext(actor, { path, reason: 'reauth_required', operation: sensitive }));
         throw new AppException('REAUTH_REQUIRED', 'Confirm your password (POST /v1/auth/reauth) to perform this action');
       }
     }
