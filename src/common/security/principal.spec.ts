@@ -17,6 +17,8 @@ describe('permission model', () => {
     expect(scopesAllow(['*:read'], 'escrows', 'delete')).toBe(false);
     expect(scopesAllow(['leads:*'], 'leads', 'delete')).toBe(true);
     expect(scopesAllow(['leads:*'], 'users', 'read')).toBe(false);
+    expect(scopesAllow(['*:*'], 'audit', 'read')).toBe(false);
+    expect(scopesAllow(['*:read'], 'security', 'read')).toBe(false);
   });
 
   it('valid scope names', () => {

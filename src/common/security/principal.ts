@@ -60,6 +60,8 @@ export function roleAllows(role: Role, resource: PermissionResource, action: Act
 
 /** `clients:read`, `*:read`, `clients:*` and `*:*` style scopes. */
 export function scopesAllow(scopes: string[], resource: PermissionResource, action: Action): boolean {
+  // Keys are for CRM data only: a wildcard never reaches users, audit, security or key management.
+  if (!(CRM_RESOURCES as readonly string[]).includes(resource)) return false;
   return scopes.some((scope) => {
     const [r, a] = scope.split(':');
     return (r === resource || r === '*') && (a === action || a === '*');
