@@ -4,7 +4,7 @@ import { freePort } from '../src/common/net/free-port';
  *
  * One run, one machine: a fresh embedded PostgreSQL, 100k clients over 10 teams, the API (production mode,
  * its own process) and the floor (bare node:http + pg, its own process), loaded in turn by autocannon from
- * this process. Prints req/s and p50/p99 for each scenario and its ratio to the floor measured in the same
+ * this process (--profile also writes a CPU profile of the API). Prints req/s and p50/p99 for each scenario and its ratio to the floor measured in the same
  * run; with --big, also list p50 for a team of 10k rows vs a team of 1M rows. Writes bench/results/*.json.
  */
 import autocannon from 'autocannon';
@@ -36,9 +36,11 @@ const PASSWORD = 'Bench-Marmot-Quill-42!';
 
 
 
-function startProcess(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+const PROFILE = argv.includes('--profile');
+
+function startProcess(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
@@ -116,7 +118,9 @@ async function main(): Promise<void> {
       ENABLE_EMAIL_LOGIN_NOTIFICATIONS: 'false',
       REAUTH_WINDOW_MINUTES: '60',
     };
-    const app = await startProcess(join(DIST, 'src', 'main.js'), appEnv, /listening on/);
+    // --profile: a V8 CPU profile of the API process, written to bench/results/ when it exits.
+    const profileArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results')}`] : [];
+    const app = await startProcess(join(DIST, 'src', 'main.js'), appEnv, /listening on/, profileArgs);
     children.push(app);
     const api = `http://127.0.0.1:${appPort}`;
 
@@ -213,8 +217,17 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, `${report.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
     process.stdout.write(`\nwritten bench/results/latest.json (${report.totalSeconds} s)\n`);
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            const timer = setTimeout(resolve, 10_000);
+            c.once('exit', () => (clearTimeout(timer), resolve()));
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     await db.stop();
   }
 }
