@@ -10,7 +10,7 @@ import { Role, UserPrincipal } from '../../common/security/principal';
 import { MailService } from '../notifications/mail.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
-import { SecurityEventsService } from '../security-events/security-events.service';
+import { SecurityEventContext, SecurityEventsService } from '../security-events/security-events.service';
 import { User, publicUser } from '../users/entities/user.entity';
 import { SessionOrigin, SessionsService } from './sessions.service';
 import { IssuedAccessToken, TokenService, randomToken, sha256Hex } from './token.service';
@@ -36,6 +36,11 @@ export interface SignedIn extends IssuedAccessToken {
 
 export interface RequestOrigin extends SessionOrigin {
   headers: Record<string, string | string[] | undefined>;
+}
+
+/** A security event's context for something that happened to a known user, from this request. */
+export function originEvent(origin: SessionOrigin, userId: string, teamId: string, details?: Record<string, unknown>): SecurityEventContext {
+  return { ip: origin.ip, userAgent: origin.userAgent, userId, teamId, details };
 }
 
 /** Login, registration, re-authentication and password changes: the rules of the contract's Auth section. */
@@ -85,7 +90,7 @@ export class AuthService {
       return { userId: user.id, teamId: team.id };
     });
     const session = await this.sessions.create(userId, teamId, origin);
-    await this.events.record('login_success', 'low', { ip: origin.ip, userAgent: origin.userAgent, userId, teamId, details: { method: 'register' } });
+    await this.events.record('login_success', 'low', originEvent(origin, userId, teamId, { method: 'register' }));
     const user = await this.loadUser(userId);
     return { user: publicUser(user), refreshToken: session.refreshToken, ...this.access(userId, teamId, 'admin', session.sessionId, session.authenticatedAt) };
   }
@@ -123,7 +128,7 @@ export class AuthService {
     );
     const after = rows[0][0];
     await this.limits.recordFailure('login', origin.ip);
-    const ctx = { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id };
+    const ctx = originEvent(origin, user.id, user.team_id);
     await this.events.record('login_failed', 'low', { ...ctx, details: { reason, attempts: after.failed_login_attempts } });
     if (after.failed_login_attempts === MULTIPLE_FAILURES_THRESHOLD) {
       await this.events.record('multiple_failed_logins', 'high', { ...ctx, details: { attempts: after.failed_login_attempts } });
@@ -148,13 +153,13 @@ export class AuthService {
     }
     if (user.locked_until && user.locked_until.getTime() > Date.now()) {
       await this.limits.recordFailure('login', origin.ip);
-      await this.events.record('lockout_attempt_while_locked', 'medium', { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id });
+      await this.events.record('lockout_attempt_while_locked', 'medium', originEvent(origin, user.id, user.team_id));
       throw new AppException('ACCOUNT_LOCKED', this.lockedMessage(user.locked_until));
     }
     const passwordOk = await this.hasher.verify(user.password_hash, password);
     if (user.disabled) {
       await this.limits.recordFailure('login', origin.ip);
-      await this.events.record('login_failed', 'low', { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id, details: { reason: 'disabled' } });
+      await this.events.record('login_failed', 'low', originEvent(origin, user.id, user.team_id, { reason: 'disabled' }));
       throw invalid();
     }
     if (!passwordOk) throw await this.failAttempt(user, origin, 'wrong_password', invalid());
@@ -173,7 +178,7 @@ export class AuthService {
     const user = await this.verifyCredentials(input.email, input.password, input.otp, origin);
     await this.dataSource.query(`UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now() WHERE id = $1`, [user.id]);
     const session = await this.sessions.create(user.id, user.team_id, origin);
-    const ctx = { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id };
+    const ctx = originEvent(origin, user.id, user.team_id);
     await this.events.record('login_success', 'low', { ...ctx, details: { sessionId: session.sessionId, device: origin.device } });
     await this.noteDevice(user, origin);
     const full = await this.loadUser(user.id);
@@ -189,13 +194,7 @@ export class AuthService {
       [user.id, origin.fingerprint, origin.device],
     );
     if (!row?.inserted) return;
-    await this.events.record('new_device_login', 'medium', {
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      userId: user.id,
-      teamId: user.team_id,
-      details: { device: origin.device },
-    });
+    await this.events.record('new_device_login', 'medium', originEvent(origin, user.id, user.team_id, { device: origin.device }));
     if (!this.config.detection.emailLoginNotifications) return;
     const when = new Date().toUTCString();
     this.mail
@@ -265,13 +264,7 @@ export class AuthService {
     await this.assertNotRecent(principal.userId, current.hash, input.newPassword);
     await this.setPassword(principal.userId, current.hash, input.newPassword);
     const revoked = await this.sessions.revokeAllForUser(principal.userId, 'password_changed', principal.sessionId);
-    await this.events.record('password_changed', 'medium', {
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      userId: principal.userId,
-      teamId: principal.teamId,
-      details: { otherSessionsRevoked: revoked.length },
-    });
+    await this.events.record('password_changed', 'medium', originEvent(origin, principal.userId, principal.teamId, { otherSessionsRevoked: revoked.length }));
     return { revokedSessions: revoked.length };
   }
 
@@ -293,7 +286,7 @@ export class AuthService {
       `INSERT INTO password_reset_tokens (user_id, token_hash, expires_at, requested_ip) VALUES ($1, $2, $3, $4)`,
       [user.id, sha256Hex(token), new Date(Date.now() + RESET_TOKEN_TTL_MS), origin.ip],
     );
-    await this.events.record('password_reset_requested', 'low', { ip: origin.ip, userAgent: origin.userAgent, userId: user.id, teamId: user.team_id });
+    await this.events.record('password_reset_requested', 'low', originEvent(origin, user.id, user.team_id));
     const link = `${this.config.publicUrl}/console/#/reset-password?token=${encodeURIComponent(token)}`;
     await this.mail.send({
       to: user.email,
@@ -325,13 +318,7 @@ export class AuthService {
     await this.dataSource.query(`UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [pending.user_id]);
     await this.setPassword(pending.user_id, current.hash, input.password);
     const revoked = await this.sessions.revokeAllForUser(pending.user_id, 'password_reset');
-    await this.events.record('password_reset', 'medium', {
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      userId: pending.user_id,
-      teamId: current.teamId,
-      details: { sessionsRevoked: revoked.length },
-    });
+    await this.events.record('password_reset', 'medium', originEvent(origin, pending.user_id, current.teamId, { sessionsRevoked: revoked.length }));
   }
 
   async me(principal: UserPrincipal) {

@@ -3,7 +3,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 import { SecurityEventsService } from '../security-events/security-events.service';
-import { RequestOrigin } from './auth.service';
+import { RequestOrigin, originEvent } from './auth.service';
 import { RefreshRefusal, SessionsService } from './sessions.service';
 import { IssuedAccessToken, TokenService } from './token.service';
 
@@ -38,26 +38,14 @@ export class TokenRefreshService {
       const owner = await this.sessions.fingerprintOf(presented);
       if (owner && owner.fingerprint && owner.fingerprint !== origin.fingerprint) {
         await this.sessions.revokeSession(owner.sessionId, 'device_mismatch');
-        await this.events.record('device_mismatch', 'high', {
-          ip: origin.ip,
-          userAgent: origin.userAgent,
-          userId: owner.userId,
-          teamId: owner.teamId,
-          details: { sessionId: owner.sessionId, device: origin.device },
-        });
+        await this.events.record('device_mismatch', 'high', originEvent(origin, owner.userId, owner.teamId, { sessionId: owner.sessionId, device: origin.device }));
         throw invalid;
       }
     }
 
     const rotated = await this.sessions.rotate(presented);
     if (rotated) {
-      await this.events.record('token_refreshed', 'low', {
-        ip: origin.ip,
-        userAgent: origin.userAgent,
-        userId: rotated.userId,
-        teamId: rotated.teamId,
-        details: { sessionId: rotated.sessionId },
-      });
+      await this.events.record('token_refreshed', 'low', originEvent(origin, rotated.userId, rotated.teamId, { sessionId: rotated.sessionId }));
       const access = this.tokens.signAccess({
         sub: rotated.userId,
         team: rotated.teamId,
@@ -74,13 +62,7 @@ export class TokenRefreshService {
     }
     if (refusalOutcome(refusal, this.config.sessions.theftDetection) === 'theft' && refusal.kind === 'reuse') {
       const revoked = await this.sessions.revokeAllForUser(refusal.userId, 'token_reuse');
-      await this.events.record('token_theft_detected', 'critical', {
-        ip: origin.ip,
-        userAgent: origin.userAgent,
-        userId: refusal.userId,
-        teamId: refusal.teamId,
-        details: { sessionId: refusal.sessionId, sessionsRevoked: revoked.length },
-      });
+      await this.events.record('token_theft_detected', 'critical', originEvent(origin, refusal.userId, refusal.teamId, { sessionId: refusal.sessionId, sessionsRevoked: revoked.length }));
       throw new AppException('TOKEN_REUSE_DETECTED', 'This refresh token was already used; every session of this account has been signed out');
     }
     throw invalid;
