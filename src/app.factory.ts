@@ -71,6 +71,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
         formAction: ["'self'"],
+        // Upgrading to https only makes sense where https is served: in development over plain HTTP on a
+        // LAN address it would break /console and /docs.
+        upgradeInsecureRequests: config.isProduction ? [] : null,
       },
     },
     hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: true },

@@ -115,15 +115,18 @@ export class AuthService {
   private async failAttempt(user: CredentialRow, origin: RequestOrigin, reason: string, otherwise: AppException): Promise<AppException> {
     const now = new Date();
     const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
-    const rows: [{ failed_login_attempts: number; locked_until: Date | null }[], number] = await this.dataSource.query(
-      `UPDATE users SET
-         failed_login_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_login_attempts + 1 END,
+    // The sub-select locks the row first and reads the lock as it was, so exactly one of many parallel
+    // failures sees "not locked before, locked now" and reports the lock.
+    const rows: [{ failed_login_attempts: number; locked_until: Date | null; previous_lock: Date | null }[], number] = await this.dataSource.query(
+      `UPDATE users u SET
+         failed_login_attempts = CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END,
          locked_until = CASE
-           WHEN locked_until IS NOT NULL AND locked_until > $2 THEN locked_until
-           WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_login_attempts + 1 END) >= $3 THEN $4::timestamptz
+           WHEN old.locked_until IS NOT NULL AND old.locked_until > $2 THEN old.locked_until
+           WHEN (CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END) >= $3 THEN $4::timestamptz
            ELSE NULL END
-       WHERE id = $1
-       RETURNING failed_login_attempts, locked_until`,
+       FROM (SELECT id, locked_until FROM users WHERE id = $1 FOR UPDATE) old
+       WHERE u.id = old.id
+       RETURNING u.failed_login_attempts, u.locked_until, old.locked_until AS previous_lock`,
       [user.id, now, this.config.lockout.maxAttempts, lockUntil],
     );
     const after = rows[0][0];
@@ -133,7 +136,8 @@ export class AuthService {
     if (after.failed_login_attempts === MULTIPLE_FAILURES_THRESHOLD) {
       await this.events.record('multiple_failed_logins', 'high', { ...ctx, details: { attempts: after.failed_login_attempts } });
     }
-    const lockStarted = after.locked_until !== null && after.locked_until.getTime() === lockUntil.getTime();
+    const wasLocked = after.previous_lock !== null && after.previous_lock > now;
+    const lockStarted = !wasLocked && after.locked_until !== null && after.locked_until > now;
     if (lockStarted) {
       await this.events.record('account_locked', 'high', { ...ctx, details: { attempts: after.failed_login_attempts, lockedUntil: lockUntil.toISOString() } });
     }
