@@ -53,6 +53,16 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
+  // Memory soak tests (test/reliability) ask over IPC for the heap after a full GC (needs --expose-gc).
+  if (process.send && process.env.HEARTH_MEMORY_PROBE === '1') {
+    process.on('message', (message) => {
+      if (message !== 'memory') return;
+      (globalThis as { gc?: () => void }).gc?.();
+      const { heapUsed, rss } = process.memoryUsage();
+      process.send!({ heapUsed, rss });
+    });
+  }
+
   await app.listen({ port: config.port, host: process.env.HOST ?? '0.0.0.0' });
   say('info', `Hearth CRM API listening on ${config.publicUrl} (docs at /docs)`);
 }

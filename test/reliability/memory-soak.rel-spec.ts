@@ -16,7 +16,7 @@ function slope(points: [number, number][]): number {
 
 /**
  * A mixed load (reads, audited writes, auth checks, bad requests) for SOAK_SECONDS (5 minutes by default)
- * while the API's resident memory is sampled: after warm-up it must show no growth trend.
+ * while the API's heap after a full GC is sampled: after warm-up it must show no growth trend.
  */
 describe(`memory soak (${SOAK_SECONDS} s)`, () => {
   let app: SpawnedApp;
@@ -29,7 +29,7 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
     await app.exited;
   });
 
-  it('keeps resident memory flat under sustained mixed load', async () => {
+  it('keeps the heap flat under sustained mixed load', async () => {
     const http = new HttpClient(app.baseUrl);
     const reg = await http.post('/v1/auth/register', {
       email: `soak-${Date.now()}@example.com`,
@@ -59,7 +59,13 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
         if (res.status >= 500) errors.push(`${res.status} ${res.text.slice(0, 120)}`);
       }
     };
-    const sampler = setInterval(() => samples.push([(Date.now() - start) / 60_000, app.rssMb()]), 2_000);
+    // The heap after a full GC every 5 s: what a leak grows. (Resident memory only shows the allocator's
+    // high-water mark, which rises with load and rarely falls, so it is reported but not judged.)
+    const rss: number[] = [];
+    const sampler = setInterval(() => {
+      rss.push(app.rssMb());
+      void app.heapAfterGcMb().then((mb) => samples.push([(Date.now() - start) / 60_000, mb]));
+    }, 5_000);
     const workers = Array.from({ length: 4 }, worker);
     await new Promise((r) => setTimeout(r, SOAK_SECONDS * 1000));
     stop = true;
@@ -70,15 +76,16 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
     // The first third is warm-up (JIT, pools, caches filling); judge the rest.
     const steady = samples.slice(Math.floor(samples.length / 3));
     const mbPerMinute = slope(steady);
-    // Resident memory saws up and down with garbage collection: compare medians of the first and last quarter.
+    // Compare medians of the first and last quarter, so one sample caught mid-request does not decide.
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const quarter = Math.max(1, Math.floor(steady.length / 4));
     const growth = median(steady.slice(-quarter).map((s) => s[1])) - median(steady.slice(0, quarter).map((s) => s[1]));
     process.stdout.write(
-      `soak: ${requests} requests in ${SOAK_SECONDS} s, RSS ${steady[0][1].toFixed(0)} → ${steady[steady.length - 1][1].toFixed(0)} MB, trend ${mbPerMinute.toFixed(2)} MB/min, median growth ${growth.toFixed(1)} MB\n`,
+      `soak: ${requests} requests in ${SOAK_SECONDS} s; heap after GC ${steady[0][1].toFixed(1)} → ${steady[steady.length - 1][1].toFixed(1)} MB, ` +
+        `trend ${mbPerMinute.toFixed(2)} MB/min, median growth ${growth.toFixed(1)} MB; RSS ${rss[0]?.toFixed(0)} → ${rss[rss.length - 1]?.toFixed(0)} MB\n`,
     );
     expect(requests).toBeGreaterThan(SOAK_SECONDS * 20);
-    expect(mbPerMinute).toBeLessThan(3);
-    expect(growth).toBeLessThan(40);
+    expect(mbPerMinute).toBeLessThan(1);
+    expect(growth).toBeLessThan(5);
   }, (SOAK_SECONDS + 120) * 1000);
 });

@@ -15,6 +15,8 @@ export interface SpawnedApp {
   output: () => string;
   exited: Promise<number | null>;
   rssMb(): number;
+  /** Heap in use after a full garbage collection, in MB (asks the app over IPC). */
+  heapAfterGcMb(): Promise<number>;
 }
 
 /** The real entry point (src/main.ts) in its own process, with its own embedded PostgreSQL. */
@@ -22,7 +24,7 @@ export async function spawnApp(env: Record<string, string> = {}): Promise<Spawne
   const dataDir = join(TEST_DATA_DIR, `proc-${randomBytes(4).toString('hex')}`);
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'src', 'main.ts')], {
+  const child = spawn(process.execPath, ['--expose-gc', '-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'src', 'main.ts')], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
@@ -37,9 +39,10 @@ export async function spawnApp(env: Record<string, string> = {}): Promise<Spawne
       RATE_LIMIT_LOGIN_MAX: '10000000',
       RATE_LIMIT_REGISTER_MAX: '10000000',
       ENABLE_EMAIL_LOGIN_NOTIFICATIONS: 'false',
+      HEARTH_MEMORY_PROBE: '1',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -57,5 +60,14 @@ export async function spawnApp(env: Record<string, string> = {}): Promise<Spawne
     output: () => out,
     exited,
     rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    heapAfterGcMb: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no memory answer')), 10_000);
+        child.once('message', (m: { heapUsed: number }) => {
+          clearTimeout(timer);
+          resolve(m.heapUsed / 2 ** 20);
+        });
+        child.send('memory');
+      }),
   };
 }
