@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, MAX_API_KEY_LIFETIME_DAYS } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppException } from '../../common/http/app.exception';
 import { Public } from '../../common/security/decorators';
@@ -9,14 +9,7 @@ import { ConsoleAsset, ConsoleAssets } from './console-assets.service';
 
 /** What the browser app needs to know about this server's settings (nothing secret: the rules it enforces). */
 export interface ConsoleClientConfig {
-  passwordPolicy: {
-    minLength: number;
-    maxLength: number;
-    requireUppercase: boolean;
-    requireLowercase: boolean;
-    requireNumber: boolean;
-    requireSpecial: boolean;
-  };
+  passwordPolicy: Omit<AppConfig['passwordPolicy'], 'historySize'>;
   apiKeys: { defaultExpiryDays: number; maxExpiryDays: number; expiryWarningDays: number };
 }
 
@@ -34,17 +27,10 @@ export class ConsoleController {
     private readonly assets: ConsoleAssets,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    const p = config.passwordPolicy;
+    const { historySize: _notForTheBrowser, ...passwordPolicy } = config.passwordPolicy;
     const body: ConsoleClientConfig = {
-      passwordPolicy: {
-        minLength: p.minLength,
-        maxLength: p.maxLength,
-        requireUppercase: p.requireUppercase,
-        requireLowercase: p.requireLowercase,
-        requireNumber: p.requireNumber,
-        requireSpecial: p.requireSpecial,
-      },
-      apiKeys: { defaultExpiryDays: config.apiKeys.defaultExpiryDays, maxExpiryDays: 365, expiryWarningDays: config.apiKeys.expiryWarningDays },
+      passwordPolicy,
+      apiKeys: { defaultExpiryDays: config.apiKeys.defaultExpiryDays, maxExpiryDays: MAX_API_KEY_LIFETIME_DAYS, expiryWarningDays: config.apiKeys.expiryWarningDays },
     };
     this.clientConfig = Buffer.from(JSON.stringify(body));
   }
