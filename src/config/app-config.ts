@@ -12,6 +12,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The contract's ceiling on an API key's lifetime (expiresInDays / expiresAt). */
+export const MAX_API_KEY_LIFETIME_DAYS = 365;
+
 export type SameSite = 'strict' | 'lax' | 'none';
 
 export interface RateLimitRule {
@@ -309,8 +312,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     cors: { allowedOrigins: e.list('CORS_ALLOWED_ORIGINS'), allowCredentials: e.boolean('CORS_ALLOW_CREDENTIALS', true) },
     trustProxy: parseTrustProxy(e.raw('TRUST_PROXY')),
     apiKeys: {
-      defaultExpiryDays: e.number('API_KEY_DEFAULT_EXPIRY_DAYS', 90, { min: 1, max: 365 }),
-      expiryWarningDays: e.number('API_KEY_EXPIRY_WARNING_DAYS', 7, { min: 0, max: 365 }),
+      defaultExpiryDays: e.number('API_KEY_DEFAULT_EXPIRY_DAYS', 90, { min: 1, max: MAX_API_KEY_LIFETIME_DAYS }),
+      expiryWarningDays: e.number('API_KEY_EXPIRY_WARNING_DAYS', 7, { min: 0, max: MAX_API_KEY_LIFETIME_DAYS }),
     },
     dataEncryptionKey: decodeKey('DATA_ENCRYPTION_KEY', encryptionKeyRaw),
     requireMfaForAdminActions: e.boolean('REQUIRE_MFA_FOR_ADMIN_ACTIONS', true),

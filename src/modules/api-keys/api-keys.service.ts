@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, MAX_API_KEY_LIFETIME_DAYS } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 import { Actor, ApiKeyPrincipal, UserPrincipal } from '../../common/security/principal';
 import { TeamScope } from '../../database/team-scope';
@@ -92,7 +92,10 @@ export class ApiKeysService {
     if (input.expiresAt) {
       const at = new Date(input.expiresAt).getTime();
       if (at <= now) throw AppException.validation('expiresAt must be in the future', [{ field: 'expiresAt', errors: ['must be in the future'] }]);
-      if (at > now + 365 * DAY_MS) throw AppException.validation('expiresAt must be within 365 days', [{ field: 'expiresAt', errors: ['at most 365 days ahead'] }]);
+      if (at > now + MAX_API_KEY_LIFETIME_DAYS * DAY_MS) {
+        const message = `expiresAt must be within ${MAX_API_KEY_LIFETIME_DAYS} days`;
+        throw AppException.validation(message, [{ field: 'expiresAt', errors: [message] }]);
+      }
       return new Date(at);
     }
     return new Date(now + (input.expiresInDays ?? this.config.apiKeys.defaultExpiryDays) * DAY_MS);

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { VALID_SCOPE } from '../../../common/security/principal';
+import { MAX_API_KEY_LIFETIME_DAYS } from '../../../config/app-config';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 100, example: 'Zapier sync' })
@@ -28,11 +29,11 @@ export class CreateApiKeyDto {
   @IsISO8601({ strict: true })
   expiresAt?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 365, description: 'Default API_KEY_DEFAULT_EXPIRY_DAYS (90)' })
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_API_KEY_LIFETIME_DAYS, description: 'Default API_KEY_DEFAULT_EXPIRY_DAYS (90)' })
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(365)
+  @Max(MAX_API_KEY_LIFETIME_DAYS)
   expiresInDays?: number;
 
   @ApiPropertyOptional({ type: [String], example: ['203.0.113.7', '10.0.0.0/8', '2001:db8::/32'], description: 'IPv4/IPv6 addresses or CIDRs; empty = any' })
