@@ -1,6 +1,6 @@
 import { freePort } from '../src/common/net/free-port';
 /*
- * npm run bench [-- --duration 10 --connections 16 --big]
+ * npm run bench [-- --duration 5 --rounds 3 --connections 16 --big --profile --only <regex>]
  *
  * One run, one machine: a fresh embedded PostgreSQL, 100k clients over 10 teams, the API (production mode,
  * its own process) and the floor (bare node:http + pg, its own process), loaded in turn by autocannon from
@@ -24,7 +24,10 @@ const opt = (name: string, fallback: number) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : fallback;
 };
-const DURATION = opt('duration', 10);
+const DURATION = opt('duration', 5);
+// Scenarios run round-robin, ROUNDS times: background noise on a shared machine then hits every scenario
+// alike, and each figure is the median of its rounds.
+const ROUNDS = opt('rounds', 3);
 const CONNECTIONS = opt('connections', 16);
 const BIG = argv.includes('--big');
 const ROOT = join(__dirname, '..', '..');
@@ -37,6 +40,8 @@ const PASSWORD = 'Bench-Marmot-Quill-42!';
 
 
 const PROFILE = argv.includes('--profile');
+// --only <regex>: run just the matching scenarios (e.g. to profile one path); ratios whose inputs are missing are skipped.
+const ONLY = argv.includes('--only') ? new RegExp(argv[argv.indexOf('--only') + 1]) : undefined;
 
 function startProcess(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
@@ -67,9 +72,44 @@ interface Measured {
   non2xx: number;
 }
 
+interface Scenario {
+  name: string;
+  opts: autocannon.Options;
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Every scenario once per round, in turn; per scenario the median req/s, p50 and p99 over the rounds. */
+async function measureRounds(scenarios: Scenario[]): Promise<Measured[]> {
+  const chosen = scenarios.filter((s) => !ONLY || ONLY.test(s.name));
+  const rounds = new Map<string, Measured[]>(chosen.map((s) => [s.name, []]));
+  // One unrecorded round first: the server's caches, the JIT and both pools warm up on every path.
+  process.stdout.write('warm-up round\n');
+  for (const s of chosen) await autocannon({ ...s.opts, duration: 3, connections: CONNECTIONS });
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stdout.write(`round ${round}/${ROUNDS}\n`);
+    for (const s of chosen) rounds.get(s.name)!.push(await load(s.name, s.opts));
+  }
+  return chosen.map(({ name }) => {
+    const ms = rounds.get(name)!;
+    return {
+      name,
+      rps: Math.round(median(ms.map((m) => m.rps))),
+      p50: median(ms.map((m) => m.p50)),
+      p99: median(ms.map((m) => m.p99)),
+      errors: ms.reduce((n, m) => n + m.errors, 0),
+      non2xx: ms.reduce((n, m) => n + m.non2xx, 0),
+    };
+  });
+}
+
 async function load(name: string, opts: autocannon.Options): Promise<Measured> {
-  // A short warm-up so JIT and pools are settled before the measured window.
-  await autocannon({ ...opts, duration: 2, connections: CONNECTIONS });
+  // A second of warm-up so the connections are open before the measured window.
+  await autocannon({ ...opts, duration: 1, connections: CONNECTIONS });
   const r = await autocannon({ ...opts, duration: DURATION, connections: CONNECTIONS });
   const m = { name, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
   process.stdout.write(`  ${name.padEnd(34)} ${String(m.rps).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}\n`);
@@ -130,6 +170,10 @@ async function main(): Promise<void> {
     const query = async (sql: string, params?: unknown[]) => (await pg.query(sql, params)).rows as Record<string, unknown>[];
     const seeded = await seedClients(query, { teams: 10, clients: 100_000, password: PASSWORD });
     process.stdout.write(`seeded ${seeded.clients} clients over ${seeded.teamIds.length} teams in ${(seeded.elapsedMs / 1000).toFixed(1)} s\n`);
+    // Fresh bulk rows would otherwise be vacuumed, analysed and checkpointed by the server in the middle of
+    // whichever scenario happens to run first.
+    const settle = () => pg.query('VACUUM (ANALYZE) clients').then(() => pg.query('CHECKPOINT'));
+    await settle();
     const email = seeded.emails[0];
     const teamId = seeded.teamIds[0];
     const first = await json(`${api}/v1/auth/login`, { method: 'POST', body: { email, password: PASSWORD } });
@@ -153,44 +197,48 @@ async function main(): Promise<void> {
     const floorUrl = `http://127.0.0.1:${floorPort}`;
     const newClient = JSON.stringify({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' });
 
-    process.stdout.write(`\nload: ${CONNECTIONS} connections, ${DURATION} s per scenario\n`);
-    const results: Measured[] = [];
-    results.push(await load('floor: list 50', { url: `${floorUrl}/clients?limit=50` }));
-    results.push(await load('api: list 50 (JWT)', { url: `${api}/v1/clients?limit=50`, headers: bearer }));
-    results.push(await load('api: list 50 (API key)', { url: `${api}/v1/clients?limit=50`, headers: { 'x-api-key': apiKey } }));
-    results.push(await load('api: search q=smith (JWT)', { url: `${api}/v1/clients?limit=50&q=smith`, headers: bearer }));
-    results.push(await load('floor: insert', { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: { 'content-type': 'application/json' } }));
-    results.push(await load('api: insert, audited (JWT)', { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, 'content-type': 'application/json' } }));
-    // Login is argon2-bound by design (about 30 ms of CPU per attempt); another team's admin, without 2FA.
-    results.push(
-      await load('api: login (argon2id)', {
-        url: `${api}/v1/auth/login`,
-        method: 'POST',
-        body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }),
-        headers: { 'content-type': 'application/json' },
-      }),
-    );
+    process.stdout.write(`\nload: ${CONNECTIONS} connections, ${DURATION} s per scenario and round, ${ROUNDS} rounds (medians reported)\n`);
+    const json201 = { 'content-type': 'application/json' };
+    const results = await measureRounds([
+      { name: 'floor: list 50', opts: { url: `${floorUrl}/clients?limit=50` } },
+      { name: 'api: list 50 (JWT)', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
+      { name: 'api: list 50 (API key)', opts: { url: `${api}/v1/clients?limit=50`, headers: { 'x-api-key': apiKey } } },
+      { name: 'api: search q=smith (JWT)', opts: { url: `${api}/v1/clients?limit=50&q=smith`, headers: bearer } },
+      { name: 'floor: insert', opts: { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: json201 } },
+      { name: 'api: insert, audited (JWT)', opts: { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, ...json201 } } },
+      // Login is argon2-bound by design (about 30 ms of CPU per attempt); another team's admin, without 2FA.
+      {
+        name: 'api: login (argon2id)',
+        opts: { url: `${api}/v1/auth/login`, method: 'POST', body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }), headers: json201 },
+      },
+    ]);
 
     let big: { p50At10k: number; p50At1M: number; ratio: number } | undefined;
     if (BIG) {
       const bigSeed = await seedClients(query, { teams: 1, clients: 1_000_000, password: PASSWORD });
       process.stdout.write(`seeded 1M clients in one team in ${(bigSeed.elapsedMs / 1000).toFixed(1)} s\n`);
-      await pg.query('ANALYZE clients');
       const bigLogin = await json(`${api}/v1/auth/login`, { method: 'POST', body: { email: bigSeed.emails[0], password: PASSWORD } });
-      const small = await load('api: list 50, team of 10k', { url: `${api}/v1/clients?limit=50`, headers: bearer });
-      const large = await load('api: list 50, team of 1M', { url: `${api}/v1/clients?limit=50`, headers: { authorization: `Bearer ${bigLogin.accessToken}` } });
-      big = { p50At10k: small.p50, p50At1M: large.p50, ratio: Math.round((large.p50 / Math.max(small.p50, 0.01)) * 100) / 100 };
+      await settle();
+      const bigResults = await measureRounds([
+        { name: 'api: list 50, team of 10k', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
+        { name: 'api: list 50, team of 1M', opts: { url: `${api}/v1/clients?limit=50`, headers: { authorization: `Bearer ${bigLogin.accessToken}` } } },
+      ]);
+      const small = bigResults.find((r) => r.name.endsWith('10k'));
+      const large = bigResults.find((r) => r.name.endsWith('1M'));
+      if (small && large) big = { p50At10k: small.p50, p50At1M: large.p50, ratio: Math.round((large.p50 / Math.max(small.p50, 0.01)) * 100) / 100 };
     }
 
-    const by = (name: string) => results.find((r) => r.name === name)!;
-    const ratio = (a: string, b: string) => Math.round((by(a).rps / by(b).rps) * 100) / 100;
-    const ratios = {
-      'list (JWT) / floor list': { value: ratio('api: list 50 (JWT)', 'floor: list 50'), target: '≥ 0.7' },
-      'list (API key) / list (JWT)': { value: ratio('api: list 50 (API key)', 'api: list 50 (JWT)'), target: '≥ 0.9' },
-      'audited insert / floor insert': { value: ratio('api: insert, audited (JWT)', 'floor: insert'), target: '≥ 0.7' },
-      'search / list (JWT)': { value: ratio('api: search q=smith (JWT)', 'api: list 50 (JWT)'), target: 'informational' },
-      ...(big ? { 'p50 at 1M / p50 at 10k': { value: big.ratio, target: '≤ 1.5' } } : {}),
+    const ratios: Record<string, { value: number; target: string }> = {};
+    const addRatio = (label: string, a: string, b: string, target: string) => {
+      const x = results.find((r) => r.name === a);
+      const y = results.find((r) => r.name === b);
+      if (x && y) ratios[label] = { value: Math.round((x.rps / y.rps) * 100) / 100, target };
     };
+    addRatio('list (JWT) / floor list', 'api: list 50 (JWT)', 'floor: list 50', '≥ 0.7');
+    addRatio('list (API key) / list (JWT)', 'api: list 50 (API key)', 'api: list 50 (JWT)', '≥ 0.9');
+    addRatio('audited insert / floor insert', 'api: insert, audited (JWT)', 'floor: insert', '≥ 0.7');
+    addRatio('search / list (JWT)', 'api: search q=smith (JWT)', 'api: list 50 (JWT)', 'informational');
+    if (big) ratios['p50 at 1M / p50 at 10k'] = { value: big.ratio, target: '≤ 1.5' };
     const rssMb = peakRssMb(app.pid!);
     await pg.end();
 
@@ -204,7 +252,7 @@ async function main(): Promise<void> {
     const report = {
       at: new Date().toISOString(),
       machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-      settings: { durationSeconds: DURATION, connections: CONNECTIONS, big: BIG },
+      settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, big: BIG },
       results,
       ratios,
       big,

@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../../../common/pagin
 import { DEFAULT_PAGE_SIZE } from '../../../common/pagination/pagination-query.dto';
 import { Actor, actorApiKeyId, actorUserId } from '../../../common/security/principal';
 import { queryRows } from '../../../database/query-rows';
-import { TeamScope } from '../../../database/team-scope';
+import { ScopedStatement, TeamScope } from '../../../database/team-scope';
 import { SecurityEventsService, eventContext } from '../../security-events/security-events.service';
 import { AuditService } from '../../audit/audit.service';
 import { SYSTEM_FIELDS } from './crm-record.entity';
@@ -133,26 +133,30 @@ export abstract class CrmResourceService implements OnModuleInit {
     const teamId = this.teamOf(actor);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const wantTotal = query.includeTotal === 'true';
-    return this.teamScope.run(teamId, async (m) => {
-      const page = await this.fetchPage(m, teamId, query, limit);
-      const meta: { limit: number; nextCursor: string | null; total?: number } = { limit, nextCursor: page.nextCursor };
-      if (wantTotal) meta.total = await this.count(m, teamId, query, TOTAL_CAP);
-      return new Page(page.rows, meta);
-    });
+    const page = this.pageStatement(teamId, query, limit);
+    // The page (and the capped total) in one scoped round trip.
+    const statements = wantTotal ? [page.statement, this.countStatement(teamId, query, TOTAL_CAP)] : [page.statement];
+    const [rows, counted] = await this.teamScope.batch<CrmRow & { _k?: string }>(teamId, statements);
+    const { items, nextCursor } = page.finish(rows);
+    const meta: { limit: number; nextCursor: string | null; total?: number } = { limit, nextCursor };
+    if (wantTotal) meta.total = Number((counted[0] as unknown as { n: number }).n);
+    return new Page(items, meta);
   }
 
   async get(actor: Actor, id: string): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
-    const [row] = await this.teamScope.run(teamId, (m) => this.findRow(m, teamId, id));
+    const [[row]] = await this.teamScope.batch<CrmRow>(teamId, [this.rowStatement(teamId, id)]);
     if (!row) throw this.notFound();
     return row;
   }
 
+  protected rowStatement(teamId: string, id: string, lock = false): ScopedStatement {
+    return { sql: `SELECT ${this.selectList} FROM ${this.definition.table} WHERE team_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`, params: [teamId, id] };
+  }
+
   protected findRow(m: EntityManager, teamId: string, id: string, lock = false): Promise<CrmRow[]> {
-    return queryRows<CrmRow>(m, `SELECT ${this.selectList} FROM ${this.definition.table} WHERE team_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`, [
-      teamId,
-      id,
-    ]);
+    const { sql, params } = this.rowStatement(teamId, id, lock);
+    return queryRows<CrmRow>(m, sql, [...params]);
   }
 
   /** WHERE conditions and parameters of the filters and `q` (no cursor). `$1` is the team. */
@@ -180,8 +184,15 @@ export abstract class CrmResourceService implements OnModuleInit {
     return { key, spec, desc };
   }
 
-  /** One keyset page: `limit` rows after the cursor plus one to know whether another page exists. */
-  protected async fetchPage(m: EntityManager, teamId: string, query: CrmListQueryShape, limit: number): Promise<{ rows: CrmRow[]; nextCursor: string | null }> {
+  /**
+   * One keyset page: the statement fetching `limit` rows after the cursor plus one (to know whether another
+   * page exists), and what turns its rows into the page.
+   */
+  protected pageStatement(
+    teamId: string,
+    query: CrmListQueryShape,
+    limit: number,
+  ): { statement: ScopedStatement; finish: (rows: (CrmRow & { _k?: string })[]) => { items: CrmRow[]; nextCursor: string | null } } {
     const { where, params } = this.filterClause(teamId, query);
     const { key, spec, desc } = this.resolveSort(query.sort);
     if (query.cursor) {
@@ -193,25 +204,23 @@ export abstract class CrmResourceService implements OnModuleInit {
     }
     const dir = desc ? 'DESC' : 'ASC';
     params.push(limit + 1);
-    const rows = await queryRows<CrmRow & { _k?: string }>(
-      m,
-      `SELECT ${this.selectList}, ${sortKeyText(spec)} AS "_k" FROM ${this.definition.table}
-        WHERE ${where.join(' AND ')} ORDER BY ${spec.expr} ${dir}, id ${dir} LIMIT $${params.length}`,
-      params,
-    );
-    const more = rows.length > limit;
-    if (more) rows.length = limit;
-    const last = rows[rows.length - 1];
-    const nextCursor = more ? encodeCursor({ s: key, v: last._k ?? null, i: last.id }) : null;
-    for (const row of rows) delete row._k;
-    return { rows, nextCursor };
+    const sql = `SELECT ${this.selectList}, ${sortKeyText(spec)} AS "_k" FROM ${this.definition.table}
+        WHERE ${where.join(' AND ')} ORDER BY ${spec.expr} ${dir}, id ${dir} LIMIT $${params.length}`;
+    const finish = (rows: (CrmRow & { _k?: string })[]) => {
+      const more = rows.length > limit;
+      if (more) rows.length = limit;
+      const last = rows[rows.length - 1];
+      const nextCursor = more ? encodeCursor({ s: key, v: last._k ?? null, i: last.id }) : null;
+      for (const row of rows) delete row._k;
+      return { items: rows as CrmRow[], nextCursor };
+    };
+    return { statement: { sql, params }, finish };
   }
 
-  protected async count(m: EntityManager, teamId: string, query: CrmListQueryShape, cap?: number): Promise<number> {
+  protected countStatement(teamId: string, query: CrmListQueryShape, cap?: number): ScopedStatement {
     const { where, params } = this.filterClause(teamId, query);
     const inner = `SELECT 1 FROM ${this.definition.table} WHERE ${where.join(' AND ')}${cap ? ` LIMIT ${cap}` : ''}`;
-    const [row] = await queryRows<{ n: number }>(m, `SELECT count(*)::int AS n FROM (${inner}) matching`, params);
-    return row.n;
+    return { sql: `SELECT count(*)::int AS n FROM (${inner}) matching`, params };
   }
 
   // ---------------------------------------------------------------------------------------------- writes
@@ -316,7 +325,8 @@ export abstract class CrmResourceService implements OnModuleInit {
   async exportRows(actor: Actor, query: CrmListQueryShape): Promise<{ rows: Readable; count: number }> {
     const teamId = this.teamOf(actor);
     this.resolveSort(query.sort);
-    const count = await this.teamScope.run(teamId, (m) => this.count(m, teamId, query));
+    const [[counted]] = await this.teamScope.batch<{ n: number }>(teamId, [this.countStatement(teamId, query)]);
+    const count = Number(counted.n);
     const filters = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
     const details = { resource: this.definition.resource, rows: count, format: 'csv', filters };
     await this.events.record('data_export', 'medium', eventContext(actor, details));
@@ -326,8 +336,10 @@ export abstract class CrmResourceService implements OnModuleInit {
     async function* batches(): AsyncGenerator<CrmRow> {
       let cursor: string | undefined;
       do {
-        const page = await self.teamScope.run(teamId, (m) => self.fetchPage(m, teamId, { ...query, cursor }, EXPORT_BATCH));
-        for (const row of page.rows) yield row;
+        const batch = self.pageStatement(teamId, { ...query, cursor }, EXPORT_BATCH);
+        const [rows] = await self.teamScope.batch<CrmRow & { _k?: string }>(teamId, [batch.statement]);
+        const page = batch.finish(rows);
+        for (const row of page.items) yield row;
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
     }
