@@ -4,6 +4,7 @@ import { MfaAndApiKeys1732300002000 } from './1732300002000-mfa-and-api-keys';
 import { SecurityOperations1732300009000 } from './1732300009000-security-operations';
 import { CrmResources1732400000000 } from './1732400000000-crm-resources';
 import { AuditLog1732400001000 } from './1732400001000-audit-log';
+import { AuditChainLanes1733100000000 } from './1733100000000-audit-chain-lanes';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   SecurityOperations1732300009000,
   CrmResources1732400000000,
   AuditLog1732400001000,
+  AuditChainLanes1733100000000,
 ];

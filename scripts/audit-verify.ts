@@ -22,9 +22,9 @@ async function main(): Promise<number> {
       return 0;
     }
     for (const b of result.broken) {
-      console.log(`BROKEN team=${b.teamId} seq=${b.seq} row=${b.rowId ?? '-'}: ${b.reason}`);
+      console.log(`BROKEN team=${b.teamId} seq=${b.seq} row=${b.rowId ?? '-'} lane=${b.lane}: ${b.reason}`);
     }
-    console.log(`${result.broken.length} of ${result.teams} team chain(s) broken (${result.rows} row(s) checked in ${took} ms)`);
+    console.log(`${result.broken.length} broken chain(s) in ${result.teams} team(s) (${result.rows} row(s) checked in ${took} ms)`);
     return 1;
   } finally {
     await client.end();

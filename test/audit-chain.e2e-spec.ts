@@ -91,16 +91,56 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
     }
   });
 
-  it('concurrent writers of one team get consecutive sequence numbers and an intact chain', async () => {
+  it('concurrent writers of one team spread over lanes, each lane a gapless chain matching its head', async () => {
     const before = (await auditRows(t, teamB)).length;
     await Promise.all(Array.from({ length: 24 }, (_, i) => listings.create(userActor(teamB), { address: `${i} Parallel Way`, price: 100000 + i })));
     const rows = await auditRows(t, teamB);
     expect(rows.length - before).toBe(24);
-    expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
-    for (let i = 1; i < rows.length; i++) expect(rows[i].prev_hash).toBe(rows[i - 1].hash);
-    const [head] = await t.dataSource.query(`SELECT seq::int AS seq, hash FROM audit_chain_heads WHERE team_id = $1`, [teamB]);
-    expect(head).toEqual({ seq: rows.length, hash: rows[rows.length - 1].hash });
+    const lanes = new Map<number, any[]>();
+    for (const r of rows) lanes.set(r.lane, [...(lanes.get(r.lane) ?? []), r]);
+    const heads: { lane: number; seq: number; hash: string }[] = await t.dataSource.query(
+      `SELECT lane, seq::int AS seq, hash FROM audit_chain_heads WHERE team_id = $1 AND seq > 0 ORDER BY lane`,
+      [teamB],
+    );
+    expect(heads.map((h) => h.lane)).toEqual([...lanes.keys()].sort());
+    for (const [lane, chain] of lanes) {
+      chain.sort((a, b) => Number(a.seq) - Number(b.seq));
+      expect(chain.map((r) => Number(r.seq))).toEqual(chain.map((_, i) => i + 1));
+      for (let i = 1; i < chain.length; i++) expect(chain[i].prev_hash).toBe(chain[i - 1].hash);
+      // Within a lane, created_at follows seq (it is taken after the lane's lock).
+      for (let i = 1; i < chain.length; i++) expect(chain[i].created_at.getTime()).toBeGreaterThanOrEqual(chain[i - 1].created_at.getTime());
+      expect(heads.find((h) => h.lane === lane)).toEqual({ lane, seq: chain.length, hash: chain[chain.length - 1].hash });
+    }
     expect(await verifyChains(t)).toMatchObject({ ok: true, broken: [] });
+  });
+
+  it('a writer finding lane 0 held takes the next free lane instead of waiting; a lone writer always uses lane 0', async () => {
+    const team = await insertTeam(t, 'Lanes');
+    const actor = userActor(team);
+    const first = await clients.create(actor, { firstName: 'Lane', lastName: 'Zero' });
+    // Hold lane 0 in an open transaction (an audited write not yet committed) ...
+    const holder = t.dataSource.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM audit_chain_heads WHERE team_id = $1 AND lane = 0 FOR UPDATE`, [team]);
+      // ... and a second write does not queue behind it: it commits on lane 1 while lane 0 is still held.
+      const second = await clients.create(actor, { firstName: 'Lane', lastName: 'One' });
+      const [a] = await t.dataSource.query(`SELECT lane, seq::int AS seq FROM audit_log WHERE resource_id = $1`, [second.id]);
+      expect(a).toEqual({ lane: 1, seq: 1 });
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    const third = await clients.create(actor, { firstName: 'Lane', lastName: 'Zero again' });
+    const lanes = await t.dataSource.query(`SELECT resource_id, lane, seq::int AS seq FROM audit_log WHERE team_id = $1 ORDER BY created_at`, [team]);
+    expect(lanes.map((r: { lane: number; seq: number }) => [r.lane, r.seq])).toEqual([
+      [0, 1],
+      [1, 1],
+      [0, 2],
+    ]);
+    expect(lanes.map((r: { resource_id: string }) => r.resource_id)).toEqual([first.id, expect.any(String), third.id]);
+    expect((await verifyChains(t, team)).ok).toBe(true);
   });
 
   it('the tenant role cannot change audit rows, and nobody can update or delete them while the trigger stands', async () => {
@@ -133,7 +173,7 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
       await tamper(`UPDATE audit_log SET new_values = '{"status": "archived"}' WHERE id = $1`, [second.id]);
       const result = await verifyChains(t, team);
       expect(result.ok).toBe(false);
-      expect(result.broken).toEqual([{ teamId: team, seq: '2', rowId: second.id, reason: expect.stringMatching(/edited/) }]);
+      expect(result.broken).toEqual([{ teamId: team, lane: 0, seq: '2', rowId: second.id, reason: expect.stringMatching(/edited/) }]);
 
       const script = spawnSync('npm', ['run', '--silent', 'audit:verify'], {
         cwd: join(__dirname, '..'),

@@ -108,6 +108,7 @@ describe('audit log over HTTP', () => {
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => all.length - i));
     expect(all[0]).toEqual({
       id: expect.any(String),
+      lane: 0,
       seq: all.length,
       action: expect.stringMatching(/^(CREATE|UPDATE|DELETE)$/),
       resourceType: expect.any(String),

@@ -25,7 +25,7 @@ describe('bench seed (small run) and the list query plan', () => {
     const clients = t.app.get(ClientsService);
     const page = await clients.list(userActor(result.teamIds[0]), { limit: 50 });
     expect(page.items).toHaveLength(50);
-    const times = page.items.map((c) => (c.createdAt as Date).getTime());
+    const times = page.items.map((c) => new Date(c.createdAt as string).getTime());
     expect([...times].sort((a, b) => b - a)).toEqual(times);
     const search = await clients.list(userActor(result.teamIds[1]), { q: 'hopper', limit: 100 });
     expect(search.items.length).toBeGreaterThan(0);

@@ -29,5 +29,5 @@ export function verifyChains(t: TestApp, teamId?: string) {
 }
 
 export async function auditRows(t: TestApp, teamId: string): Promise<any[]> {
-  return t.dataSource.query(`SELECT * FROM audit_log WHERE team_id = $1 ORDER BY seq`, [teamId]);
+  return t.dataSource.query(`SELECT * FROM audit_log WHERE team_id = $1 ORDER BY created_at, id`, [teamId]);
 }

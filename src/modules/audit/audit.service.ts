@@ -3,11 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { Page } from '../../common/http/envelope';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../common/pagination/keyset-cursor';
+import { UUID_PATTERN } from '../../common/http/uuid.pipe';
 import { DEFAULT_PAGE_SIZE } from '../../common/pagination/pagination-query.dto';
 import { Actor, actorApiKeyId, actorUserId } from '../../common/security/principal';
 import { queryRows } from '../../database/query-rows';
-import { TeamScope } from '../../database/team-scope';
-import { AuditAction, AuditResourceType, GENESIS_HASH, auditLinkHash, normaliseAuditValues } from './audit-chain';
+import { ScopedStatement, TeamScope } from '../../database/team-scope';
+import { AuditAction, AuditResourceType, normaliseAuditValues } from './audit-chain';
 import { AuditLogQuery } from './dto/audit-log-query.dto';
 
 export interface AuditEntry {
@@ -21,6 +22,7 @@ export interface AuditEntry {
 
 export interface AuditLogEntry {
   id: string;
+  lane: number;
   seq: number;
   action: AuditAction;
   resourceType: AuditResourceType;
@@ -35,87 +37,96 @@ export interface AuditLogEntry {
   hash: string;
 }
 
-const LIST_COLUMNS = `id, seq::text AS seq, action, resource_type AS "resourceType", resource_id AS "resourceId",
+/** A cursor's timestamp: microseconds, UTC, as the list writes it. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+const LIST_COLUMNS = `id, lane, seq::text AS seq, action, resource_type AS "resourceType", resource_id AS "resourceId",
   old_values AS "oldValues", new_values AS "newValues", user_id AS "userId", api_key_id AS "apiKeyId",
   ip_address AS ip, user_agent AS "userAgent", created_at AS "createdAt", hash`;
 
+/** The columns a writer supplies; the audit_log_link trigger adds lane, seq, prev_hash, hash and created_at. */
+const WRITER_COLUMNS = 'id, team_id, action, resource_type, resource_id, user_id, api_key_id, ip_address, user_agent, old_values, new_values';
+
+/** How the audit row of a one-statement change takes its values from the changed row (the CTE `changed`). */
+export interface AuditOfChange {
+  action: AuditAction;
+  resourceType: AuditResourceType;
+  /** old_values: the changed row itself (a delete), these values (an update), or none (a create). */
+  oldValues: 'changed' | Record<string, unknown> | null;
+  /** new_values: the changed row (a create), only these of its fields (an update), or none (a delete). */
+  newValues: 'changed' | { fields: string[] } | null;
+}
+
 /**
  * Writes audit rows inside the caller's transaction (so a change and its audit row commit or roll back
- * together) and reads a team's trail.
+ * together) and reads a team's trail. The database links each row into its team's hash chain (the
+ * audit_log_link trigger: lanes, seq, hashes), so writers only say what happened.
  */
 @Injectable()
 export class AuditService {
   constructor(private readonly teamScope: TeamScope) {}
 
-  /**
-   * Appends one link to the team's chain. `manager` must be the transaction that made the change. Bumping the
-   * team's chain head row-locks it until that transaction ends, so concurrent writers of one team queue here
-   * (and only here) and sequence numbers have no gaps.
-   */
+  /** Appends one row. `manager` must be the transaction that made the change. */
   async record(manager: EntityManager, actor: Actor, entry: AuditEntry, teamId: string | undefined = actor.principal?.teamId): Promise<{ id: string; seq: string; hash: string }> {
     if (!teamId) throw new Error('AuditService.record: no team for this audit entry');
-    const [head] = await queryRows<{ seq: string; hash: string }>(
-      manager,
-      `INSERT INTO audit_chain_heads AS h (team_id, seq, hash) VALUES ($1, 1, $2)
-       ON CONFLICT (team_id) DO UPDATE SET seq = h.seq + 1, updated_at = now()
-       RETURNING seq::text AS seq, hash`,
-      [teamId, GENESIS_HASH],
-    );
-    const fields = {
-      id: randomUUID(),
-      teamId,
-      seq: head.seq,
-      action: entry.action,
-      resourceType: entry.resourceType,
-      resourceId: entry.resourceId,
-      userId: actorUserId(actor),
-      apiKeyId: actorApiKeyId(actor),
-      ip: actor.ip || null,
-      userAgent: actor.userAgent,
-      oldValues: normaliseAuditValues(entry.oldValues),
-      newValues: normaliseAuditValues(entry.newValues),
-      // Taken after the head lock, so created_at follows seq order within a team.
-      createdAt: new Date().toISOString(),
+    const json = (v: Record<string, unknown> | null | undefined) => {
+      const normalised = normaliseAuditValues(v);
+      return normalised === null ? null : JSON.stringify(normalised);
     };
-    const hash = auditLinkHash(head.hash, fields);
-    await queryRows(
+    const [row] = await queryRows<{ id: string; seq: string; hash: string }>(
       manager,
-      `WITH link AS (
-         INSERT INTO audit_log (id, team_id, seq, action, resource_type, resource_id, user_id, api_key_id, ip_address, user_agent,
-                                old_values, new_values, prev_hash, hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13, $14, $15::timestamptz)
-       )
-       UPDATE audit_chain_heads SET hash = $14 WHERE team_id = $2`,
-      [
-        fields.id,
-        teamId,
-        fields.seq,
-        fields.action,
-        fields.resourceType,
-        fields.resourceId,
-        fields.userId,
-        fields.apiKeyId,
-        fields.ip,
-        fields.userAgent,
-        fields.oldValues === null ? null : JSON.stringify(fields.oldValues),
-        fields.newValues === null ? null : JSON.stringify(fields.newValues),
-        head.hash,
-        hash,
-        fields.createdAt,
-      ],
+      `INSERT INTO audit_log (${WRITER_COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)
+       RETURNING id, seq::text AS seq, hash`,
+      [randomUUID(), teamId, entry.action, entry.resourceType, entry.resourceId, actorUserId(actor), actorApiKeyId(actor), actor.ip || null, actor.userAgent, json(entry.oldValues), json(entry.newValues)],
     );
-    return { id: fields.id, seq: fields.seq, hash };
+    return row;
   }
 
-  /** The caller's team's trail, newest first, keyset-paginated on the chain's sequence number. */
+  /**
+   * One statement making a change and its audit row: `changeSql` is an INSERT, UPDATE or DELETE … RETURNING
+   * the record's API shape (with an `id`), its parameters `params`; the result is the changed rows. Nothing
+   * is audited when nothing changed (no row returned).
+   */
+  withAudit(actor: Actor, teamId: string, changeSql: string, params: readonly unknown[], audit: AuditOfChange): ScopedStatement {
+    const all = [...params];
+    const param = (value: unknown) => {
+      all.push(value);
+      return `$${all.length}`;
+    };
+    const oldSql =
+      audit.oldValues === 'changed' ? 'to_jsonb(changed)' : audit.oldValues === null ? 'NULL' : `${param(JSON.stringify(normaliseAuditValues(audit.oldValues)))}::jsonb`;
+    const newSql =
+      audit.newValues === 'changed'
+        ? 'to_jsonb(changed)'
+        : audit.newValues === null
+          ? 'NULL'
+          : `(SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(changed)) AS e(k, v) WHERE k = ANY(${param(`{${audit.newValues.fields.map((f) => `"${f}"`).join(',')}}`)}::text[]))`;
+    const sql = `WITH changed AS (${changeSql}),
+      audited AS (
+        INSERT INTO audit_log (${WRITER_COLUMNS})
+        SELECT gen_random_uuid(), ${param(teamId)}::uuid, ${param(audit.action)}, ${param(audit.resourceType)}, changed.id,
+               ${param(actorUserId(actor))}::uuid, ${param(actorApiKeyId(actor))}::uuid, ${param(actor.ip || null)}, ${param(actor.userAgent)},
+               ${oldSql}, ${newSql}
+          FROM changed
+      )
+      SELECT * FROM changed`;
+    return { sql, params: all };
+  }
+
+  /** The caller's team's trail, newest first, keyset-paginated on (created_at, id). */
   async list(actor: Actor, query: AuditLogQuery): Promise<Page<AuditLogEntry>> {
     const teamId = actor.principal!.teamId;
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const params: unknown[] = [teamId];
     const where = ['team_id = $1'];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
+    const add = (sql: string, ...values: unknown[]) => {
+      let text = sql;
+      for (const value of values) {
+        params.push(value);
+        text = text.replace('?', `$${params.length}`);
+      }
+      where.push(text);
     };
     if (query.resourceType) add('resource_type = ?', query.resourceType);
     if (query.resourceId) add('resource_id = ?', query.resourceId);
@@ -125,18 +136,23 @@ export class AuditService {
     if (query.from) add('created_at >= ?::timestamptz', query.from);
     if (query.to) add('created_at <= ?::timestamptz', query.to);
     if (query.cursor) {
-      const { seq } = decodeCursor(query.cursor);
-      if (typeof seq !== 'string' || !/^[1-9]\d{0,17}$/.test(seq)) throw invalidCursor();
-      add('seq < ?::bigint', seq);
+      const { at, id } = decodeCursor(query.cursor);
+      if (typeof at !== 'string' || !CURSOR_TIME.test(at) || typeof id !== 'string' || !UUID_PATTERN.test(id)) throw invalidCursor();
+      add('(created_at, id) < (?::timestamptz, ?::uuid)', at, id);
     }
     params.push(limit + 1);
-    const rows = await this.teamScope.run(teamId, (m) =>
-      queryRows<Omit<AuditLogEntry, 'seq'> & { seq: string }>(m, `SELECT ${LIST_COLUMNS} FROM audit_log WHERE ${where.join(' AND ')} ORDER BY audit_log.seq DESC LIMIT $${params.length}`, params),
-    );
+    const [rows] = await this.teamScope.batch<Omit<AuditLogEntry, 'seq'> & { seq: string; _k: string }>(teamId, [
+      {
+        sql: `SELECT ${LIST_COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "_k"
+                FROM audit_log WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+        params,
+      },
+    ]);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
-    const items = page.map((r) => ({ ...r, seq: Number(r.seq) }));
-    const nextCursor = more ? encodeCursor({ seq: page[page.length - 1].seq }) : null;
+    const last = page[page.length - 1];
+    const nextCursor = more ? encodeCursor({ at: last._k, id: last.id }) : null;
+    const items = page.map(({ _k, ...r }) => ({ ...r, seq: Number(r.seq) }));
     return new Page(items, { limit, nextCursor });
   }
 }

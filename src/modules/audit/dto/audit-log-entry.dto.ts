@@ -4,7 +4,8 @@ import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES } from '../audit-chain';
 /** One audit entry as GET /v1/audit-log returns it. */
 export class AuditLogEntryDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ description: 'Position in the team\'s hash chain (1, 2, 3, …)' }) seq: number;
+  @ApiProperty({ description: 'Which of the team\'s hash chains holds the entry (0–7; concurrent writers use several, a lone writer lane 0)' }) lane: number;
+  @ApiProperty({ description: 'Position in its lane\'s hash chain (1, 2, 3, …, no gaps)' }) seq: number;
   @ApiProperty({ enum: AUDIT_ACTIONS }) action: string;
   @ApiProperty({ enum: AUDIT_RESOURCE_TYPES }) resourceType: string;
   @ApiProperty({ format: 'uuid', nullable: true }) resourceId: string | null;
@@ -27,5 +28,5 @@ export class AuditLogEntryDto {
   @ApiProperty({ nullable: true }) ip: string | null;
   @ApiProperty({ nullable: true }) userAgent: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
-  @ApiProperty({ description: 'sha256(previous hash || canonical JSON of this entry), hex' }) hash: string;
+  @ApiProperty({ description: 'sha256(previous hash in the lane || canonical JSON of this entry), hex' }) hash: string;
 }

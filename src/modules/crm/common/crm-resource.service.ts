@@ -15,7 +15,7 @@ import { SYSTEM_FIELDS } from './crm-record.entity';
 import { CrmResourceDefinition, DEFAULT_SORT, SortCast, SortSpec } from './crm-resource.definition';
 import { CrmListQueryShape, TOTAL_CAP } from './crm-list-query.dto';
 
-/** A CRM row in its API shape (camelCase, money as strings, dates as YYYY-MM-DD, timestamps as Date → ISO). */
+/** A CRM row in its API shape (camelCase, money as strings, dates as YYYY-MM-DD, timestamps as ISO text, all made by the SELECT). */
 export type CrmRow = Record<string, unknown> & { id: string };
 
 interface ColumnInfo {
@@ -98,9 +98,12 @@ export abstract class CrmResourceService implements OnModuleInit {
       const quoted = `"${col.databaseName}"`;
       let select = quoted;
       const type = String(col.type);
+      // Every value leaves Postgres in its API form (so the audit trigger's to_jsonb of a row is the API's JSON
+      // too, and no Date is parsed and re-printed per row): dates and timestamps as ISO text, money (scale 2)
+      // as an exact decimal string, other decimals (bathrooms) as plain numbers.
       if (type === 'date') select = `to_char(${quoted}, 'YYYY-MM-DD')`;
-      // Money (scale 2) stays an exact decimal string; other decimals (bathrooms) are plain numbers.
-      else if ((type === 'numeric' || type === 'decimal') && col.scale !== 2) select = `${quoted}::float8`;
+      else if (type === 'timestamptz' || type === 'timestamp with time zone') select = `to_char(${quoted} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+      else if (type === 'numeric' || type === 'decimal') select = col.scale === 2 ? `${quoted}::text` : `${quoted}::float8`;
       const info: ColumnInfo = { property: col.propertyName, column: col.databaseName, select: `${select} AS "${col.propertyName}"` };
       infos.push(info);
       if (!system.has(col.propertyName)) {
@@ -227,21 +230,28 @@ export abstract class CrmResourceService implements OnModuleInit {
 
   async create(actor: Actor, body: object): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
+    const values = this.createValues(body);
+    // Without references to check, the insert and its audit row are one statement in one round trip.
+    if (this.definition.references.length === 0) {
+      return this.translateErrors('write', async () => {
+        const [[row]] = await this.teamScope.batch<CrmRow>(teamId, [this.insertStatement(actor, teamId, values)]);
+        return row;
+      });
+    }
     return this.translateErrors('write', () => this.teamScope.run(teamId, (m) => this.createWithin(m, actor, body)));
   }
 
-  /**
-   * Inserts a row and its audit entry on `m` (the caller's TeamScope transaction). `trusted` values come from
-   * the server itself and may set read-only fields.
-   */
-  async createWithin(m: EntityManager, actor: Actor, body: object, trusted: Record<string, unknown> = {}): Promise<CrmRow> {
-    const teamId = this.teamOf(actor);
+  /** The body's writable fields plus `trusted` ones, with every required field present. */
+  private createValues(body: object, trusted: Record<string, unknown> = {}): Record<string, unknown> {
     const values = { ...this.pickWritable(body), ...trusted };
     for (const field of this.requiredFields) {
       if (values[field] === undefined || values[field] === null) throw AppException.validation(`Invalid input: ${field} is required`, [{ field, errors: [`${field} is required`] }]);
     }
-    await this.beforeCreate(m, actor, values);
-    await this.checkReferences(m, teamId, values);
+    return values;
+  }
+
+  /** INSERT … RETURNING the API row, with its audit row, as one statement. */
+  private insertStatement(actor: Actor, teamId: string, values: Record<string, unknown>): ScopedStatement {
     const columns = ['team_id', 'created_by', 'created_by_api_key'];
     const params: unknown[] = [teamId, actorUserId(actor), actorApiKeyId(actor)];
     for (const [property, value] of Object.entries(values)) {
@@ -252,8 +262,24 @@ export abstract class CrmResourceService implements OnModuleInit {
       params.push(value);
     }
     const placeholders = params.map((_, i) => `$${i + 1}`).join(', ');
-    const [row] = await queryRows<CrmRow>(m, `INSERT INTO ${this.definition.table} (${columns.join(', ')}) VALUES (${placeholders}) RETURNING ${this.selectList}`, params);
-    await this.audit.record(m, actor, { action: 'CREATE', resourceType: this.definition.auditType, resourceId: row.id, oldValues: null, newValues: row });
+    return this.audit.withAudit(actor, teamId, `INSERT INTO ${this.definition.table} (${columns.join(', ')}) VALUES (${placeholders}) RETURNING ${this.selectList}`, params, {
+      action: 'CREATE',
+      resourceType: this.definition.auditType,
+      oldValues: null,
+      newValues: 'changed',
+    });
+  }
+
+  /**
+   * Inserts a row and its audit entry on `m` (the caller's TeamScope transaction). `trusted` values come from
+   * the server itself and may set read-only fields.
+   */
+  async createWithin(m: EntityManager, actor: Actor, body: object, trusted: Record<string, unknown> = {}): Promise<CrmRow> {
+    const teamId = this.teamOf(actor);
+    const values = this.createValues(body, trusted);
+    await this.checkReferences(m, teamId, values);
+    const { sql, params } = this.insertStatement(actor, teamId, values);
+    const [row] = await queryRows<CrmRow>(m, sql, [...params]);
     return row;
   }
 
@@ -290,29 +316,32 @@ export abstract class CrmResourceService implements OnModuleInit {
       sets.push(`"${info.column}" = $${params.length}`);
     }
     sets.push('updated_at = now()');
-    const [row] = await queryRows<CrmRow>(m, `UPDATE ${this.definition.table} SET ${sets.join(', ')} WHERE team_id = $1 AND id = $2 RETURNING ${this.selectList}`, params);
-    if (!row) throw this.notFound();
     const fields = Object.keys(changes).filter((f) => this.settable.has(f));
-    await this.audit.record(m, actor, {
-      action: 'UPDATE',
-      resourceType: this.definition.auditType,
-      resourceId: row.id,
-      oldValues: Object.fromEntries(fields.map((f) => [f, old[f] ?? null])),
-      newValues: Object.fromEntries(fields.map((f) => [f, row[f] ?? null])),
-    });
+    const { sql, params: all } = this.audit.withAudit(
+      actor,
+      teamId,
+      `UPDATE ${this.definition.table} SET ${sets.join(', ')} WHERE team_id = $1 AND id = $2 RETURNING ${this.selectList}`,
+      params,
+      { action: 'UPDATE', resourceType: this.definition.auditType, oldValues: Object.fromEntries(fields.map((f) => [f, old[f] ?? null])), newValues: { fields } },
+    );
+    const [row] = await queryRows<CrmRow>(m, sql, [...all]);
+    if (!row) throw this.notFound();
     return row;
   }
 
   async remove(actor: Actor, id: string): Promise<{ id: string; deleted: true }> {
     const teamId = this.teamOf(actor);
-    return this.translateErrors('delete', () =>
-      this.teamScope.run(teamId, async (m) => {
-        const [row] = await queryRows<CrmRow>(m, `DELETE FROM ${this.definition.table} WHERE team_id = $1 AND id = $2 RETURNING ${this.selectList}`, [teamId, id]);
-        if (!row) throw this.notFound();
-        await this.audit.record(m, actor, { action: 'DELETE', resourceType: this.definition.auditType, resourceId: row.id, oldValues: row, newValues: null });
-        return { id: row.id, deleted: true as const };
-      }),
-    );
+    const statement = this.audit.withAudit(actor, teamId, `DELETE FROM ${this.definition.table} WHERE team_id = $1 AND id = $2 RETURNING ${this.selectList}`, [teamId, id], {
+      action: 'DELETE',
+      resourceType: this.definition.auditType,
+      oldValues: 'changed',
+      newValues: null,
+    });
+    return this.translateErrors('delete', async () => {
+      const [[row]] = await this.teamScope.batch<CrmRow>(teamId, [statement]);
+      if (!row) throw this.notFound();
+      return { id: row.id, deleted: true as const };
+    });
   }
 
   // ---------------------------------------------------------------------------------------------- export
@@ -347,9 +376,6 @@ export abstract class CrmResourceService implements OnModuleInit {
   }
 
   // ---------------------------------------------------------------------------------------------- helpers
-
-  /** Hook: resource rules before an insert (values are the body's writable fields plus trusted ones). */
-  protected async beforeCreate(_m: EntityManager, _actor: Actor, _values: Record<string, unknown>): Promise<void> {}
 
   /** Hook: resource rules before an update of the locked row `old`. */
   protected async beforeUpdate(_m: EntityManager, _actor: Actor, _old: CrmRow, _changes: Record<string, unknown>): Promise<void> {}
