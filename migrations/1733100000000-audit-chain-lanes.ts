@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Lanes per team: how many audited writes of one team can commit at the same time. */
-export const AUDIT_LANES = 8;
+export const AUDIT_LANES = 16;
 
 /**
  * Audit chain v2: lanes, and the database links each row itself.
@@ -30,9 +30,11 @@ export class AuditChainLanes1733100000000 implements MigrationInterface {
 
     await q.query(`ALTER TABLE audit_log ADD COLUMN lane smallint NOT NULL DEFAULT 0, ADD COLUMN hash_version smallint NOT NULL DEFAULT 1`);
     await q.query(`ALTER TABLE audit_log DROP CONSTRAINT audit_log_team_seq_key, ADD CONSTRAINT audit_log_team_lane_seq_key UNIQUE (team_id, lane, seq)`);
-    // The list pages newest first on (created_at, id).
-    await q.query(`DROP INDEX audit_log_team_created_idx`);
+    // The list pages newest first on (created_at, id), with or without a resource or user filter.
+    await q.query(`DROP INDEX audit_log_team_created_idx, audit_log_team_resource_idx, audit_log_team_user_idx`);
     await q.query(`CREATE INDEX audit_log_team_created_idx ON audit_log (team_id, created_at DESC, id DESC)`);
+    await q.query(`CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, created_at DESC, id DESC)`);
+    await q.query(`CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, created_at DESC, id DESC) WHERE user_id IS NOT NULL`);
 
     // Everything a v2 link covers: the whole row but its hashes, as jsonb's canonical text (keys sorted, one
     // spelling per value), so the verifier recomputes exactly what the writer hashed.
@@ -96,8 +98,10 @@ export class AuditChainLanes1733100000000 implements MigrationInterface {
     await q.query(`DROP TRIGGER audit_log_link ON audit_log`);
     await q.query(`DROP FUNCTION audit_log_link()`);
     await q.query(`DROP FUNCTION audit_link_material(audit_log)`);
-    await q.query(`DROP INDEX audit_log_team_created_idx`);
+    await q.query(`DROP INDEX audit_log_team_created_idx, audit_log_team_resource_idx, audit_log_team_user_idx`);
     await q.query(`CREATE INDEX audit_log_team_created_idx ON audit_log (team_id, created_at)`);
+    await q.query(`CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, seq DESC)`);
+    await q.query(`CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, seq DESC) WHERE user_id IS NOT NULL`);
     await q.query(`ALTER TABLE audit_log DROP CONSTRAINT audit_log_team_lane_seq_key`);
     await q.query(`ALTER TABLE audit_log DROP COLUMN hash_version, DROP COLUMN lane`);
     await q.query(`ALTER TABLE audit_log ADD CONSTRAINT audit_log_team_seq_key UNIQUE (team_id, seq)`);

@@ -110,6 +110,10 @@ export class TeamScope {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     const client: PoolClient = await pool.connect();
     let broken: Error | undefined;
+    // A connection that dies while checked out (the server restarting) emits 'error' besides failing the
+    // query: keep it from becoming an unhandled error, and discard that connection on release.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       const results = (await client.query(text)) as unknown as QueryResult[];
       // [START TRANSACTION, SET, SET, ...statements, COMMIT]
@@ -119,6 +123,7 @@ export class TeamScope {
       await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -35,6 +35,12 @@ export class RateLimitGuard implements CanActivate {
       reply.header('X-RateLimit-Limit', String(decision.limit));
       reply.header('X-RateLimit-Remaining', String(Math.max(0, decision.limit - decision.count)));
       if (!decision.allowed) await this.reject(request, 'global', decision);
+      if (subject.startsWith('key:')) {
+        // Rejected keys are charged to the caller's IP (AuthenticationGuard), so inventing a fresh prefix per
+        // request does not buy a fresh budget: an IP over its limit is refused whatever key it shows.
+        const byIp = await this.limits.check('global', `ip:${ip}`);
+        if (!byIp.allowed) await this.reject(request, 'global', byIp);
+      }
     }
 
     if (spec) {

@@ -43,8 +43,8 @@ export class RateLimitService implements OnApplicationShutdown {
     return this.decide(bucket, state, false);
   }
 
-  /** A failed attempt on a failures-only bucket (a wrong password): counts toward its limit. */
-  async recordFailure(bucket: RateLimitBucket, subject: string): Promise<void> {
+  /** A failed attempt (a wrong password; an unknown API key, charged to the caller's IP): counts toward the limit. */
+  async recordFailure(bucket: Bucket, subject: string): Promise<void> {
     await this.store.hit(`${bucket}:${subject}`, this.rule(bucket).windowMs);
   }
 

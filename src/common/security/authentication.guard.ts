@@ -4,6 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import { AppException } from '../http/app.exception';
 import { IS_PUBLIC } from './decorators';
 import { Principal } from './principal';
+import { clientIp } from './request-context';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 
 /** DI tokens under which the auth and API-key modules provide their passport strategies. */
 export const JWT_STRATEGY = 'jwt';
@@ -48,6 +50,7 @@ export class AuthenticationGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly moduleRef: ModuleRef,
+    private readonly limits: RateLimitService,
   ) {}
 
   private strategy(name: string): PassportStrategyLike {
@@ -68,6 +71,8 @@ export class AuthenticationGuard implements CanActivate {
       request.principal = outcome.user;
       return true;
     }
+    // A key that does not authenticate counts against the caller's IP (see RateLimitGuard).
+    if (name === API_KEY_STRATEGY) await this.limits.recordFailure('global', `ip:${clientIp(request)}`);
     const info = 'failed' in outcome ? outcome.failed : undefined;
     const expired = info instanceof Error && info.name === 'TokenExpiredError';
     throw AppException.unauthenticated(expired ? 'Access token expired' : 'Missing or invalid credentials');
