@@ -198,18 +198,18 @@ async function main(): Promise<void> {
     const newClient = JSON.stringify({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' });
 
     process.stdout.write(`\nload: ${CONNECTIONS} connections, ${DURATION} s per scenario and round, ${ROUNDS} rounds (medians reported)\n`);
-    const json201 = { 'content-type': 'application/json' };
+    const jsonBody = { 'content-type': 'application/json' };
     const results = await measureRounds([
       { name: 'floor: list 50', opts: { url: `${floorUrl}/clients?limit=50` } },
       { name: 'api: list 50 (JWT)', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
       { name: 'api: list 50 (API key)', opts: { url: `${api}/v1/clients?limit=50`, headers: { 'x-api-key': apiKey } } },
       { name: 'api: search q=smith (JWT)', opts: { url: `${api}/v1/clients?limit=50&q=smith`, headers: bearer } },
-      { name: 'floor: insert', opts: { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: json201 } },
-      { name: 'api: insert, audited (JWT)', opts: { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, ...json201 } } },
+      { name: 'floor: insert', opts: { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: jsonBody } },
+      { name: 'api: insert, audited (JWT)', opts: { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, ...jsonBody } } },
       // Login is argon2-bound by design (about 30 ms of CPU per attempt); another team's admin, without 2FA.
       {
         name: 'api: login (argon2id)',
-        opts: { url: `${api}/v1/auth/login`, method: 'POST', body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }), headers: json201 },
+        opts: { url: `${api}/v1/auth/login`, method: 'POST', body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }), headers: jsonBody },
       },
     ]);
 

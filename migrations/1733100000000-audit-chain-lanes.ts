@@ -82,7 +82,7 @@ export class AuditChainLanes1733100000000 implements MigrationInterface {
 
     // Heads are the trigger's business alone now.
     await q.query(`REVOKE INSERT, UPDATE ON audit_chain_heads FROM app_tenant`);
-    // v1 heads become lane 0; the team's other lanes appear with its next write.
+    // v1 heads become lane 0; a team's other lanes appear the first time a writer finds lane 0 busy.
   }
 
   async down(q: QueryRunner): Promise<void> {

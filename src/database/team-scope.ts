@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { escapeLiteral, Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { UUID_PATTERN } from '../common/http/uuid.pipe';
+import { queryRows } from './query-rows';
 
 /** The parts of TypeORM's query runner state that a hand-started transaction must keep consistent. */
 interface TransactionState {
@@ -102,7 +103,7 @@ export class TeamScope {
       // A value with no literal form (a NUL byte, say) still gets its answer, the parameterised way.
       return this.run(teamId, async (m) => {
         const out: T[][] = [];
-        for (const s of statements) out.push((await m.queryRunner!.query(s.sql, [...s.params], true)).records as T[]);
+        for (const s of statements) out.push(await queryRows<T>(m, s.sql, [...s.params]));
         return out;
       });
     }

@@ -47,15 +47,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/**
- * Values as they will come back out of jsonb: Dates become ISO strings, undefined keys disappear. Hashing
- * the normalised form is what lets the verifier recompute the same hash from the stored row.
- */
-export function normaliseAuditValues(values: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
-  if (values === null || values === undefined) return null;
-  return JSON.parse(JSON.stringify(values)) as Record<string, unknown>;
-}
-
 /** hash = sha256(prev_hash || canonical JSON of the row), hex. */
 export function auditLinkHash(prevHash: string, fields: AuditLinkFields): string {
   const material: AuditLinkFields = {

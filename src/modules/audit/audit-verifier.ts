@@ -68,7 +68,7 @@ function expectedHash(prevHash: string, row: StoredLink): string {
 const BATCH = 2000;
 
 /**
- * Walks each chain (a team has up to 8 lanes) in seq order and reports the first broken link per chain: a
+ * Walks each chain (a team has up to AUDIT_LANES lanes) in seq order and reports the first broken link per chain: a
  * row whose content no longer matches its hash (edited), a prev_hash that is not the previous row's hash
  * (re-hashed or reordered), a missing sequence number (deleted row), or a chain head that disagrees with
  * the last row (truncated end). Must run with a role that sees every team (the table owner), not as

@@ -7,8 +7,9 @@ import { UUID_PATTERN } from '../../common/http/uuid.pipe';
 import { DEFAULT_PAGE_SIZE } from '../../common/pagination/pagination-query.dto';
 import { Actor, actorApiKeyId, actorUserId } from '../../common/security/principal';
 import { queryRows } from '../../database/query-rows';
+import { utcIsoSql } from '../../database/sql-time';
 import { ScopedStatement, TeamScope } from '../../database/team-scope';
-import { AuditAction, AuditResourceType, normaliseAuditValues } from './audit-chain';
+import { AuditAction, AuditResourceType } from './audit-chain';
 import { AuditLogQuery } from './dto/audit-log-query.dto';
 
 export interface AuditEntry {
@@ -47,6 +48,11 @@ const LIST_COLUMNS = `id, lane, seq::text AS seq, action, resource_type AS "reso
 /** The columns a writer supplies; the audit_log_link trigger adds lane, seq, prev_hash, hash and created_at. */
 const WRITER_COLUMNS = 'id, team_id, action, resource_type, resource_id, user_id, api_key_id, ip_address, user_agent, old_values, new_values';
 
+/** Values as the jsonb text stored for them (Dates as ISO strings, undefined keys dropped). */
+function auditJson(values: Record<string, unknown> | null | undefined): string | null {
+  return values === null || values === undefined ? null : JSON.stringify(values);
+}
+
 /** How the audit row of a one-statement change takes its values from the changed row (the CTE `changed`). */
 export interface AuditOfChange {
   action: AuditAction;
@@ -69,16 +75,12 @@ export class AuditService {
   /** Appends one row. `manager` must be the transaction that made the change. */
   async record(manager: EntityManager, actor: Actor, entry: AuditEntry, teamId: string | undefined = actor.principal?.teamId): Promise<{ id: string; seq: string; hash: string }> {
     if (!teamId) throw new Error('AuditService.record: no team for this audit entry');
-    const json = (v: Record<string, unknown> | null | undefined) => {
-      const normalised = normaliseAuditValues(v);
-      return normalised === null ? null : JSON.stringify(normalised);
-    };
     const [row] = await queryRows<{ id: string; seq: string; hash: string }>(
       manager,
       `INSERT INTO audit_log (${WRITER_COLUMNS})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)
        RETURNING id, seq::text AS seq, hash`,
-      [randomUUID(), teamId, entry.action, entry.resourceType, entry.resourceId, actorUserId(actor), actorApiKeyId(actor), actor.ip || null, actor.userAgent, json(entry.oldValues), json(entry.newValues)],
+      [randomUUID(), teamId, entry.action, entry.resourceType, entry.resourceId, actorUserId(actor), actorApiKeyId(actor), actor.ip || null, actor.userAgent, auditJson(entry.oldValues), auditJson(entry.newValues)],
     );
     return row;
   }
@@ -95,7 +97,7 @@ export class AuditService {
       return `$${all.length}`;
     };
     const oldSql =
-      audit.oldValues === 'changed' ? 'to_jsonb(changed)' : audit.oldValues === null ? 'NULL' : `${param(JSON.stringify(normaliseAuditValues(audit.oldValues)))}::jsonb`;
+      audit.oldValues === 'changed' ? 'to_jsonb(changed)' : audit.oldValues === null ? 'NULL' : `${param(auditJson(audit.oldValues))}::jsonb`;
     const newSql =
       audit.newValues === 'changed'
         ? 'to_jsonb(changed)'
@@ -143,7 +145,7 @@ export class AuditService {
     params.push(limit + 1);
     const [rows] = await this.teamScope.batch<Omit<AuditLogEntry, 'seq'> & { seq: string; _k: string }>(teamId, [
       {
-        sql: `SELECT ${LIST_COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "_k"
+        sql: `SELECT ${LIST_COLUMNS}, ${utcIsoSql('created_at', 'us')} AS "_k"
                 FROM audit_log WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
         params,
       },

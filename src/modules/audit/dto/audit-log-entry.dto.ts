@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { AUDIT_LANES } from '../../../../migrations/1733100000000-audit-chain-lanes';
 import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES } from '../audit-chain';
 
 /** One audit entry as GET /v1/audit-log returns it. */
 export class AuditLogEntryDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ description: 'Which of the team\'s hash chains holds the entry (0–7; concurrent writers use several, a lone writer lane 0)' }) lane: number;
+  @ApiProperty({ description: `Which of the team's hash chains holds the entry (0–${AUDIT_LANES - 1}; concurrent writers use several, a lone writer lane 0)` }) lane: number;
   @ApiProperty({ description: 'Position in its lane\'s hash chain (1, 2, 3, …, no gaps)' }) seq: number;
   @ApiProperty({ enum: AUDIT_ACTIONS }) action: string;
   @ApiProperty({ enum: AUDIT_RESOURCE_TYPES }) resourceType: string;

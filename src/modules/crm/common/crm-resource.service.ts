@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../../../common/pagin
 import { DEFAULT_PAGE_SIZE } from '../../../common/pagination/pagination-query.dto';
 import { Actor, actorApiKeyId, actorUserId } from '../../../common/security/principal';
 import { queryRows } from '../../../database/query-rows';
+import { utcIsoSql } from '../../../database/sql-time';
 import { ScopedStatement, TeamScope } from '../../../database/team-scope';
 import { SecurityEventsService, eventContext } from '../../security-events/security-events.service';
 import { AuditService } from '../../audit/audit.service';
@@ -41,7 +42,7 @@ const SORT_VALUE_PATTERN: Record<SortCast, RegExp> = {
 function sortKeyText(spec: SortSpec): string {
   switch (spec.cast) {
     case 'timestamptz':
-      return `to_char(${spec.expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+      return utcIsoSql(spec.expr, 'us');
     case 'date':
       return `to_char(${spec.expr}, 'YYYY-MM-DD')`;
     case 'numeric':
@@ -102,7 +103,7 @@ export abstract class CrmResourceService implements OnModuleInit {
       // too, and no Date is parsed and re-printed per row): dates and timestamps as ISO text, money (scale 2)
       // as an exact decimal string, other decimals (bathrooms) as plain numbers.
       if (type === 'date') select = `to_char(${quoted}, 'YYYY-MM-DD')`;
-      else if (type === 'timestamptz' || type === 'timestamp with time zone') select = `to_char(${quoted} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+      else if (type === 'timestamptz' || type === 'timestamp with time zone') select = utcIsoSql(quoted, 'ms');
       else if (type === 'numeric' || type === 'decimal') select = col.scale === 2 ? `${quoted}::text` : `${quoted}::float8`;
       const info: ColumnInfo = { property: col.propertyName, column: col.databaseName, select: `${select} AS "${col.propertyName}"` };
       infos.push(info);
