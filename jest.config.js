@@ -2,7 +2,15 @@
 // Transpile only (no type check in tests; `npm run typecheck` does that): fast, and decorators keep their metadata.
 const transform = { '^.+\\.(t|j)s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }] };
 // ESM-only packages in our runtime graph: Jest on Node 20 cannot require(esm), so ts-jest compiles them to CommonJS.
-const ESM_ONLY = ['content-disposition', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', '@borewit'];
+const ESM_ONLY = [
+  'content-disposition',
+  'file-type',
+  'strtok3',
+  'token-types',
+  'uint8array-extras',
+  '@tokenizer',
+  '@borewit',
+];
 const transformIgnorePatterns = [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`];
 
 module.exports = {

@@ -37,15 +37,21 @@ const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
 const KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 const PASSWORD = 'Bench-Marmot-Quill-42!';
 
-
-
 const PROFILE = argv.includes('--profile');
 // --only <regex>: run just the matching scenarios (e.g. to profile one path); ratios whose inputs are missing are skipped.
 const ONLY = argv.includes('--only') ? new RegExp(argv[argv.indexOf('--only') + 1]) : undefined;
 
-function startProcess(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<ChildProcess> {
+function startProcess(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  nodeArgs: string[] = [],
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
@@ -111,8 +117,17 @@ async function load(name: string, opts: autocannon.Options): Promise<Measured> {
   // A second of warm-up so the connections are open before the measured window.
   await autocannon({ ...opts, duration: 1, connections: CONNECTIONS });
   const r = await autocannon({ ...opts, duration: DURATION, connections: CONNECTIONS });
-  const m = { name, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
-  process.stdout.write(`  ${name.padEnd(34)} ${String(m.rps).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}\n`);
+  const m = {
+    name,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+  };
+  process.stdout.write(
+    `  ${name.padEnd(34)} ${String(m.rps).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}\n`,
+  );
   return m;
 }
 
@@ -123,7 +138,8 @@ async function json(url: string, init: { method?: string; body?: unknown; header
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const body = (await res.json()) as { success: boolean; data: any; error?: { code: string; message: string } };
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status} ${body.error?.code}: ${body.error?.message}`);
+  if (!res.ok)
+    throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status} ${body.error?.code}: ${body.error?.message}`);
   return body.data;
 }
 
@@ -132,12 +148,20 @@ async function main(): Promise<void> {
   const dataDir = join(ROOT, '.data', 'bench');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  process.stdout.write(`Hearth CRM benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
+  process.stdout.write(
+    `Hearth CRM benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
+  );
 
   const db = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'bench', ephemeral: false });
   const children: ChildProcess[] = [];
   try {
-    const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, DATABASE_URL: db.url, JWT_SECRET, DATA_ENCRYPTION_KEY: KEY });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      JWT_SECRET,
+      DATA_ENCRYPTION_KEY: KEY,
+    });
     await runMigrations(config, db.url);
 
     const appPort = await freePort();
@@ -167,9 +191,12 @@ async function main(): Promise<void> {
     // 100k clients over 10 teams straight into the tables (each team with an admin), then sign in as one.
     const pg = new Client({ connectionString: db.url });
     await pg.connect();
-    const query = async (sql: string, params?: unknown[]) => (await pg.query(sql, params)).rows as Record<string, unknown>[];
+    const query = async (sql: string, params?: unknown[]) =>
+      (await pg.query(sql, params)).rows as Record<string, unknown>[];
     const seeded = await seedClients(query, { teams: 10, clients: 100_000, password: PASSWORD });
-    process.stdout.write(`seeded ${seeded.clients} clients over ${seeded.teamIds.length} teams in ${(seeded.elapsedMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `seeded ${seeded.clients} clients over ${seeded.teamIds.length} teams in ${(seeded.elapsedMs / 1000).toFixed(1)} s\n`,
+    );
     // Fresh bulk rows would otherwise be vacuumed, analysed and checkpointed by the server in the middle of
     // whichever scenario happens to run first.
     const settle = () => pg.query('VACUUM (ANALYZE) clients').then(() => pg.query('CHECKPOINT'));
@@ -181,35 +208,64 @@ async function main(): Promise<void> {
     // An API key: 2FA first (the contract requires it of key creators), then the key with a backup code as otp.
     const auth = { authorization: `Bearer ${first.accessToken}` };
     const setup = await json(`${api}/v1/auth/2fa/setup`, { method: 'POST', headers: auth, body: {} });
-    const enabled = await json(`${api}/v1/auth/2fa/enable`, { method: 'POST', headers: auth, body: { code: authenticator.generate(setup.secret) } });
-    const relogin = await json(`${api}/v1/auth/login`, { method: 'POST', body: { email, password: PASSWORD, otp: enabled.backupCodes[0] } });
+    const enabled = await json(`${api}/v1/auth/2fa/enable`, {
+      method: 'POST',
+      headers: auth,
+      body: { code: authenticator.generate(setup.secret) },
+    });
+    const relogin = await json(`${api}/v1/auth/login`, {
+      method: 'POST',
+      body: { email, password: PASSWORD, otp: enabled.backupCodes[0] },
+    });
     const bearer = { authorization: `Bearer ${relogin.accessToken}` };
     const created = await json(`${api}/v1/api-keys`, {
       method: 'POST',
       headers: bearer,
-      body: { name: 'bench', scopes: ['clients:read', 'clients:write'], otp: enabled.backupCodes[1], expiresInDays: 30 },
+      body: {
+        name: 'bench',
+        scopes: ['clients:read', 'clients:write'],
+        otp: enabled.backupCodes[1],
+        expiresInDays: 30,
+      },
     });
     const apiKey: string = created.key;
 
     const floorPort = await freePort();
-    const floor = await startProcess(join(DIST, 'bench', 'floor-server.js'), { DATABASE_URL: db.url, PORT: String(floorPort), TEAM_ID: teamId }, /floor listening/);
+    const floor = await startProcess(
+      join(DIST, 'bench', 'floor-server.js'),
+      { DATABASE_URL: db.url, PORT: String(floorPort), TEAM_ID: teamId },
+      /floor listening/,
+    );
     children.push(floor);
     const floorUrl = `http://127.0.0.1:${floorPort}`;
     const newClient = JSON.stringify({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' });
 
-    process.stdout.write(`\nload: ${CONNECTIONS} connections, ${DURATION} s per scenario and round, ${ROUNDS} rounds (medians reported)\n`);
+    process.stdout.write(
+      `\nload: ${CONNECTIONS} connections, ${DURATION} s per scenario and round, ${ROUNDS} rounds (medians reported)\n`,
+    );
     const jsonBody = { 'content-type': 'application/json' };
     const results = await measureRounds([
       { name: 'floor: list 50', opts: { url: `${floorUrl}/clients?limit=50` } },
       { name: 'api: list 50 (JWT)', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
       { name: 'api: list 50 (API key)', opts: { url: `${api}/v1/clients?limit=50`, headers: { 'x-api-key': apiKey } } },
       { name: 'api: search q=smith (JWT)', opts: { url: `${api}/v1/clients?limit=50&q=smith`, headers: bearer } },
-      { name: 'floor: insert', opts: { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: jsonBody } },
-      { name: 'api: insert, audited (JWT)', opts: { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, ...jsonBody } } },
+      {
+        name: 'floor: insert',
+        opts: { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: jsonBody },
+      },
+      {
+        name: 'api: insert, audited (JWT)',
+        opts: { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, ...jsonBody } },
+      },
       // Login is argon2-bound by design (about 30 ms of CPU per attempt); another team's admin, without 2FA.
       {
         name: 'api: login (argon2id)',
-        opts: { url: `${api}/v1/auth/login`, method: 'POST', body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }), headers: jsonBody },
+        opts: {
+          url: `${api}/v1/auth/login`,
+          method: 'POST',
+          body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }),
+          headers: jsonBody,
+        },
       },
     ]);
 
@@ -217,15 +273,26 @@ async function main(): Promise<void> {
     if (BIG) {
       const bigSeed = await seedClients(query, { teams: 1, clients: 1_000_000, password: PASSWORD });
       process.stdout.write(`seeded 1M clients in one team in ${(bigSeed.elapsedMs / 1000).toFixed(1)} s\n`);
-      const bigLogin = await json(`${api}/v1/auth/login`, { method: 'POST', body: { email: bigSeed.emails[0], password: PASSWORD } });
+      const bigLogin = await json(`${api}/v1/auth/login`, {
+        method: 'POST',
+        body: { email: bigSeed.emails[0], password: PASSWORD },
+      });
       await settle();
       const bigResults = await measureRounds([
         { name: 'api: list 50, team of 10k', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
-        { name: 'api: list 50, team of 1M', opts: { url: `${api}/v1/clients?limit=50`, headers: { authorization: `Bearer ${bigLogin.accessToken}` } } },
+        {
+          name: 'api: list 50, team of 1M',
+          opts: { url: `${api}/v1/clients?limit=50`, headers: { authorization: `Bearer ${bigLogin.accessToken}` } },
+        },
       ]);
       const small = bigResults.find((r) => r.name.endsWith('10k'));
       const large = bigResults.find((r) => r.name.endsWith('1M'));
-      if (small && large) big = { p50At10k: small.p50, p50At1M: large.p50, ratio: Math.round((large.p50 / Math.max(small.p50, 0.01)) * 100) / 100 };
+      if (small && large)
+        big = {
+          p50At10k: small.p50,
+          p50At1M: large.p50,
+          ratio: Math.round((large.p50 / Math.max(small.p50, 0.01)) * 100) / 100,
+        };
     }
 
     const ratios: Record<string, { value: number; target: string }> = {};
@@ -251,7 +318,12 @@ async function main(): Promise<void> {
 
     const report = {
       at: new Date().toISOString(),
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
       settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, big: BIG },
       results,
       ratios,

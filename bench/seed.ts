@@ -97,8 +97,12 @@ async function main(): Promise<void> {
         clients,
         password: process.env.BENCH_PASSWORD || undefined,
       });
-      console.log(`seeded ${result.clients} clients over ${result.teamIds.length} teams in ${(result.elapsedMs / 1000).toFixed(1)} s`);
-      console.log(`sign in as ${result.emails[0]} … ${result.emails[result.emails.length - 1]} with password ${result.password}`);
+      console.log(
+        `seeded ${result.clients} clients over ${result.teamIds.length} teams in ${(result.elapsedMs / 1000).toFixed(1)} s`,
+      );
+      console.log(
+        `sign in as ${result.emails[0]} … ${result.emails[result.emails.length - 1]} with password ${result.password}`,
+      );
     } finally {
       await client.end();
     }

@@ -61,7 +61,8 @@ async function send(method, path, { body, query, token } = {}) {
   let url = API + path;
   if (query) {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== null && value !== '') params.set(key, value);
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined && value !== null && value !== '') params.set(key, value);
     const qs = params.toString();
     if (qs) url += `?${qs}`;
   }
@@ -92,7 +93,13 @@ async function send(method, path, { body, query, token } = {}) {
   if (!response.ok || (payload && payload.success === false)) {
     const error = (payload && payload.error) || {};
     const retryAfter = Number(response.headers.get('Retry-After')) || undefined;
-    throw new ApiError(response.status, error.code || `HTTP_${response.status}`, error.message || response.statusText || 'Request failed', error.details, retryAfter);
+    throw new ApiError(
+      response.status,
+      error.code || `HTTP_${response.status}`,
+      error.message || response.statusText || 'Request failed',
+      error.details,
+      retryAfter,
+    );
   }
   return payload ? { data: payload.data, meta: payload.meta } : { data: null };
 }
@@ -101,9 +108,12 @@ function scheduleRefresh(expiresIn) {
   clearTimeout(refreshTimer);
   const seconds = Number(expiresIn) || 900;
   const lead = Math.min(REFRESH_LEAD_SECONDS, seconds * 0.2);
-  refreshTimer = setTimeout(() => {
-    refresh().catch(() => undefined);
-  }, Math.max(1, seconds - lead) * 1000);
+  refreshTimer = setTimeout(
+    () => {
+      refresh().catch(() => undefined);
+    },
+    Math.max(1, seconds - lead) * 1000,
+  );
 }
 
 /** Adopt the answer of login / register / refresh / reauth: token in memory, next refresh scheduled. */
@@ -167,7 +177,8 @@ export async function api(method, path, body, query) {
   try {
     return await send(method, path, { body, query, token: accessToken });
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 401 || error.code !== 'UNAUTHENTICATED' || !accessToken) throw error;
+    if (!(error instanceof ApiError) || error.status !== 401 || error.code !== 'UNAUTHENTICATED' || !accessToken)
+      throw error;
     if (!(await refresh())) throw error;
     return send(method, path, { body, query, token: accessToken });
   }

@@ -72,7 +72,10 @@ function Shell({ user, route, children }) {
   }
   const links = NAV.filter((name) => isAdmin || !PRIVATE_ROUTES[name].admin);
   return html`<div class="shell">
-    <a class="skip-link" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+    <a class="skip-link" href="#main" onClick=${(e) => {
+      e.preventDefault();
+      document.getElementById('main')?.focus();
+    }}>Skip to content</a>
     <header class="topbar">
       <div class="topbar-inner">
         <a class="brand" href=${`#/${homeFor(user)}`}><img src="/console/favicon.svg" alt="" width="28" height="28" /> <span>Hearth CRM</span></a>
@@ -80,7 +83,8 @@ function Shell({ user, route, children }) {
         <nav id="main-nav" class=${menuOpen ? 'nav nav-open' : 'nav'} aria-label="Main">
           <ul>
             ${links.map(
-              (name) => html`<li><a href=${`#/${name}`} aria-current=${route.name === name ? 'page' : undefined} onClick=${() => setMenuOpen(false)}>${PRIVATE_ROUTES[name].title}</a></li>`,
+              (name) =>
+                html`<li><a href=${`#/${name}`} aria-current=${route.name === name ? 'page' : undefined} onClick=${() => setMenuOpen(false)}>${PRIVATE_ROUTES[name].title}</a></li>`,
             )}
           </ul>
         </nav>
@@ -96,7 +100,10 @@ function Shell({ user, route, children }) {
 
 function PublicShell({ children }) {
   return html`<div class="public">
-    <a class="skip-link" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+    <a class="skip-link" href="#main" onClick=${(e) => {
+      e.preventDefault();
+      document.getElementById('main')?.focus();
+    }}>Skip to content</a>
     <header class="public-brand"><img src="/console/favicon.svg" alt="" width="36" height="36" /> <span>Hearth CRM console</span></header>
     <main id="main" tabindex="-1">${children}</main>
   </div>`;
@@ -130,7 +137,7 @@ function App() {
   useEffect(() => {
     if (booting) return;
     if (!session.signedIn && !publicRoute) go('login');
-    else if (session.signedIn && (!privateRoute && route.name !== 'reset-password')) go(homeFor(session.user));
+    else if (session.signedIn && !privateRoute && route.name !== 'reset-password') go(homeFor(session.user));
   }, [booting, session.signedIn, route.name]);
 
   // Moving between pages moves focus to the new page's heading (first load: PageTitle does it).
@@ -148,7 +155,9 @@ function App() {
     seenRoute.current = route.name;
   }, [booting, route.name]);
 
-  const current = (session.signedIn ? privateRoute : publicRoute) || (session.signedIn && route.name === 'reset-password' ? publicRoute : null);
+  const current =
+    (session.signedIn ? privateRoute : publicRoute) ||
+    (session.signedIn && route.name === 'reset-password' ? publicRoute : null);
   useEffect(() => {
     document.title = `${current ? current.title : 'Console'} · Hearth CRM`;
   }, [current]);
@@ -162,9 +171,11 @@ function App() {
   }
   const View = privateRoute.view;
   return html`<${Shell} user=${session.user} route=${route}>
-    ${privateRoute.admin && session.user.role !== 'admin'
-      ? html`<div class="stack-lg"><${PageTitle}>${privateRoute.title}<//><${Alert} kind="warning">Only team administrators can open this page.<//></div>`
-      : html`<${View} key=${route.name} user=${session.user} params=${route.params} />`}
+    ${
+      privateRoute.admin && session.user.role !== 'admin'
+        ? html`<div class="stack-lg"><${PageTitle}>${privateRoute.title}<//><${Alert} kind="warning">Only team administrators can open this page.<//></div>`
+        : html`<${View} key=${route.name} user=${session.user} params=${route.params} />`
+    }
   <//>`;
 }
 

@@ -47,11 +47,19 @@ export function buildSeries(eventsByHour, from, to) {
   for (let t = start; t <= end; t += HOUR) {
     const counts = byHour.get(t) || {};
     const values = series.map((s) =>
-      s === 'other' ? Object.entries(counts).filter(([type]) => !shown.includes(type)).reduce((sum, [, n]) => sum + Number(n), 0) : Number(counts[s] || 0),
+      s === 'other'
+        ? Object.entries(counts)
+            .filter(([type]) => !shown.includes(type))
+            .reduce((sum, [, n]) => sum + Number(n), 0)
+        : Number(counts[s] || 0),
     );
     buckets.push({ time: t, values, total: values.reduce((a, b) => a + b, 0) });
   }
-  return { series, buckets, totals: series.map((s, i) => ({ type: s, total: buckets.reduce((sum, b) => sum + b.values[i], 0) })) };
+  return {
+    series,
+    buckets,
+    totals: series.map((s, i) => ({ type: s, total: buckets.reduce((sum, b) => sum + b.values[i], 0) })),
+  };
 }
 
 function hourLabel(ms) {
@@ -109,17 +117,23 @@ export function EventsChart({ eventsByHour, from, to }) {
       <line class="chart-baseline" x1=${margin.left} x2=${width - margin.right} y1=${y(0)} y2=${y(0)} />
     </svg>
     <figcaption>
-      ${series.length
-        ? html`<ul class="legend" aria-label="Legend">
+      ${
+        series.length
+          ? html`<ul class="legend" aria-label="Legend">
             ${totals.map(
-              (t, i) => html`<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true" focusable="false"><rect class=${`series-${i}`} width="10" height="10" rx="2" /></svg>
+              (
+                t,
+                i,
+              ) => html`<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true" focusable="false"><rect class=${`series-${i}`} width="10" height="10" rx="2" /></svg>
                 ${eventLabel(t.type)} <span class="muted">(${t.total})</span></li>`,
             )}
           </ul>`
-        : html`<p class="muted">No security events in the last 24 hours.</p>`}
+          : html`<p class="muted">No security events in the last 24 hours.</p>`
+      }
     </figcaption>
-    ${grand
-      ? html`<details class="chart-table">
+    ${
+      grand
+        ? html`<details class="chart-table">
           <summary>Show the numbers as a table</summary>
           <div class="table-wrap"><table>
             <caption class="visually-hidden">Security events per hour</caption>
@@ -129,6 +143,7 @@ export function EventsChart({ eventsByHour, from, to }) {
             </tbody>
           </table></div>
         </details>`
-      : null}
+        : null
+    }
   </figure>`;
 }

@@ -2,7 +2,14 @@
 import { html, useEffect, useState } from './vendor/htm-preact.js';
 import { useId } from './ui.js';
 
-const DEFAULT_POLICY = { minLength: 12, maxLength: 128, requireUppercase: true, requireLowercase: true, requireNumber: true, requireSpecial: true };
+const DEFAULT_POLICY = {
+  minLength: 12,
+  maxLength: 128,
+  requireUppercase: true,
+  requireLowercase: true,
+  requireNumber: true,
+  requireSpecial: true,
+};
 let configPromise = null;
 
 /** /console/config.json: the rules this server enforces (fetched once). */
@@ -25,11 +32,24 @@ export function usePolicy() {
 
 /** The rules as { key, label, met }. Keys match the server's sentences (see serverRuleKey). */
 export function passwordRules(password, policy) {
-  const rules = [{ key: 'length', label: `At least ${policy.minLength} characters`, met: password.length >= policy.minLength && password.length <= policy.maxLength }];
-  if (policy.requireUppercase) rules.push({ key: 'upper', label: 'An uppercase letter (A–Z)', met: /[A-Z]/.test(password) });
-  if (policy.requireLowercase) rules.push({ key: 'lower', label: 'A lowercase letter (a–z)', met: /[a-z]/.test(password) });
+  const rules = [
+    {
+      key: 'length',
+      label: `At least ${policy.minLength} characters`,
+      met: password.length >= policy.minLength && password.length <= policy.maxLength,
+    },
+  ];
+  if (policy.requireUppercase)
+    rules.push({ key: 'upper', label: 'An uppercase letter (A–Z)', met: /[A-Z]/.test(password) });
+  if (policy.requireLowercase)
+    rules.push({ key: 'lower', label: 'A lowercase letter (a–z)', met: /[a-z]/.test(password) });
   if (policy.requireNumber) rules.push({ key: 'number', label: 'A number (0–9)', met: /\d/.test(password) });
-  if (policy.requireSpecial) rules.push({ key: 'special', label: 'A special character (like ! ? # or a space)', met: /[^A-Za-z0-9]/.test(password) });
+  if (policy.requireSpecial)
+    rules.push({
+      key: 'special',
+      label: 'A special character (like ! ? # or a space)',
+      met: /[^A-Za-z0-9]/.test(password),
+    });
   return rules;
 }
 

@@ -14,11 +14,13 @@ export function useId(prefix = 'f') {
 const MESSAGES = {
   NETWORK_ERROR: 'Cannot reach the server. Check your connection and try again.',
   INVALID_CREDENTIALS: 'The email or password is not correct.',
-  INVALID_MFA_CODE: 'That code is not valid. Use the current code from your authenticator app (or an unused backup code).',
+  INVALID_MFA_CODE:
+    'That code is not valid. Use the current code from your authenticator app (or an unused backup code).',
   MFA_REQUIRED: 'Enter the code from your authenticator app.',
   UNAUTHENTICATED: 'Your session has ended. Please sign in again.',
   INVALID_REFRESH_TOKEN: 'Your session has ended. Please sign in again.',
-  TOKEN_REUSE_DETECTED: 'For your safety every session was signed out (a stale sign-in token was reused). Please sign in again.',
+  TOKEN_REUSE_DETECTED:
+    'For your safety every session was signed out (a stale sign-in token was reused). Please sign in again.',
   REAUTH_REQUIRED: 'Please confirm your password to do this.',
   FORBIDDEN: 'You do not have permission to do this.',
   MFA_ENROLLMENT_REQUIRED: 'Turn on two-factor authentication (Security page) before doing this.',
@@ -85,7 +87,16 @@ export function Field({ label, hint, errors, id: givenId, children, inputRef, ..
 }
 
 /** A password input with a Show/Hide toggle. */
-export function PasswordField({ label, value, onInput, autocomplete = 'current-password', describedBy, errors, name, required = true }) {
+export function PasswordField({
+  label,
+  value,
+  onInput,
+  autocomplete = 'current-password',
+  describedBy,
+  errors,
+  name,
+  required = true,
+}) {
   const [shown, setShown] = useState(false);
   const id = useId('pw');
   const errorId = errors && errors.length ? `${id}-errors` : null;
@@ -135,7 +146,13 @@ export function formatDate(value) {
   if (!value) return '—';
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return date.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 /** "3 minutes ago", "in 5 days". */
@@ -233,7 +250,8 @@ export function useLoad(loader, deps = []) {
     setState((s) => ({ ...s, loading: true, error: null }));
     try {
       const result = await loader();
-      if (mine === version.current) setState({ data: result.data, meta: result.meta || null, error: null, loading: false });
+      if (mine === version.current)
+        setState({ data: result.data, meta: result.meta || null, error: null, loading: false });
     } catch (error) {
       if (mine === version.current) setState((s) => ({ ...s, error, loading: false }));
     }

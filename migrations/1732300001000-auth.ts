@@ -29,7 +29,9 @@ export class Auth1732300001000 implements MigrationInterface {
         fingerprint char(64),
         CONSTRAINT sessions_token_hash_unique UNIQUE (token_hash)
       )`);
-    await q.query(`CREATE INDEX sessions_previous_token_hash_idx ON sessions (previous_token_hash) WHERE previous_token_hash IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX sessions_previous_token_hash_idx ON sessions (previous_token_hash) WHERE previous_token_hash IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX sessions_user_live_idx ON sessions (user_id) WHERE revoked_at IS NULL`);
     await q.query(`CREATE INDEX sessions_team_idx ON sessions (team_id, created_at)`);
 
@@ -75,6 +77,7 @@ export class Auth1732300001000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['known_devices', 'password_reset_tokens', 'password_history', 'used_refresh_tokens', 'sessions']) await q.query(`DROP TABLE ${t}`);
+    for (const t of ['known_devices', 'password_reset_tokens', 'password_history', 'used_refresh_tokens', 'sessions'])
+      await q.query(`DROP TABLE ${t}`);
   }
 }

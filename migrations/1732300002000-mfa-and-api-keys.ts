@@ -45,7 +45,9 @@ export class MfaAndApiKeys1732300002000 implements MigrationInterface {
         CONSTRAINT api_keys_prefix_unique UNIQUE (prefix)
       )`);
     await q.query(`CREATE INDEX api_keys_team_idx ON api_keys (team_id, created_at DESC)`);
-    await q.query(`CREATE INDEX api_keys_expiry_idx ON api_keys (expires_at) WHERE revoked_at IS NULL AND expiry_warned_at IS NULL`);
+    await q.query(
+      `CREATE INDEX api_keys_expiry_idx ON api_keys (expires_at) WHERE revoked_at IS NULL AND expiry_warned_at IS NULL`,
+    );
     await q.query(`ALTER TABLE api_keys ENABLE ROW LEVEL SECURITY`);
     await q.query(`
       CREATE POLICY api_keys_team_isolation ON api_keys TO app_tenant

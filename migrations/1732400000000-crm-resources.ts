@@ -97,7 +97,9 @@ export class CrmResources1732400000000 implements MigrationInterface {
     // The price sort orders unpriced listings first (as -1): keyset pagination needs a non-null key.
     await q.query(`CREATE INDEX listings_team_price_idx ON listings (team_id, (coalesce(price, -1)), id)`);
     await q.query(`CREATE INDEX listings_team_city_idx ON listings (team_id, lower(city))`);
-    await q.query(`CREATE UNIQUE INDEX listings_team_mls_key ON listings (team_id, mls_number) WHERE mls_number IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX listings_team_mls_key ON listings (team_id, mls_number) WHERE mls_number IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX listings_search_trgm_idx ON listings USING gin (search gin_trgm_ops)`);
 
     await q.query(`
@@ -121,8 +123,12 @@ export class CrmResources1732400000000 implements MigrationInterface {
     await q.query(`CREATE INDEX appointments_team_created_idx ON appointments (team_id, created_at DESC, id DESC)`);
     await q.query(`CREATE INDEX appointments_team_updated_idx ON appointments (team_id, updated_at DESC, id DESC)`);
     await q.query(`CREATE INDEX appointments_team_starts_idx ON appointments (team_id, starts_at, id)`);
-    await q.query(`CREATE INDEX appointments_team_client_idx ON appointments (team_id, client_id) WHERE client_id IS NOT NULL`);
-    await q.query(`CREATE INDEX appointments_team_lead_idx ON appointments (team_id, lead_id) WHERE lead_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX appointments_team_client_idx ON appointments (team_id, client_id) WHERE client_id IS NOT NULL`,
+    );
+    await q.query(
+      `CREATE INDEX appointments_team_lead_idx ON appointments (team_id, lead_id) WHERE lead_id IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX appointments_search_trgm_idx ON appointments USING gin (search gin_trgm_ops)`);
 
     await q.query(`
@@ -146,8 +152,12 @@ export class CrmResources1732400000000 implements MigrationInterface {
     await q.query(`CREATE INDEX escrows_team_created_idx ON escrows (team_id, created_at DESC, id DESC)`);
     await q.query(`CREATE INDEX escrows_team_updated_idx ON escrows (team_id, updated_at DESC, id DESC)`);
     await q.query(`CREATE INDEX escrows_team_client_idx ON escrows (team_id, client_id) WHERE client_id IS NOT NULL`);
-    await q.query(`CREATE INDEX escrows_team_listing_idx ON escrows (team_id, listing_id) WHERE listing_id IS NOT NULL`);
-    await q.query(`CREATE UNIQUE INDEX escrows_team_number_key ON escrows (team_id, escrow_number) WHERE escrow_number IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX escrows_team_listing_idx ON escrows (team_id, listing_id) WHERE listing_id IS NOT NULL`,
+    );
+    await q.query(
+      `CREATE UNIQUE INDEX escrows_team_number_key ON escrows (team_id, escrow_number) WHERE escrow_number IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX escrows_search_trgm_idx ON escrows USING gin (search gin_trgm_ops)`);
 
     for (const table of ['clients', 'leads', 'listings', 'appointments', 'escrows']) {

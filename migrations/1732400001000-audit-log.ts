@@ -43,8 +43,12 @@ export class AuditLog1732400001000 implements MigrationInterface {
         CONSTRAINT audit_log_team_seq_key UNIQUE (team_id, seq)
       )`);
     // The list is newest first by seq; the unique (team_id, seq) index serves it and the verifier's walk.
-    await q.query(`CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, seq DESC)`);
-    await q.query(`CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, seq DESC) WHERE user_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, seq DESC)`,
+    );
+    await q.query(
+      `CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, seq DESC) WHERE user_id IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX audit_log_team_created_idx ON audit_log (team_id, created_at)`);
 
     await q.query(`
@@ -52,8 +56,12 @@ export class AuditLog1732400001000 implements MigrationInterface {
       BEGIN
         RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
       END $$`);
-    await q.query(`CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`);
-    await q.query(`CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()`);
+    await q.query(
+      `CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`,
+    );
+    await q.query(
+      `CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()`,
+    );
 
     for (const table of ['audit_log', 'audit_chain_heads']) {
       await q.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);

@@ -24,17 +24,31 @@ export class AuditChainLanes1733100000000 implements MigrationInterface {
   name = 'AuditChainLanes1733100000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE audit_chain_heads ADD COLUMN lane smallint NOT NULL DEFAULT 0 CHECK (lane >= 0 AND lane < ${AUDIT_LANES})`);
-    await q.query(`ALTER TABLE audit_chain_heads DROP CONSTRAINT audit_chain_heads_pkey, ADD PRIMARY KEY (team_id, lane)`);
-    await q.query(`ALTER TABLE audit_chain_heads DROP CONSTRAINT audit_chain_heads_seq_check, ADD CONSTRAINT audit_chain_heads_seq_check CHECK (seq >= 0)`);
+    await q.query(
+      `ALTER TABLE audit_chain_heads ADD COLUMN lane smallint NOT NULL DEFAULT 0 CHECK (lane >= 0 AND lane < ${AUDIT_LANES})`,
+    );
+    await q.query(
+      `ALTER TABLE audit_chain_heads DROP CONSTRAINT audit_chain_heads_pkey, ADD PRIMARY KEY (team_id, lane)`,
+    );
+    await q.query(
+      `ALTER TABLE audit_chain_heads DROP CONSTRAINT audit_chain_heads_seq_check, ADD CONSTRAINT audit_chain_heads_seq_check CHECK (seq >= 0)`,
+    );
 
-    await q.query(`ALTER TABLE audit_log ADD COLUMN lane smallint NOT NULL DEFAULT 0, ADD COLUMN hash_version smallint NOT NULL DEFAULT 1`);
-    await q.query(`ALTER TABLE audit_log DROP CONSTRAINT audit_log_team_seq_key, ADD CONSTRAINT audit_log_team_lane_seq_key UNIQUE (team_id, lane, seq)`);
+    await q.query(
+      `ALTER TABLE audit_log ADD COLUMN lane smallint NOT NULL DEFAULT 0, ADD COLUMN hash_version smallint NOT NULL DEFAULT 1`,
+    );
+    await q.query(
+      `ALTER TABLE audit_log DROP CONSTRAINT audit_log_team_seq_key, ADD CONSTRAINT audit_log_team_lane_seq_key UNIQUE (team_id, lane, seq)`,
+    );
     // The list pages newest first on (created_at, id), with or without a resource or user filter.
     await q.query(`DROP INDEX audit_log_team_created_idx, audit_log_team_resource_idx, audit_log_team_user_idx`);
     await q.query(`CREATE INDEX audit_log_team_created_idx ON audit_log (team_id, created_at DESC, id DESC)`);
-    await q.query(`CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, created_at DESC, id DESC)`);
-    await q.query(`CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, created_at DESC, id DESC) WHERE user_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, created_at DESC, id DESC)`,
+    );
+    await q.query(
+      `CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, created_at DESC, id DESC) WHERE user_id IS NOT NULL`,
+    );
 
     // Everything a v2 link covers: the whole row but its hashes, as jsonb's canonical text (keys sorted, one
     // spelling per value), so the verifier recomputes exactly what the writer hashed.
@@ -78,7 +92,9 @@ export class AuditChainLanes1733100000000 implements MigrationInterface {
          WHERE team_id = NEW.team_id AND lane = NEW.lane;
         RETURN NEW;
       END $$`);
-    await q.query(`CREATE TRIGGER audit_log_link BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_link()`);
+    await q.query(
+      `CREATE TRIGGER audit_log_link BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_link()`,
+    );
 
     // Heads are the trigger's business alone now.
     await q.query(`REVOKE INSERT, UPDATE ON audit_chain_heads FROM app_tenant`);
@@ -100,12 +116,18 @@ export class AuditChainLanes1733100000000 implements MigrationInterface {
     await q.query(`DROP FUNCTION audit_link_material(audit_log)`);
     await q.query(`DROP INDEX audit_log_team_created_idx, audit_log_team_resource_idx, audit_log_team_user_idx`);
     await q.query(`CREATE INDEX audit_log_team_created_idx ON audit_log (team_id, created_at)`);
-    await q.query(`CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, seq DESC)`);
-    await q.query(`CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, seq DESC) WHERE user_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX audit_log_team_resource_idx ON audit_log (team_id, resource_type, resource_id, seq DESC)`,
+    );
+    await q.query(
+      `CREATE INDEX audit_log_team_user_idx ON audit_log (team_id, user_id, seq DESC) WHERE user_id IS NOT NULL`,
+    );
     await q.query(`ALTER TABLE audit_log DROP CONSTRAINT audit_log_team_lane_seq_key`);
     await q.query(`ALTER TABLE audit_log DROP COLUMN hash_version, DROP COLUMN lane`);
     await q.query(`ALTER TABLE audit_log ADD CONSTRAINT audit_log_team_seq_key UNIQUE (team_id, seq)`);
-    await q.query(`ALTER TABLE audit_chain_heads DROP CONSTRAINT audit_chain_heads_seq_check, ADD CONSTRAINT audit_chain_heads_seq_check CHECK (seq > 0)`);
+    await q.query(
+      `ALTER TABLE audit_chain_heads DROP CONSTRAINT audit_chain_heads_seq_check, ADD CONSTRAINT audit_chain_heads_seq_check CHECK (seq > 0)`,
+    );
     await q.query(`ALTER TABLE audit_chain_heads DROP CONSTRAINT audit_chain_heads_pkey, ADD PRIMARY KEY (team_id)`);
     await q.query(`ALTER TABLE audit_chain_heads DROP COLUMN lane`);
   }

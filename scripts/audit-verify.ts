@@ -11,11 +11,17 @@ import { verifyAuditChains } from '../src/modules/audit/audit-verifier';
 async function main(): Promise<number> {
   const config = loadConfig();
   const db = await resolveDatabase(config, (m) => console.error(m));
-  const client = new Client({ connectionString: db.url, ssl: config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' } });
+  const client = new Client({
+    connectionString: db.url,
+    ssl:
+      config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' },
+  });
   await client.connect();
   try {
     const started = Date.now();
-    const result = await verifyAuditChains(async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[]);
+    const result = await verifyAuditChains(
+      async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    );
     const took = Date.now() - started;
     if (result.ok) {
       console.log(`audit chains intact: ${result.teams} team(s), ${result.rows} row(s) checked in ${took} ms`);
@@ -24,7 +30,9 @@ async function main(): Promise<number> {
     for (const b of result.broken) {
       console.log(`BROKEN team=${b.teamId} seq=${b.seq} row=${b.rowId ?? '-'} lane=${b.lane}: ${b.reason}`);
     }
-    console.log(`${result.broken.length} broken chain(s) in ${result.teams} team(s) (${result.rows} row(s) checked in ${took} ms)`);
+    console.log(
+      `${result.broken.length} broken chain(s) in ${result.teams} team(s) (${result.rows} row(s) checked in ${took} ms)`,
+    );
     return 1;
   } finally {
     await client.end();

@@ -21,7 +21,16 @@ describe('security:check', () => {
   it("names each failing control of the plan's starting point (1 h tokens, no rotation, no lockout)", () => {
     const { results, failing } = evaluate('before-upgrade.env');
     expect(failing).toEqual(
-      expect.arrayContaining(['jwt-secret', 'access-token-lifetime', 'refresh-rotation', 'theft-detection', 'account-lockout', 'rate-limiting', 'csp', 'cors']),
+      expect.arrayContaining([
+        'jwt-secret',
+        'access-token-lifetime',
+        'refresh-rotation',
+        'theft-detection',
+        'account-lockout',
+        'rate-limiting',
+        'csp',
+        'cors',
+      ]),
     );
     expect(score(results)).toBeLessThan(5);
     const report = formatReport(results);

@@ -36,7 +36,9 @@ async function main(): Promise<number> {
   const url = arg('url');
   if (url) results.push(...(await probeServer({ url, email: arg('email'), password: arg('password') })));
   const min = Number(arg('min') ?? 10);
-  process.stdout.write(`Hearth CRM security check${envFile ? ` (${envFile})` : ''}${url ? ` against ${url}` : ''}\n\n${formatReport(results)}\n`);
+  process.stdout.write(
+    `Hearth CRM security check${envFile ? ` (${envFile})` : ''}${url ? ` against ${url}` : ''}\n\n${formatReport(results)}\n`,
+  );
   return score(results) >= min ? 0 : 1;
 }
 
@@ -44,7 +46,9 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (err) => {
-      process.stderr.write(`security:check could not run: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+      process.stderr.write(
+        `security:check could not run: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`,
+      );
       process.exit(2);
     },
   );

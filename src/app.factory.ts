@@ -39,10 +39,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
       void reply.code(400).send(mapError(AppException.validation('Malformed URL')).body);
     }) as never,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl: options.databaseUrl }), adapter, {
-    bufferLogs: options.bufferLogs ?? true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ config, databaseUrl: options.databaseUrl }),
+    adapter,
+    {
+      bufferLogs: options.bufferLogs ?? true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
   // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
@@ -59,28 +63,31 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     });
 
   await app.register(fastifyCookie as never);
-  await app.register(fastifyHelmet as never, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: config.csp.defaultSrc,
-        scriptSrc: config.csp.scriptSrc,
-        styleSrc: config.csp.styleSrc,
-        imgSrc: config.csp.imgSrc,
-        connectSrc: config.csp.connectSrc,
-        frameAncestors: ["'none'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        // Upgrading to https only makes sense where https is served: in development over plain HTTP on a
-        // LAN address it would break /console and /docs.
-        upgradeInsecureRequests: config.isProduction ? [] : null,
+  await app.register(
+    fastifyHelmet as never,
+    {
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: config.csp.defaultSrc,
+          scriptSrc: config.csp.scriptSrc,
+          styleSrc: config.csp.styleSrc,
+          imgSrc: config.csp.imgSrc,
+          connectSrc: config.csp.connectSrc,
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          // Upgrading to https only makes sense where https is served: in development over plain HTTP on a
+          // LAN address it would break /console and /docs.
+          upgradeInsecureRequests: config.isProduction ? [] : null,
+        },
       },
-    },
-    hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: true },
-    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-    frameguard: { action: 'deny' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-  } as never);
+      hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: true },
+      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+      frameguard: { action: 'deny' },
+      crossOriginResourcePolicy: { policy: 'same-origin' },
+    } as never,
+  );
   app.enableCors({
     origin: config.cors.allowedOrigins.length ? config.cors.allowedOrigins : false,
     credentials: config.cors.allowCredentials,
@@ -89,7 +96,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'Content-Disposition'],
     maxAge: 600,
   });
-  app.setGlobalPrefix('v1', { exclude: ['health', 'health/ready', 'console', 'console/{*path}', ...SCANNER_DECOYS.map((p) => p.slice(1))] });
+  app.setGlobalPrefix('v1', {
+    exclude: ['health', 'health/ready', 'console', 'console/{*path}', ...SCANNER_DECOYS.map((p) => p.slice(1))],
+  });
   app.useGlobalPipes(createValidationPipe());
   // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT (drain HTTP, then the pool, then the embedded
   // database); Nest's hook would re-raise the signal and kill the process mid-drain.

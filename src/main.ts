@@ -23,7 +23,10 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   if (config.generatedSecrets.length) {
-    say('warn', `development secrets (${config.generatedSecrets.join(', ')}) were generated into ${config.dataDir}/dev-secrets.json; set them in the environment for production`);
+    say(
+      'warn',
+      `development secrets (${config.generatedSecrets.join(', ')}) were generated into ${config.dataDir}/dev-secrets.json; set them in the environment for production`,
+    );
   }
 
   if (initErrorTracking(config)) say('info', 'error tracking: Sentry enabled');
@@ -68,7 +71,12 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err) => {
-  const message = err instanceof EmbeddedPostgresError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  const message =
+    err instanceof EmbeddedPostgresError
+      ? err.message
+      : err instanceof Error
+        ? (err.stack ?? err.message)
+        : String(err);
   process.stderr.write(`Failed to start: ${message}\n`);
   process.exit(1);
 });

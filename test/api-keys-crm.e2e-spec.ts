@@ -27,7 +27,9 @@ describe('API keys on CRM resources', () => {
     expect(post.status).toBe(403);
     expect(post.body.error).toEqual({ code: 'INSUFFICIENT_SCOPE', message: 'Requires clients:write' });
     expect((await t.http.get('/v1/leads', { apiKey: key })).body.error.message).toBe('Requires leads:read');
-    const [event] = await t.dataSource.query(`SELECT details FROM security_events WHERE event_type = 'insufficient_scope' ORDER BY created_at LIMIT 1`);
+    const [event] = await t.dataSource.query(
+      `SELECT details FROM security_events WHERE event_type = 'insufficient_scope' ORDER BY created_at LIMIT 1`,
+    );
     expect(event.details.required).toBe('clients:write');
   });
 
@@ -43,14 +45,18 @@ describe('API keys on CRM resources', () => {
     const { id, key } = await keyWith(['clients:write', 'clients:delete', 'clients:read']);
     const created = await t.http.post('/v1/clients', { firstName: 'Via', lastName: 'Key' }, { apiKey: key });
     expect(created.status).toBe(201);
-    const [row] = await t.dataSource.query(`SELECT user_id, api_key_id FROM audit_log WHERE resource_id = $1`, [created.body.data.id]);
+    const [row] = await t.dataSource.query(`SELECT user_id, api_key_id FROM audit_log WHERE resource_id = $1`, [
+      created.body.data.id,
+    ]);
     expect(row).toEqual({ user_id: null, api_key_id: id });
     expect((await t.http.delete(`/v1/clients/${created.body.data.id}`, { apiKey: key })).status).toBe(200);
   });
 
   it('a key never reaches another team’s data', async () => {
     const other = await registerTeam(t);
-    const theirClient = (await t.http.post('/v1/clients', { firstName: 'Their', lastName: 'Client' }, { token: other.accessToken })).body.data;
+    const theirClient = (
+      await t.http.post('/v1/clients', { firstName: 'Their', lastName: 'Client' }, { token: other.accessToken })
+    ).body.data;
     const { key } = await keyWith(['*:*']);
     expect((await t.http.get(`/v1/clients/${theirClient.id}`, { apiKey: key })).status).toBe(404);
     expect((await t.http.patch(`/v1/clients/${theirClient.id}`, { notes: 'x' }, { apiKey: key })).status).toBe(404);

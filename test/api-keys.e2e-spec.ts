@@ -14,7 +14,11 @@ describe('API keys', () => {
   /** A fresh one-time code for each creation; the last backup code buys a new set. */
   const otp = async (): Promise<string> => {
     if (nextBackup === backup.length - 1) {
-      const fresh = await t.http.post('/v1/auth/2fa/backup-codes', { password: STRONG_PASSWORD, code: backup[nextBackup] }, { token: admin.accessToken });
+      const fresh = await t.http.post(
+        '/v1/auth/2fa/backup-codes',
+        { password: STRONG_PASSWORD, code: backup[nextBackup] },
+        { token: admin.accessToken },
+      );
       backup = fresh.body.data.backupCodes;
       nextBackup = 0;
     }
@@ -29,7 +33,11 @@ describe('API keys', () => {
   afterAll(() => t.close());
 
   const createKey = async (body: Record<string, unknown>, token = admin.accessToken) =>
-    t.http.post('/v1/api-keys', { name: 'integration', scopes: ['clients:read'], otp: await otp(), ...body }, { token });
+    t.http.post(
+      '/v1/api-keys',
+      { name: 'integration', scopes: ['clients:read'], otp: await otp(), ...body },
+      { token },
+    );
   const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
   it('creates a key shown once (prefix_secret, 256 bits), lists it without secrets, and it authenticates', async () => {
@@ -46,28 +54,48 @@ describe('API keys', () => {
     const list = await t.http.get('/v1/api-keys', { token: admin.accessToken });
     expect(list.status).toBe(200);
     expect(JSON.stringify(list.body)).not.toContain(key.key.split('_')[2]);
-    expect(list.body.data.find((k: { id: string }) => k.id === key.id)).toMatchObject({ prefix: key.prefix, lastUsedAt: null });
+    expect(list.body.data.find((k: { id: string }) => k.id === key.id)).toMatchObject({
+      prefix: key.prefix,
+      lastUsedAt: null,
+    });
 
     const me = await t.http.get('/v1/auth/me', { apiKey: key.key });
     expect(me.status).toBe(200);
-    expect(me.body.data).toEqual({ type: 'apiKey', id: key.id, name: 'Zapier', teamId: admin.teamId, scopes: ['clients:read', 'leads:write'] });
+    expect(me.body.data).toEqual({
+      type: 'apiKey',
+      id: key.id,
+      name: 'Zapier',
+      teamId: admin.teamId,
+      scopes: ['clients:read', 'leads:write'],
+    });
 
     // Default expiry when none is given.
     const dflt = await createKey({});
     expect((new Date(dflt.body.data.expiresAt).getTime() - Date.now()) / 86_400_000).toBeGreaterThan(89.9);
     // An audit row for the creation, without the key.
-    const [audit] = await t.dataSource.query(`SELECT action, new_values FROM audit_log WHERE resource_type = 'api_key' AND resource_id = $1`, [key.id]);
+    const [audit] = await t.dataSource.query(
+      `SELECT action, new_values FROM audit_log WHERE resource_type = 'api_key' AND resource_id = $1`,
+      [key.id],
+    );
     expect(audit.action).toBe('CREATE');
     expect(JSON.stringify(audit)).not.toContain(key.key);
   });
 
   it('refuses creation without 2FA enrolment, without a valid otp, with bad scopes, CIDRs or expiry', async () => {
     const plain = await registerTeam(t);
-    const noMfa = await t.http.post('/v1/api-keys', { name: 'x', scopes: ['clients:read'], otp: '123456' }, { token: plain.accessToken });
+    const noMfa = await t.http.post(
+      '/v1/api-keys',
+      { name: 'x', scopes: ['clients:read'], otp: '123456' },
+      { token: plain.accessToken },
+    );
     expect(noMfa.status).toBe(403);
     expect(noMfa.body.error.code).toBe('MFA_ENROLLMENT_REQUIRED');
 
-    const badOtp = await t.http.post('/v1/api-keys', { name: 'x', scopes: ['clients:read'], otp: '000000' }, { token: admin.accessToken });
+    const badOtp = await t.http.post(
+      '/v1/api-keys',
+      { name: 'x', scopes: ['clients:read'], otp: '000000' },
+      { token: admin.accessToken },
+    );
     expect(badOtp.status).toBe(401);
     expect(badOtp.body.error.code).toBe('INVALID_MFA_CODE');
 
@@ -82,7 +110,11 @@ describe('API keys', () => {
       { expiresAt: new Date(Date.now() - 1000).toISOString() },
       { expiresAt: new Date(Date.now() + 400 * 86_400_000).toISOString() },
     ]) {
-      const res = await t.http.post('/v1/api-keys', { name: 'x', scopes: ['clients:read'], otp: 'unused1-', ...body }, { token: admin.accessToken });
+      const res = await t.http.post(
+        '/v1/api-keys',
+        { name: 'x', scopes: ['clients:read'], otp: 'unused1-', ...body },
+        { token: admin.accessToken },
+      );
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_ERROR');
     }
@@ -98,7 +130,9 @@ describe('API keys', () => {
     for (const ip of ['203.0.113.7', '10.9.8.7', '2001:db8::5']) {
       expect((await t.http.get('/v1/auth/me', { apiKey: key, headers: from(ip) })).status).toBe(200);
     }
-    const [event] = await t.dataSource.query(`SELECT severity FROM security_events WHERE event_type = 'ip_not_allowed' AND ip_address = '198.51.100.1'`);
+    const [event] = await t.dataSource.query(
+      `SELECT severity FROM security_events WHERE event_type = 'ip_not_allowed' AND ip_address = '198.51.100.1'`,
+    );
     expect(event.severity).toBe('high');
   });
 
@@ -110,7 +144,10 @@ describe('API keys', () => {
     const expired = await t.http.get('/v1/auth/me', { apiKey: key });
     expect(expired.status).toBe(401);
     expect(expired.body.error.code).toBe('API_KEY_EXPIRED');
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM security_events WHERE event_type = 'api_key_expired' AND api_key_id = $1`, [res.body.data.id]);
+    const [{ n }] = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM security_events WHERE event_type = 'api_key_expired' AND api_key_id = $1`,
+      [res.body.data.id],
+    );
     expect(n).toBe(1);
   });
 
@@ -163,7 +200,9 @@ describe('API keys', () => {
     const [before] = await t.dataSource.query(`SELECT last_used_at FROM api_keys WHERE id = $1`, [created.id]);
     expect(before.last_used_at).toBeNull();
     // Listed already (from memory)…
-    const listed = (await t.http.get('/v1/api-keys', { token: admin.accessToken })).body.data.find((k: { id: string }) => k.id === created.id);
+    const listed = (await t.http.get('/v1/api-keys', { token: admin.accessToken })).body.data.find(
+      (k: { id: string }) => k.id === created.id,
+    );
     expect(listed.lastUsedAt).toBeTruthy();
     // …and in the table after the flush.
     expect(await t.app.get(ApiKeyUsage).flush()).toBeGreaterThanOrEqual(1);
@@ -192,7 +231,11 @@ describe('API keys', () => {
   });
 
   it('a TOTP code also works as the creation otp', async () => {
-    const res = await t.http.post('/v1/api-keys', { name: 'by totp', scopes: ['leads:read'], otp: codeAt(secret, 1) }, { token: admin.accessToken });
+    const res = await t.http.post(
+      '/v1/api-keys',
+      { name: 'by totp', scopes: ['leads:read'], otp: codeAt(secret, 1) },
+      { token: admin.accessToken },
+    );
     expect(res.status).toBe(201);
   });
 });

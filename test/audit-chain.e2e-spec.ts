@@ -29,12 +29,29 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
   it('an API-key caller creates rows attributed to the key, audited with api_key_id and no user', async () => {
     const actor = apiKeyActor(teamA);
     const created = await clients.create(actor, { firstName: 'Key', lastName: 'Made' });
-    expect(created).toMatchObject({ createdBy: null, createdByApiKey: (actor.principal as { apiKeyId: string }).apiKeyId });
-    const [row] = await t.dataSource.query(`SELECT team_id, created_by, created_by_api_key FROM clients WHERE id = $1`, [created.id]);
+    expect(created).toMatchObject({
+      createdBy: null,
+      createdByApiKey: (actor.principal as { apiKeyId: string }).apiKeyId,
+    });
+    const [row] = await t.dataSource.query(
+      `SELECT team_id, created_by, created_by_api_key FROM clients WHERE id = $1`,
+      [created.id],
+    );
     expect(row.team_id).toBe(teamA);
     const [audit] = await t.dataSource.query(`SELECT * FROM audit_log WHERE resource_id = $1`, [created.id]);
-    expect(audit).toMatchObject({ action: 'CREATE', resource_type: 'client', user_id: null, api_key_id: row.created_by_api_key, ip_address: '10.1.2.3', user_agent: 'integration/1.0' });
-    expect(audit.new_values).toMatchObject({ firstName: 'Key', lastName: 'Made', createdByApiKey: row.created_by_api_key });
+    expect(audit).toMatchObject({
+      action: 'CREATE',
+      resource_type: 'client',
+      user_id: null,
+      api_key_id: row.created_by_api_key,
+      ip_address: '10.1.2.3',
+      user_agent: 'integration/1.0',
+    });
+    expect(audit.new_values).toMatchObject({
+      firstName: 'Key',
+      lastName: 'Made',
+      createdByApiKey: row.created_by_api_key,
+    });
   });
 
   it('a failure after the audit insert (trigger on audit_log) leaves neither the change nor its audit row', async () => {
@@ -50,7 +67,9 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
     try {
       const actor = userActor(teamA);
       const before = await auditRows(t, teamA);
-      await expect(clients.create(actor, { firstName: 'FailAudit', lastName: 'X' })).rejects.toThrow(/forced audit failure/);
+      await expect(clients.create(actor, { firstName: 'FailAudit', lastName: 'X' })).rejects.toThrow(
+        /forced audit failure/,
+      );
       expect(await t.dataSource.query(`SELECT 1 FROM clients WHERE first_name = 'FailAudit'`)).toHaveLength(0);
 
       const kept = await clients.create(actor, { firstName: 'Kept', lastName: 'Row' });
@@ -82,10 +101,14 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
         FOR EACH ROW EXECUTE FUNCTION test_fail_commit();`);
     try {
       const before = (await auditRows(t, teamA)).length;
-      await expect(clients.create(userActor(teamA), { firstName: 'FailAtCommit', lastName: 'Z' })).rejects.toThrow(/forced commit failure/);
+      await expect(clients.create(userActor(teamA), { firstName: 'FailAtCommit', lastName: 'Z' })).rejects.toThrow(
+        /forced commit failure/,
+      );
       expect(await t.dataSource.query(`SELECT 1 FROM clients WHERE first_name = 'FailAtCommit'`)).toHaveLength(0);
       expect((await auditRows(t, teamA)).length).toBe(before);
-      expect(await t.dataSource.query(`SELECT 1 FROM audit_log WHERE new_values->>'firstName' = 'FailAtCommit'`)).toHaveLength(0);
+      expect(
+        await t.dataSource.query(`SELECT 1 FROM audit_log WHERE new_values->>'firstName' = 'FailAtCommit'`),
+      ).toHaveLength(0);
     } finally {
       await t.dataSource.query(`DROP TRIGGER test_fail_commit ON clients; DROP FUNCTION test_fail_commit();`);
     }
@@ -93,7 +116,11 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
 
   it('concurrent writers of one team spread over lanes, each lane a gapless chain matching its head', async () => {
     const before = (await auditRows(t, teamB)).length;
-    await Promise.all(Array.from({ length: 24 }, (_, i) => listings.create(userActor(teamB), { address: `${i} Parallel Way`, price: 100000 + i })));
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        listings.create(userActor(teamB), { address: `${i} Parallel Way`, price: 100000 + i }),
+      ),
+    );
     const rows = await auditRows(t, teamB);
     expect(rows.length - before).toBe(24);
     const lanes = new Map<number, any[]>();
@@ -108,8 +135,13 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
       expect(chain.map((r) => Number(r.seq))).toEqual(chain.map((_, i) => i + 1));
       for (let i = 1; i < chain.length; i++) expect(chain[i].prev_hash).toBe(chain[i - 1].hash);
       // Within a lane, created_at follows seq (it is taken after the lane's lock).
-      for (let i = 1; i < chain.length; i++) expect(chain[i].created_at.getTime()).toBeGreaterThanOrEqual(chain[i - 1].created_at.getTime());
-      expect(heads.find((h) => h.lane === lane)).toEqual({ lane, seq: chain.length, hash: chain[chain.length - 1].hash });
+      for (let i = 1; i < chain.length; i++)
+        expect(chain[i].created_at.getTime()).toBeGreaterThanOrEqual(chain[i - 1].created_at.getTime());
+      expect(heads.find((h) => h.lane === lane)).toEqual({
+        lane,
+        seq: chain.length,
+        hash: chain[chain.length - 1].hash,
+      });
     }
     expect(await verifyChains(t)).toMatchObject({ ok: true, broken: [] });
   });
@@ -126,14 +158,19 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
       await holder.query(`SELECT 1 FROM audit_chain_heads WHERE team_id = $1 AND lane = 0 FOR UPDATE`, [team]);
       // ... and a second write does not queue behind it: it commits on lane 1 while lane 0 is still held.
       const second = await clients.create(actor, { firstName: 'Lane', lastName: 'One' });
-      const [a] = await t.dataSource.query(`SELECT lane, seq::int AS seq FROM audit_log WHERE resource_id = $1`, [second.id]);
+      const [a] = await t.dataSource.query(`SELECT lane, seq::int AS seq FROM audit_log WHERE resource_id = $1`, [
+        second.id,
+      ]);
       expect(a).toEqual({ lane: 1, seq: 1 });
     } finally {
       await holder.rollbackTransaction();
       await holder.release();
     }
     const third = await clients.create(actor, { firstName: 'Lane', lastName: 'Zero again' });
-    const lanes = await t.dataSource.query(`SELECT resource_id, lane, seq::int AS seq FROM audit_log WHERE team_id = $1 ORDER BY created_at`, [team]);
+    const lanes = await t.dataSource.query(
+      `SELECT resource_id, lane, seq::int AS seq FROM audit_log WHERE team_id = $1 ORDER BY created_at`,
+      [team],
+    );
     expect(lanes.map((r: { lane: number; seq: number }) => [r.lane, r.seq])).toEqual([
       [0, 1],
       [1, 1],
@@ -146,8 +183,12 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
   it('the tenant role cannot change audit rows, and nobody can update or delete them while the trigger stands', async () => {
     const [row] = await auditRows(t, teamA);
     const scope = t.app.get(TeamScope);
-    await expect(scope.run(teamA, (m) => m.query(`UPDATE audit_log SET ip_address = 'x' WHERE id = $1`, [row.id]))).rejects.toThrow(/permission denied/);
-    await expect(t.dataSource.query(`UPDATE audit_log SET ip_address = 'x' WHERE id = $1`, [row.id])).rejects.toThrow(/append-only/);
+    await expect(
+      scope.run(teamA, (m) => m.query(`UPDATE audit_log SET ip_address = 'x' WHERE id = $1`, [row.id])),
+    ).rejects.toThrow(/permission denied/);
+    await expect(t.dataSource.query(`UPDATE audit_log SET ip_address = 'x' WHERE id = $1`, [row.id])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(t.dataSource.query(`DELETE FROM audit_log WHERE id = $1`, [row.id])).rejects.toThrow(/append-only/);
   });
 
@@ -173,11 +214,19 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
       await tamper(`UPDATE audit_log SET new_values = '{"status": "archived"}' WHERE id = $1`, [second.id]);
       const result = await verifyChains(t, team);
       expect(result.ok).toBe(false);
-      expect(result.broken).toEqual([{ teamId: team, lane: 0, seq: '2', rowId: second.id, reason: expect.stringMatching(/edited/) }]);
+      expect(result.broken).toEqual([
+        { teamId: team, lane: 0, seq: '2', rowId: second.id, reason: expect.stringMatching(/edited/) },
+      ]);
 
       const script = spawnSync('npm', ['run', '--silent', 'audit:verify'], {
         cwd: join(__dirname, '..'),
-        env: { ...process.env, DATABASE_URL: t.database.url, NODE_ENV: 'test', DATA_DIR: t.dataDir, LOG_LEVEL: 'silent' },
+        env: {
+          ...process.env,
+          DATABASE_URL: t.database.url,
+          NODE_ENV: 'test',
+          DATA_DIR: t.dataDir,
+          LOG_LEVEL: 'silent',
+        },
         encoding: 'utf8',
         timeout: 60_000,
       });
@@ -189,7 +238,8 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
       const team = await insertTeam(t, 'Rewritten');
       const actor = userActor(team);
       const c = await clients.create(actor, { firstName: 'One', lastName: 'Two' });
-      for (const status of ['inactive', 'archived', 'active', 'inactive'] as const) await clients.update(actor, c.id, { status });
+      for (const status of ['inactive', 'archived', 'active', 'inactive'] as const)
+        await clients.update(actor, c.id, { status });
       const rows = await auditRows(t, team);
       expect(rows).toHaveLength(5);
 
@@ -202,7 +252,12 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
 
       await tamper(`DELETE FROM audit_log WHERE id = $1`, [rows[2].id]);
       result = await verifyChains(t, team);
-      expect(result.broken[0]).toMatchObject({ teamId: team, seq: '3', rowId: null, reason: expect.stringMatching(/missing/) });
+      expect(result.broken[0]).toMatchObject({
+        teamId: team,
+        seq: '3',
+        rowId: null,
+        reason: expect.stringMatching(/missing/),
+      });
 
       const team2 = await insertTeam(t, 'Truncated');
       const a2 = userActor(team2);
@@ -234,21 +289,28 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
     it('inside team A scope, writes cannot reach or create team B rows', async () => {
       const b = await clients.create(userActor(teamB), { firstName: 'Untouchable', lastName: 'B' });
       const scope = t.app.get(TeamScope);
-      const [updated, count] = await scope.run(teamA, (m) => m.query(`UPDATE clients SET notes = 'touched' WHERE id = $1`, [b.id]));
+      const [updated, count] = await scope.run(teamA, (m) =>
+        m.query(`UPDATE clients SET notes = 'touched' WHERE id = $1`, [b.id]),
+      );
       expect(count).toBe(0);
       expect(updated).toEqual([]);
       await scope.run(teamA, (m) => m.query(`DELETE FROM clients WHERE id = $1`, [b.id]));
       const [still] = await t.dataSource.query(`SELECT notes FROM clients WHERE id = $1`, [b.id]);
       expect(still).toEqual({ notes: null });
-      await expect(scope.run(teamA, (m) => m.query(`INSERT INTO clients (team_id, first_name, last_name) VALUES ($1, 'Sneaky', 'Insert')`, [teamB]))).rejects.toThrow(
-        /row-level security/,
-      );
+      await expect(
+        scope.run(teamA, (m) =>
+          m.query(`INSERT INTO clients (team_id, first_name, last_name) VALUES ($1, 'Sneaky', 'Insert')`, [teamB]),
+        ),
+      ).rejects.toThrow(/row-level security/);
     });
 
-    it('a row cannot reference another team\'s row even past the service (composite foreign keys)', async () => {
+    it("a row cannot reference another team's row even past the service (composite foreign keys)", async () => {
       const bClient = await clients.create(userActor(teamB), { firstName: 'Other', lastName: 'Team' });
       await expect(
-        t.dataSource.query(`INSERT INTO appointments (team_id, title, starts_at, client_id) VALUES ($1, 'x', now(), $2)`, [teamA, bClient.id]),
+        t.dataSource.query(
+          `INSERT INTO appointments (team_id, title, starts_at, client_id) VALUES ($1, 'x', now(), $2)`,
+          [teamA, bClient.id],
+        ),
       ).rejects.toThrow(/foreign key/);
     });
   });

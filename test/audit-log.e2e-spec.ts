@@ -17,8 +17,14 @@ describe('audit log over HTTP', () => {
   let teamId: string;
   let userId: string;
   const headers = { 'user-agent': UA, 'x-forwarded-for': '203.0.113.9' };
-  const req = { get token() { return token; }, headers };
-  const count = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_log WHERE team_id = $1`, [teamId]))[0].n as number;
+  const req = {
+    get token() {
+      return token;
+    },
+    headers,
+  };
+  const count = async () =>
+    (await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_log WHERE team_id = $1`, [teamId]))[0].n as number;
 
   beforeAll(async () => {
     t = await startTestApp({ env: { TRUST_PROXY: 'loopback' } });
@@ -31,17 +37,28 @@ describe('audit log over HTTP', () => {
 
   it('N successful mutations → exactly N audit rows with correct old/new values, user, IP and user agent', async () => {
     const start = await count();
-    const client = (await t.http.post('/v1/clients', { firstName: 'Audit', lastName: 'Me', status: 'active' }, req)).body.data;
-    const patched = (await t.http.patch(`/v1/clients/${client.id}`, { status: 'inactive', email: 'audit@example.com' }, req)).body.data;
+    const client = (await t.http.post('/v1/clients', { firstName: 'Audit', lastName: 'Me', status: 'active' }, req))
+      .body.data;
+    const patched = (
+      await t.http.patch(`/v1/clients/${client.id}`, { status: 'inactive', email: 'audit@example.com' }, req)
+    ).body.data;
     const listing = (await t.http.post('/v1/listings', { address: '1 Audit Ave', price: 500000 }, req)).body.data;
     await t.http.patch(`/v1/listings/${listing.id}`, { price: '450000.00' }, req);
-    const appt = (await t.http.post('/v1/appointments', { title: 'Audit', startsAt: '2030-01-01T10:00:00Z', clientId: client.id }, req)).body.data;
+    const appt = (
+      await t.http.post(
+        '/v1/appointments',
+        { title: 'Audit', startsAt: '2030-01-01T10:00:00Z', clientId: client.id },
+        req,
+      )
+    ).body.data;
     await t.http.delete(`/v1/appointments/${appt.id}`, req);
     await t.http.delete(`/v1/clients/${client.id}`, req);
     const N = 7;
     expect((await count()) - start).toBe(N);
 
-    const rows = await t.dataSource.query(`SELECT * FROM audit_log WHERE team_id = $1 ORDER BY seq DESC LIMIT ${N}`, [teamId]);
+    const rows = await t.dataSource.query(`SELECT * FROM audit_log WHERE team_id = $1 ORDER BY seq DESC LIMIT ${N}`, [
+      teamId,
+    ]);
     rows.reverse();
     expect(rows.map((r: { action: string; resource_type: string }) => `${r.action} ${r.resource_type}`)).toEqual([
       'CREATE client',
@@ -52,11 +69,19 @@ describe('audit log over HTTP', () => {
       'DELETE appointment',
       'DELETE client',
     ]);
-    for (const r of rows) expect(r).toMatchObject({ user_id: userId, api_key_id: null, ip_address: '203.0.113.9', user_agent: UA });
+    for (const r of rows)
+      expect(r).toMatchObject({ user_id: userId, api_key_id: null, ip_address: '203.0.113.9', user_agent: UA });
     expect(rows[0]).toMatchObject({ resource_id: client.id, old_values: null, new_values: { ...client } });
-    expect(rows[1]).toMatchObject({ old_values: { status: 'active', email: null }, new_values: { status: 'inactive', email: 'audit@example.com' } });
+    expect(rows[1]).toMatchObject({
+      old_values: { status: 'active', email: null },
+      new_values: { status: 'inactive', email: 'audit@example.com' },
+    });
     expect(rows[3]).toMatchObject({ old_values: { price: '500000.00' }, new_values: { price: '450000.00' } });
-    expect(rows[5]).toMatchObject({ resource_id: appt.id, old_values: { ...appt, startsAt: '2030-01-01T10:00:00.000Z' }, new_values: null });
+    expect(rows[5]).toMatchObject({
+      resource_id: appt.id,
+      old_values: { ...appt, startsAt: '2030-01-01T10:00:00.000Z' },
+      new_values: null,
+    });
     expect(rows[6].old_values).toEqual(patched);
   });
 
@@ -68,7 +93,11 @@ describe('audit log over HTTP', () => {
     expect(after - start).toBe(3);
     const failures = [
       await t.http.post('/v1/clients', { firstName: 'x' }, req),
-      await t.http.post('/v1/appointments', { title: 'x', startsAt: '2030-01-01T10:00:00Z', endsAt: '2029-01-01T10:00:00Z' }, req),
+      await t.http.post(
+        '/v1/appointments',
+        { title: 'x', startsAt: '2030-01-01T10:00:00Z', endsAt: '2029-01-01T10:00:00Z' },
+        req,
+      ),
       await t.http.patch('/v1/clients/00000000-0000-4000-8000-000000000000', { status: 'inactive' }, req),
       await t.http.delete('/v1/clients/00000000-0000-4000-8000-000000000000', req),
       await t.http.post(`/v1/leads/${lead.id}/convert`, undefined, req),
@@ -141,7 +170,18 @@ describe('audit log over HTTP', () => {
       const got = await listAll(t, token, '/v1/audit-log', query, 3);
       expect(got.map((e) => e.id)).toEqual(all.filter(match).map((e) => e.id));
     }
-    for (const bad of ['resourceType=clients', 'action=create', 'resourceId=abc', 'userId=1', 'from=yesterday', 'limit=0', 'limit=500', 'cursor=%%%', `cursor=${Buffer.from('{"seq":"0"}').toString('base64url')}`, 'other=1']) {
+    for (const bad of [
+      'resourceType=clients',
+      'action=create',
+      'resourceId=abc',
+      'userId=1',
+      'from=yesterday',
+      'limit=0',
+      'limit=500',
+      'cursor=%%%',
+      `cursor=${Buffer.from('{"seq":"0"}').toString('base64url')}`,
+      'other=1',
+    ]) {
       const res = await t.http.get(`/v1/audit-log?${bad}`, { token });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_ERROR');

@@ -11,7 +11,12 @@ describe('auth: lockout', () => {
   afterAll(() => t.close());
 
   const eventsOf = async (userId: string, type: string) =>
-    (await t.dataSource.query(`SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type = $2`, [userId, type]))[0].n as number;
+    (
+      await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type = $2`,
+        [userId, type],
+      )
+    )[0].n as number;
 
   it('5 failed logins lock the account (423 with minutes left) even with the right password; it unlocks after the duration', async () => {
     const a = await registerTeam(t);
@@ -35,7 +40,9 @@ describe('auth: lockout', () => {
     await new Promise((r) => setTimeout(r, 3100));
     const ok = await login(t, a.email, STRONG_PASSWORD);
     expect(ok.status).toBe(200);
-    const [row] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [a.userId]);
+    const [row] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [
+      a.userId,
+    ]);
     expect(row).toEqual({ failed_login_attempts: 0, locked_until: null });
   });
 
@@ -83,7 +90,12 @@ describe('auth: lockout under parallel failures', () => {
   afterAll(() => t.close());
 
   const eventsOf = async (userId: string, type: string) =>
-    (await t.dataSource.query(`SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type = $2`, [userId, type]))[0].n as number;
+    (
+      await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type = $2`,
+        [userId, type],
+      )
+    )[0].n as number;
 
   it('20 parallel wrong-password logins: locked, and the stored counter equals the failures counted', async () => {
     const a = await registerTeam(t);
@@ -92,7 +104,9 @@ describe('auth: lockout under parallel failures', () => {
     expect(statuses.every((s) => s === 401 || s === 423)).toBe(true);
     expect(statuses.filter((s) => s === 423).length).toBeGreaterThanOrEqual(1);
 
-    const [user] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [a.userId]);
+    const [user] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [
+      a.userId,
+    ]);
     expect(new Date(user.locked_until).getTime()).toBeGreaterThan(Date.now());
     const failed = await eventsOf(a.userId, 'login_failed');
     const whileLocked = await eventsOf(a.userId, 'lockout_attempt_while_locked');
@@ -102,7 +116,6 @@ describe('auth: lockout under parallel failures', () => {
     expect(user.failed_login_attempts).toBeGreaterThanOrEqual(5);
     expect(await eventsOf(a.userId, 'account_locked')).toBe(1);
   });
-
 });
 
 describe('auth: login rate limit', () => {
@@ -122,7 +135,9 @@ describe('auth: login rate limit', () => {
     expect(Number(sixth.headers.get('retry-after'))).toBeGreaterThan(0);
     // Also with the right password: the limiter runs before credentials are checked.
     expect((await login(t, a.email, STRONG_PASSWORD)).status).toBe(429);
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM security_events WHERE event_type = 'rate_limited'`);
+    const [{ n }] = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM security_events WHERE event_type = 'rate_limited'`,
+    );
     expect(n).toBe(1);
   });
 });
@@ -130,14 +145,22 @@ describe('auth: login rate limit', () => {
 describe('auth: other rate limits', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { RATE_LIMIT_REGISTER_MAX: '2', RATE_LIMIT_GLOBAL_MAX: '40', RATE_LIMIT_HEALTH_MAX: '3' } });
+    t = await startTestApp({
+      env: { RATE_LIMIT_REGISTER_MAX: '2', RATE_LIMIT_GLOBAL_MAX: '40', RATE_LIMIT_HEALTH_MAX: '3' },
+    });
   });
   afterAll(() => t.close());
 
   it('register has its own limit', async () => {
     await registerTeam(t);
     await registerTeam(t);
-    const third = await t.http.post('/v1/auth/register', { email: uniqueEmail(), password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', teamName: 'C' });
+    const third = await t.http.post('/v1/auth/register', {
+      email: uniqueEmail(),
+      password: STRONG_PASSWORD,
+      firstName: 'A',
+      lastName: 'B',
+      teamName: 'C',
+    });
     expect(third.status).toBe(429);
     expect(third.body.error.code).toBe('AUTH_RATE_LIMIT');
   });

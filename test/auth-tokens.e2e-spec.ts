@@ -18,7 +18,14 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
     expect(a.user.passwordHash).toBeUndefined();
     const claims = jwt.decode(a.accessToken, { complete: true })!;
     expect(claims.header.alg).toBe('HS256');
-    expect(claims.payload).toMatchObject({ sub: a.userId, team: a.teamId, role: 'admin', sid: expect.any(String), auth_time: expect.any(Number), exp: expect.any(Number) });
+    expect(claims.payload).toMatchObject({
+      sub: a.userId,
+      team: a.teamId,
+      role: 'admin',
+      sid: expect.any(String),
+      auth_time: expect.any(Number),
+      exp: expect.any(Number),
+    });
     expect((claims.payload as { exp: number; iat: number }).exp - (claims.payload as { iat: number }).iat).toBe(900);
 
     const me = await t.http.get('/v1/auth/me', { token: a.accessToken });
@@ -34,7 +41,10 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`;
     const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ...payload, role: 'admin' })}`;
     const tampered = `${unsigned}.${createHmac('sha256', 'wrong').update(unsigned).digest('base64url')}`;
-    const expired = jwt.sign({ ...claims, iat: Math.floor(Date.now() / 1000) - 1000, exp: Math.floor(Date.now() / 1000) - 10 }, TEST_JWT_SECRET);
+    const expired = jwt.sign(
+      { ...claims, iat: Math.floor(Date.now() / 1000) - 1000, exp: Math.floor(Date.now() / 1000) - 10 },
+      TEST_JWT_SECRET,
+    );
     for (const token of [forged, none, tampered, 'not.a.jwt', 'x']) {
       const res = await t.http.get('/v1/auth/me', { token });
       expect(res.status).toBe(401);
@@ -69,7 +79,13 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
   });
 
   it('the refresh cookie is httpOnly, SameSite=Strict, scoped to /v1/auth', async () => {
-    const res = await t.http.post('/v1/auth/register', { email: uniqueEmail(), password: STRONG_PASSWORD, firstName: 'C', lastName: 'K', teamName: 'T' });
+    const res = await t.http.post('/v1/auth/register', {
+      email: uniqueEmail(),
+      password: STRONG_PASSWORD,
+      firstName: 'C',
+      lastName: 'K',
+      teamName: 'T',
+    });
     const cookie = res.cookies.refresh_token;
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
@@ -82,7 +98,11 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
     const a = await registerTeam(t);
     const r1 = await t.http.post('/v1/auth/refresh', { refreshToken: a.refreshToken });
     expect(r1.status).toBe(200);
-    expect(r1.body.data).toMatchObject({ accessToken: expect.any(String), expiresIn: 900, refreshToken: expect.any(String) });
+    expect(r1.body.data).toMatchObject({
+      accessToken: expect.any(String),
+      expiresIn: 900,
+      refreshToken: expect.any(String),
+    });
     expect(r1.body.data.refreshToken).not.toBe(a.refreshToken);
     expect((await t.http.get('/v1/auth/me', { token: r1.body.data.accessToken })).status).toBe(200);
     // Immediate predecessor within the grace: refused, nothing revoked.
@@ -108,9 +128,15 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
       expect(res.status).toBe(401);
     }
     expect((await t.http.get('/v1/auth/me', { token: other.accessToken })).status).toBe(401);
-    const [event] = await t.dataSource.query(`SELECT severity, team_id FROM security_events WHERE event_type = 'token_theft_detected' AND user_id = $1`, [a.userId]);
+    const [event] = await t.dataSource.query(
+      `SELECT severity, team_id FROM security_events WHERE event_type = 'token_theft_detected' AND user_id = $1`,
+      [a.userId],
+    );
     expect(event).toEqual({ severity: 'critical', team_id: a.teamId });
-    const [{ live }] = await t.dataSource.query(`SELECT count(*)::int AS live FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [a.userId]);
+    const [{ live }] = await t.dataSource.query(
+      `SELECT count(*)::int AS live FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`,
+      [a.userId],
+    );
     expect(live).toBe(0);
   });
 
@@ -125,13 +151,18 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
 
   it('50 parallel refreshes of one token: exactly one wins and exactly one new token is usable', async () => {
     const a = await registerTeam(t);
-    const results = await Promise.all(Array.from({ length: 50 }, () => t.http.post('/v1/auth/refresh', { refreshToken: a.refreshToken })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => t.http.post('/v1/auth/refresh', { refreshToken: a.refreshToken })),
+    );
     const winners = results.filter((r) => r.status === 200);
     expect(winners).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 200)) expect(r.body.error.code).toBe('INVALID_REFRESH_TOKEN');
     const next = winners[0].body.data.refreshToken;
     expect((await t.http.post('/v1/auth/refresh', { refreshToken: next })).status).toBe(200);
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [a.userId]);
+    const [{ n }] = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`,
+      [a.userId],
+    );
     expect(n).toBe(1);
   });
 
@@ -143,7 +174,12 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
     expect(list.status).toBe(200);
     expect(list.body.data).toHaveLength(2);
     const mine = list.body.data.find((s: { current: boolean }) => s.current);
-    expect(mine).toMatchObject({ device: 'Chrome 121 on Linux', ip: '127.0.0.1', createdAt: expect.any(String), lastUsedAt: expect.any(String) });
+    expect(mine).toMatchObject({
+      device: 'Chrome 121 on Linux',
+      ip: '127.0.0.1',
+      createdAt: expect.any(String),
+      lastUsedAt: expect.any(String),
+    });
     const otherId = list.body.data.find((s: { current: boolean }) => !s.current).id;
 
     const stranger = await registerTeam(t);
@@ -163,7 +199,9 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
 describe('auth: session limits', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { SESSION_INACTIVITY_TIMEOUT_MINUTES: '0.02', SESSION_ABSOLUTE_TIMEOUT_HOURS: '0.001' } });
+    t = await startTestApp({
+      env: { SESSION_INACTIVITY_TIMEOUT_MINUTES: '0.02', SESSION_ABSOLUTE_TIMEOUT_HOURS: '0.001' },
+    });
   });
   afterAll(() => t.close());
 

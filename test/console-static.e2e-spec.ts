@@ -2,7 +2,10 @@ import { request as httpRequest } from 'node:http';
 import { TestApp, startTestApp } from './helpers/test-app';
 
 /** GET with the path sent byte for byte (fetch would normalise "..", which is exactly what we want to test). */
-function rawGet(t: TestApp, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawGet(
+  t: TestApp,
+  path: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const url = new URL(t.baseUrl);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
@@ -23,20 +26,23 @@ describe('console static files at /console', () => {
   });
   afterAll(() => t.close());
 
-  it.each(['/console', '/console/', '/console/index.html', '/console/sessions'])('%s answers the app shell, never cached, under the strict CSP', async (path) => {
-    const res = await t.http.get(path);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(res.headers.get('cache-control')).toBe('no-cache');
-    expect(res.text).toContain('<script type="module" src="/console/app.js"></script>');
-    const csp = res.headers.get('content-security-policy') ?? '';
-    expect(csp).toContain("script-src 'self'");
-    expect(csp).toContain("style-src 'self'");
-    expect(csp).toContain("img-src 'self' data:");
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-  });
+  it.each(['/console', '/console/', '/console/index.html', '/console/sessions'])(
+    '%s answers the app shell, never cached, under the strict CSP',
+    async (path) => {
+      const res = await t.http.get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      expect(res.text).toContain('<script type="module" src="/console/app.js"></script>');
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("style-src 'self'");
+      expect(csp).toContain("img-src 'self' data:");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    },
+  );
 
   it('has no inline script, inline style or style attribute in its HTML', async () => {
     const html = (await t.http.get('/console/')).text;
@@ -79,7 +85,14 @@ describe('console static files at /console', () => {
   it('tells the app the password policy and API key settings in force', async () => {
     const res = await t.http.get('/console/config.json');
     expect(JSON.parse(res.text)).toEqual({
-      passwordPolicy: { minLength: 12, maxLength: 128, requireUppercase: true, requireLowercase: true, requireNumber: true, requireSpecial: true },
+      passwordPolicy: {
+        minLength: 12,
+        maxLength: 128,
+        requireUppercase: true,
+        requireLowercase: true,
+        requireNumber: true,
+        requireSpecial: true,
+      },
       apiKeys: { defaultExpiryDays: 90, maxExpiryDays: 365, expiryWarningDays: 7 },
     });
   });
@@ -111,7 +124,10 @@ describe('console static files at /console', () => {
     const res = await rawGet(t, '/console/%E0%A4%A');
     expect(res.status).toBe(400);
     expect(res.body).not.toMatch(/console|node_modules|at \w/);
-    expect(JSON.parse(res.body)).toEqual({ success: false, error: { code: 'VALIDATION_ERROR', message: 'Malformed URL' } });
+    expect(JSON.parse(res.body)).toEqual({
+      success: false,
+      error: { code: 'VALIDATION_ERROR', message: 'Malformed URL' },
+    });
   });
 
   it('is public, outside /v1, and absent from the OpenAPI document', async () => {

@@ -3,7 +3,15 @@ import { authenticator } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { registerTeam } from './helpers/auth';
 import { TestApp, startTestApp } from './helpers/test-app';
-import { PageProblems, cspViolationsIn, findChromium, launchChromium, screenshot, trackCspViolations, watchPage } from './helpers/browser';
+import {
+  PageProblems,
+  cspViolationsIn,
+  findChromium,
+  launchChromium,
+  screenshot,
+  trackCspViolations,
+  watchPage,
+} from './helpers/browser';
 
 // Browser globals inside page.evaluate callbacks (the tsconfig has no DOM lib; these declarations stay in this module).
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -82,7 +90,8 @@ async function missingRoutes(t: TestApp): Promise<Record<Feature, string[]>> {
   const doc = (await t.http.get('/docs-json')).body as { paths: Record<string, Record<string, unknown>> };
   const have = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
   const out = {} as Record<Feature, string[]>;
-  for (const [feature, routes] of Object.entries(NEEDED) as [Feature, readonly string[]][]) out[feature] = routes.filter((r) => !have.has(r));
+  for (const [feature, routes] of Object.entries(NEEDED) as [Feature, readonly string[]][])
+    out[feature] = routes.filter((r) => !have.has(r));
   return out;
 }
 
@@ -93,7 +102,8 @@ if (!CHROMIUM) {
         throw new Error('Chromium is not installed: apt-get install chromium (or set CHROMIUM_PATH)');
       });
     } else {
-      it.skip('SKIPPED: Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH); with CI=true this fails', () => undefined);
+      it.skip('SKIPPED: Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH); with CI=true this fails', () =>
+        undefined);
     }
   });
 } else {
@@ -115,7 +125,9 @@ if (!CHROMIUM) {
       if (missing[feature].length) {
         if (warned.has(feature)) return;
         warned.add(feature);
-        console.warn(`SKIPPED (${feature}): not in this build yet: ${missing[feature].map((r) => r.toUpperCase().split(' ')[0] + ' ' + r.split(' ')[1]).join(', ')}`);
+        console.warn(
+          `SKIPPED (${feature}): not in this build yet: ${missing[feature].map((r) => r.toUpperCase().split(' ')[0] + ' ' + r.split(' ')[1]).join(', ')}`,
+        );
         return;
       }
       await body();
@@ -160,7 +172,9 @@ if (!CHROMIUM) {
       await page.getByLabel('Work email').fill(EMAIL);
       const password = page.getByLabel('Password', { exact: true });
       await password.fill('short1A');
-      expect(await page.locator('[data-rule].rule-met').evaluateAll((els) => els.map((e) => e.getAttribute('data-rule')))).toEqual(['upper', 'lower', 'number']);
+      expect(
+        await page.locator('[data-rule].rule-met').evaluateAll((els) => els.map((e) => e.getAttribute('data-rule'))),
+      ).toEqual(['upper', 'lower', 'number']);
       await password.fill(PASSWORD);
       expect(await page.locator('[data-rule]:not(.rule-met)').count()).toBe(0);
       await password.press('Enter');
@@ -173,7 +187,9 @@ if (!CHROMIUM) {
       const cookies = await context.cookies();
       const refresh = cookies.find((c) => c.name === 'refresh_token');
       expect(refresh).toMatchObject({ httpOnly: true, path: '/v1/auth' });
-      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+      const stored = await page.evaluate(
+        () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+      );
       expect(stored).not.toMatch(/eyJ|refresh/i);
     });
 
@@ -192,64 +208,78 @@ if (!CHROMIUM) {
       await page.getByRole('heading', { name: 'Security dashboard', level: 1 }).waitFor();
     });
 
-    it('enrols 2FA: QR code and secret on the page, a computed code, then ten backup codes with Copy and Download', when('twoFactor', async () => {
-      await page.getByRole('link', { name: 'Security settings' }).click();
-      await page.getByTestId('mfa-start').click();
-      const secretBox = page.getByTestId('mfa-secret');
-      await secretBox.waitFor();
-      const secret = (await secretBox.innerText()).replace(/\s+/g, '');
-      expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
-      const qr = page.getByTestId('mfa-qr');
-      expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
-      expect(await qr.evaluate((img: any) => img.complete && img.naturalWidth > 0)).toBe(true);
-      expect(await unlabelledControls(page)).toEqual([]);
-      await screenshot(page, '02-2fa-enrolment');
+    it(
+      'enrols 2FA: QR code and secret on the page, a computed code, then ten backup codes with Copy and Download',
+      when('twoFactor', async () => {
+        await page.getByRole('link', { name: 'Security settings' }).click();
+        await page.getByTestId('mfa-start').click();
+        const secretBox = page.getByTestId('mfa-secret');
+        await secretBox.waitFor();
+        const secret = (await secretBox.innerText()).replace(/\s+/g, '');
+        expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+        const qr = page.getByTestId('mfa-qr');
+        expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+        expect(await qr.evaluate((img: any) => img.complete && img.naturalWidth > 0)).toBe(true);
+        expect(await unlabelledControls(page)).toEqual([]);
+        await screenshot(page, '02-2fa-enrolment');
 
-      nextCode = totpSource(secret);
-      const codeInput = page.getByLabel('Code from your authenticator app');
-      await codeInput.fill(await nextCode());
-      await codeInput.press('Enter');
-      const list = page.getByTestId('backup-codes');
-      await list.waitFor();
-      backupCodes = (await list.locator('code').allInnerTexts()).map((c) => c.trim());
-      expect(backupCodes).toHaveLength(10);
-      expect(new Set(backupCodes).size).toBe(10);
+        nextCode = totpSource(secret);
+        const codeInput = page.getByLabel('Code from your authenticator app');
+        await codeInput.fill(await nextCode());
+        await codeInput.press('Enter');
+        const list = page.getByTestId('backup-codes');
+        await list.waitFor();
+        backupCodes = (await list.locator('code').allInnerTexts()).map((c) => c.trim());
+        expect(backupCodes).toHaveLength(10);
+        expect(new Set(backupCodes).size).toBe(10);
 
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-backup-codes').click()]);
-      expect(download.suggestedFilename()).toBe('hearth-crm-backup-codes.txt');
-      const saved = readFileSync(await download.path(), 'utf8');
-      for (const code of backupCodes) expect(saved).toContain(code);
-      await screenshot(page, '03-backup-codes');
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.getByTestId('download-backup-codes').click(),
+        ]);
+        expect(download.suggestedFilename()).toBe('hearth-crm-backup-codes.txt');
+        const saved = readFileSync(await download.path(), 'utf8');
+        for (const code of backupCodes) expect(saved).toContain(code);
+        await screenshot(page, '03-backup-codes');
 
-      await page.getByRole('button', { name: 'I have saved them' }).click();
-      await page.getByText('Two-factor authentication is on.', { exact: false }).first().waitFor();
-      const me = await t.dataSource.query(`SELECT mfa_enabled FROM users WHERE email = $1`, [EMAIL]);
-      expect(me).toEqual([{ mfa_enabled: true }]);
-      mfaOn = true;
-    }));
+        await page.getByRole('button', { name: 'I have saved them' }).click();
+        await page.getByText('Two-factor authentication is on.', { exact: false }).first().waitFor();
+        const me = await t.dataSource.query(`SELECT mfa_enabled FROM users WHERE email = $1`, [EMAIL]);
+        expect(me).toEqual([{ mfa_enabled: true }]);
+        mfaOn = true;
+      }),
+    );
 
-    it('signs out, and signing in now asks for the 2FA code', when('twoFactor', async () => {
-      await page.getByTestId('sign-out').click();
-      await page.getByTestId('login-form').waitFor();
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByTestId('mfa-form').waitFor();
-      expect(await heading(page)).toBe('Two-factor authentication');
-      // The code field has the focus: keyboard users type the code and press Enter.
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('login-otp');
-      await page.keyboard.type(await nextCode());
-      await page.keyboard.press('Enter');
-      await page.getByRole('heading', { name: 'Security dashboard', level: 1 }).waitFor();
-      // The only failed response so far: the API's 401 MFA_REQUIRED that asked for the code.
-      expect(problems.failedResponses).toEqual(['401 POST /v1/auth/login']);
-    }));
+    it(
+      'signs out, and signing in now asks for the 2FA code',
+      when('twoFactor', async () => {
+        await page.getByTestId('sign-out').click();
+        await page.getByTestId('login-form').waitFor();
+        await page.getByLabel('Email').fill(EMAIL);
+        await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByTestId('mfa-form').waitFor();
+        expect(await heading(page)).toBe('Two-factor authentication');
+        // The code field has the focus: keyboard users type the code and press Enter.
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('login-otp');
+        await page.keyboard.type(await nextCode());
+        await page.keyboard.press('Enter');
+        await page.getByRole('heading', { name: 'Security dashboard', level: 1 }).waitFor();
+        // The only failed response so far: the API's 401 MFA_REQUIRED that asked for the code.
+        expect(problems.failedResponses).toEqual(['401 POST /v1/auth/login']);
+      }),
+    );
 
     it('lists both sessions after a second sign-in elsewhere, with "This device" on this one', async () => {
       const elsewhere = await t.http.post(
         '/v1/auth/login',
         mfaOn ? { email: EMAIL, password: PASSWORD, otp: backupCodes[0] } : { email: EMAIL, password: PASSWORD },
-        { headers: { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1' } },
+        {
+          headers: {
+            'user-agent':
+              'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+          },
+        },
       );
       expect(elsewhere.status).toBe(200);
       expect(elsewhere.cookies.refresh_token).toBeDefined();
@@ -259,42 +289,47 @@ if (!CHROMIUM) {
       expect(await page.getByTestId('this-device').count()).toBe(1);
       const current = page.locator('[data-testid=session]', { has: page.getByTestId('this-device') });
       expect(await current.innerText()).toMatch(/Chrom/i);
-      expect(await page.getByTestId('session').filter({ hasNotText: 'This device' }).innerText()).toMatch(/Safari|iOS|iPhone/i);
+      expect(await page.getByTestId('session').filter({ hasNotText: 'This device' }).innerText()).toMatch(
+        /Safari|iOS|iPhone/i,
+      );
       expect(await overflowsAt360(page)).toBeLessThanOrEqual(0);
       await screenshot(page, '04-sessions');
       elsewhereCookie = elsewhere.cookies.refresh_token.split(';')[0];
     });
 
-    it('creates an API key with scopes, expiry and an IP allow-list (with a fresh 2FA code), shown once, listed with its prefix', when('apiKeys', async () => {
-      if (!mfaOn) throw new Error('API keys need 2FA, and the 2FA routes are missing');
-      await page.getByRole('link', { name: 'API keys' }).click();
-      const form = page.getByTestId('create-key-form');
-      await form.waitFor();
-      expect(await unlabelledControls(page)).toEqual([]);
-      await form.getByLabel('Name').fill('Website lead form');
-      await form.locator('[data-scope="*:read"]').uncheck();
-      await form.locator('[data-scope="leads:write"]').check();
-      await form.locator('[data-scope="clients:read"]').check();
-      await form.getByLabel('Days until it expires').fill('5');
-      await form.getByLabel('Allowed IP addresses (optional)').fill('203.0.113.7\n198.51.100.0/24');
-      await form.getByLabel('Your current 2FA code').fill(await nextCode());
-      await form.getByRole('button', { name: 'Create key' }).click();
-      const secret = page.getByTestId('api-key-secret');
-      await secret.waitFor();
-      const key = (await secret.innerText()).trim();
-      const row = page.getByTestId('api-key-row').filter({ hasText: 'Website lead form' });
-      await row.waitFor();
-      expect(await row.innerText()).toContain('Expires soon');
-      const prefix = (await row.locator('code').first().innerText()).trim();
-      expect(key.startsWith(prefix)).toBe(true);
-      await screenshot(page, '05-api-keys');
-      // The key works, within its scopes, from an allowed address only (the test app does not trust proxies,
-      // so the call comes from 127.0.0.1: outside the allow-list).
-      const res = await t.http.get('/v1/leads', { apiKey: key });
-      expect(res.body.error?.code).toBe('IP_NOT_ALLOWED');
-      await page.getByRole('button', { name: 'Done' }).click();
-      expect(await page.getByTestId('api-key-secret').count()).toBe(0);
-    }));
+    it(
+      'creates an API key with scopes, expiry and an IP allow-list (with a fresh 2FA code), shown once, listed with its prefix',
+      when('apiKeys', async () => {
+        if (!mfaOn) throw new Error('API keys need 2FA, and the 2FA routes are missing');
+        await page.getByRole('link', { name: 'API keys' }).click();
+        const form = page.getByTestId('create-key-form');
+        await form.waitFor();
+        expect(await unlabelledControls(page)).toEqual([]);
+        await form.getByLabel('Name').fill('Website lead form');
+        await form.locator('[data-scope="*:read"]').uncheck();
+        await form.locator('[data-scope="leads:write"]').check();
+        await form.locator('[data-scope="clients:read"]').check();
+        await form.getByLabel('Days until it expires').fill('5');
+        await form.getByLabel('Allowed IP addresses (optional)').fill('203.0.113.7\n198.51.100.0/24');
+        await form.getByLabel('Your current 2FA code').fill(await nextCode());
+        await form.getByRole('button', { name: 'Create key' }).click();
+        const secret = page.getByTestId('api-key-secret');
+        await secret.waitFor();
+        const key = (await secret.innerText()).trim();
+        const row = page.getByTestId('api-key-row').filter({ hasText: 'Website lead form' });
+        await row.waitFor();
+        expect(await row.innerText()).toContain('Expires soon');
+        const prefix = (await row.locator('code').first().innerText()).trim();
+        expect(key.startsWith(prefix)).toBe(true);
+        await screenshot(page, '05-api-keys');
+        // The key works, within its scopes, from an allowed address only (the test app does not trust proxies,
+        // so the call comes from 127.0.0.1: outside the allow-list).
+        const res = await t.http.get('/v1/leads', { apiKey: key });
+        expect(res.body.error?.code).toBe('IP_NOT_ALLOWED');
+        await page.getByRole('button', { name: 'Done' }).click();
+        expect(await page.getByTestId('api-key-secret').count()).toBe(0);
+      }),
+    );
 
     it('shows the security dashboard: metric cards, an accessible SVG chart by event type, recent critical events', async () => {
       await page.getByRole('link', { name: 'Dashboard' }).click();
@@ -312,35 +347,54 @@ if (!CHROMIUM) {
       await screenshot(page, '06-dashboard');
     });
 
-    it('browses the audit log with filters', when('auditLog', async () => {
-      // A change to audit, made by this user through the API (a third session, closed again).
-      const api = await t.http.post('/v1/auth/login', mfaOn ? { email: EMAIL, password: PASSWORD, otp: backupCodes[1] } : { email: EMAIL, password: PASSWORD });
-      expect(api.status).toBe(200);
-      const created = await t.http.post('/v1/clients', { firstName: 'Ada', lastName: 'Lovelace', clientType: 'buyer' }, { token: api.body.data.accessToken });
-      expect(created.status).toBe(201);
-      await t.http.post('/v1/auth/logout', {}, { cookie: api.cookies.refresh_token.split(';')[0] });
+    it(
+      'browses the audit log with filters',
+      when('auditLog', async () => {
+        // A change to audit, made by this user through the API (a third session, closed again).
+        const api = await t.http.post(
+          '/v1/auth/login',
+          mfaOn ? { email: EMAIL, password: PASSWORD, otp: backupCodes[1] } : { email: EMAIL, password: PASSWORD },
+        );
+        expect(api.status).toBe(200);
+        const created = await t.http.post(
+          '/v1/clients',
+          { firstName: 'Ada', lastName: 'Lovelace', clientType: 'buyer' },
+          { token: api.body.data.accessToken },
+        );
+        expect(created.status).toBe(201);
+        await t.http.post('/v1/auth/logout', {}, { cookie: api.cookies.refresh_token.split(';')[0] });
 
-      await page.getByRole('link', { name: 'Audit log' }).click();
-      await page.getByLabel('Resource').selectOption('client');
-      await page.getByLabel('Action').selectOption('CREATE');
-      const filtered = page.waitForResponse((r) => r.url().includes('/v1/audit-log?') && r.url().includes('resourceType=client') && r.url().includes('action=CREATE'));
-      await page.getByRole('button', { name: 'Apply filters' }).click();
-      expect((await filtered).status()).toBe(200);
-      await page.locator('[data-testid=audit-results][aria-busy=false]').waitFor();
-      const audit = page.getByTestId('audit-table');
-      expect(await audit.locator('tbody tr').count()).toBe(1);
-      expect(await audit.innerText()).toContain(created.body.data.id.slice(0, 8));
-      await audit.getByText('View').click();
-      expect(await audit.locator('pre').last().innerText()).toContain('Lovelace');
-      await screenshot(page, '07-audit-log');
-    }));
+        await page.getByRole('link', { name: 'Audit log' }).click();
+        await page.getByLabel('Resource').selectOption('client');
+        await page.getByLabel('Action').selectOption('CREATE');
+        const filtered = page.waitForResponse(
+          (r) =>
+            r.url().includes('/v1/audit-log?') &&
+            r.url().includes('resourceType=client') &&
+            r.url().includes('action=CREATE'),
+        );
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        expect((await filtered).status()).toBe(200);
+        await page.locator('[data-testid=audit-results][aria-busy=false]').waitFor();
+        const audit = page.getByTestId('audit-table');
+        expect(await audit.locator('tbody tr').count()).toBe(1);
+        expect(await audit.innerText()).toContain(created.body.data.id.slice(0, 8));
+        await audit.getByText('View').click();
+        expect(await audit.locator('pre').last().innerText()).toContain('Lovelace');
+        await screenshot(page, '07-audit-log');
+      }),
+    );
 
     it('browses the security events with type and severity filters', async () => {
-
       await page.getByRole('link', { name: 'Security events' }).click();
       await page.getByLabel('Event type').selectOption('login_success');
       await page.getByLabel('Severity').selectOption('low');
-      const filtered = page.waitForResponse((r) => r.url().includes('/v1/security-events?') && r.url().includes('eventType=login_success') && r.url().includes('severity=low'));
+      const filtered = page.waitForResponse(
+        (r) =>
+          r.url().includes('/v1/security-events?') &&
+          r.url().includes('eventType=login_success') &&
+          r.url().includes('severity=low'),
+      );
       await page.getByRole('button', { name: 'Apply filters' }).click();
       expect((await filtered).status()).toBe(200);
       await page.locator('[data-testid=events-results][aria-busy=false]').waitFor();
@@ -366,7 +420,17 @@ if (!CHROMIUM) {
         const res = await t.http.post('/v1/auth/refresh', {}, { cookie });
         expect(res.status).toBe(401);
       }
-      const fromPage = await page.evaluate(async () => (await fetch('/v1/auth/refresh', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: '{}' })).status);
+      const fromPage = await page.evaluate(
+        async () =>
+          (
+            await fetch('/v1/auth/refresh', {
+              method: 'POST',
+              credentials: 'same-origin',
+              headers: { 'content-type': 'application/json' },
+              body: '{}',
+            })
+          ).status,
+      );
       expect(fromPage).toBe(401);
     });
 
@@ -375,7 +439,10 @@ if (!CHROMIUM) {
       expect(problems.cspViolations).toEqual([]);
       expect(await cspViolationsIn(page)).toEqual([]);
       // 401 MFA_REQUIRED (the 2FA step), then the refresh we made above on purpose after "Logout all devices".
-      expect(problems.failedResponses).toEqual([...(mfaOn ? ['401 POST /v1/auth/login'] : []), '401 POST /v1/auth/refresh']);
+      expect(problems.failedResponses).toEqual([
+        ...(mfaOn ? ['401 POST /v1/auth/login'] : []),
+        '401 POST /v1/auth/refresh',
+      ]);
     });
   });
 

@@ -23,16 +23,28 @@ describe('CRM permissions: roles and re-authentication', () => {
   };
   const addUser = async (role: 'agent' | 'viewer') => {
     const email = `${role}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-    const res = await t.http.post('/v1/users', { email, password: STRONG_PASSWORD, firstName: 'Role', lastName: role, role }, { token: admin.token });
+    const res = await t.http.post(
+      '/v1/users',
+      { email, password: STRONG_PASSWORD, firstName: 'Role', lastName: role, role },
+      { token: admin.token },
+    );
     if (res.status !== 201) throw new Error(`add ${role}: ${res.status} ${res.text}`);
     return { id: res.body.data.id as string, email };
   };
   const denials = async (userId: string) =>
-    t.dataSource.query(`SELECT details FROM security_events WHERE event_type = 'permission_denied' AND user_id = $1 ORDER BY created_at`, [userId]);
+    t.dataSource.query(
+      `SELECT details FROM security_events WHERE event_type = 'permission_denied' AND user_id = $1 ORDER BY created_at`,
+      [userId],
+    );
   const snapshot = async () => {
     const out: Record<string, unknown> = {};
-    for (const c of CRM_CASES) out[c.resource] = await t.dataSource.query(`SELECT * FROM ${c.resource} WHERE team_id = $1 ORDER BY id`, [admin.teamId]);
-    out.users = await t.dataSource.query(`SELECT id, role, disabled FROM users WHERE team_id = $1 ORDER BY id`, [admin.teamId]);
+    for (const c of CRM_CASES)
+      out[c.resource] = await t.dataSource.query(`SELECT * FROM ${c.resource} WHERE team_id = $1 ORDER BY id`, [
+        admin.teamId,
+      ]);
+    out.users = await t.dataSource.query(`SELECT id, role, disabled FROM users WHERE team_id = $1 ORDER BY id`, [
+      admin.teamId,
+    ]);
     return out;
   };
 
@@ -41,7 +53,8 @@ describe('CRM permissions: roles and re-authentication', () => {
     const team = await registerTeam(t);
     admin = { token: team.accessToken, teamId: team.teamId, email: team.email, password: team.password };
     refs = await createRefs(t, admin.token);
-    for (const c of CRM_CASES) rows[c.resource] = (await t.http.post(`/v1/${c.resource}`, c.full(refs), { token: admin.token })).body.data.id;
+    for (const c of CRM_CASES)
+      rows[c.resource] = (await t.http.post(`/v1/${c.resource}`, c.full(refs), { token: admin.token })).body.data.id;
   });
   afterAll(() => t.close());
 
@@ -73,7 +86,9 @@ describe('CRM permissions: roles and re-authentication', () => {
     const events = await denials(viewer.id);
     expect(events).toHaveLength(denied);
     expect(events[0].details).toMatchObject({ role: 'viewer', required: 'clients:write', path: '/v1/clients' });
-    expect(events.map((e: { details: { required: string } }) => e.details.required)).toEqual(expect.arrayContaining(['leads:delete', 'users:read', 'audit:read']));
+    expect(events.map((e: { details: { required: string } }) => e.details.required)).toEqual(
+      expect.arrayContaining(['leads:delete', 'users:read', 'audit:read']),
+    );
     expect(await snapshot()).toEqual(before);
   });
 
@@ -82,13 +97,19 @@ describe('CRM permissions: roles and re-authentication', () => {
     const token = await signIn(agent.email, STRONG_PASSWORD);
     const created = await t.http.post('/v1/clients', { firstName: 'Agent', lastName: 'Made' }, { token });
     expect(created.status).toBe(201);
-    expect((await t.http.patch(`/v1/clients/${created.body.data.id}`, { status: 'inactive' }, { token })).status).toBe(200);
+    expect((await t.http.patch(`/v1/clients/${created.body.data.id}`, { status: 'inactive' }, { token })).status).toBe(
+      200,
+    );
     expect((await t.http.delete(`/v1/clients/${created.body.data.id}`, { token })).status).toBe(200);
 
     const before = await snapshot();
     for (const res of [
       await t.http.get('/v1/users', { token }),
-      await t.http.post('/v1/users', { email: 'x@example.com', password: STRONG_PASSWORD, firstName: 'X', lastName: 'Y', role: 'admin' }, { token }),
+      await t.http.post(
+        '/v1/users',
+        { email: 'x@example.com', password: STRONG_PASSWORD, firstName: 'X', lastName: 'Y', role: 'admin' },
+        { token },
+      ),
       await t.http.patch(`/v1/users/${agent.id}`, { role: 'admin' }, { token }),
       await t.http.delete(`/v1/users/${agent.id}`, { token }),
       await t.http.get('/v1/audit-log', { token }),
@@ -111,7 +132,10 @@ describe('CRM permissions: roles and re-authentication', () => {
     const victim = (await t.http.post('/v1/listings', { address: 'Reauth Road' }, { token })).body.data;
     await sleep(Number(REAUTH_WINDOW_MINUTES) * 60_000 + 300);
 
-    const stale = [await t.http.delete(`/v1/listings/${victim.id}`, { token }), await t.http.get('/v1/listings/export', { token })];
+    const stale = [
+      await t.http.delete(`/v1/listings/${victim.id}`, { token }),
+      await t.http.get('/v1/listings/export', { token }),
+    ];
     for (const res of stale) {
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('REAUTH_REQUIRED');

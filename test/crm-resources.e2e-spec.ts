@@ -65,7 +65,10 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
       expect((await t.http.get(`${path}/${created.id}`, { token })).body.data).toEqual(patched.body.data);
 
       expect400(await t.http.patch(`${path}/${created.id}`, {}, { token }), 'empty PATCH');
-      expect400(await t.http.patch(`${path}/${created.id}`, { [c.requiredField]: null }, { token }), `PATCH ${c.requiredField}=null`);
+      expect400(
+        await t.http.patch(`${path}/${created.id}`, { [c.requiredField]: null }, { token }),
+        `PATCH ${c.requiredField}=null`,
+      );
       expect400(await t.http.patch(`${path}/${created.id}`, { nope: 1 }, { token }), 'PATCH unknown field');
       expect((await t.http.get(`${path}/${created.id}`, { token })).body.data).toEqual(patched.body.data);
 
@@ -90,10 +93,14 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
     });
 
     it('refuses invalid bodies with 400 VALIDATION_ERROR and creates nothing', async () => {
-      const before = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [teamId]);
+      const before = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [
+        teamId,
+      ]);
       for (const [what, body] of c.invalid(refs)) expect400(await t.http.post(path, body, { token }), what);
       expect400(await t.http.request('POST', path, { rawBody: '{"broken": ', token }), 'malformed JSON');
-      const after = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [teamId]);
+      const after = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [
+        teamId,
+      ]);
       expect(after).toEqual(before);
     });
 
@@ -102,11 +109,16 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
       const all = await listAll(t, token, path);
       const allIds = all.map((r) => r.id);
       expect(new Set(allIds).size).toBe(allIds.length);
-      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [teamId]);
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [
+        teamId,
+      ]);
       expect(all.length).toBe(n);
 
       for (const filter of c.filters) {
-        const expected = all.filter((r) => filter.match(r, refs)).map((r) => r.id).sort();
+        const expected = all
+          .filter((r) => filter.match(r, refs))
+          .map((r) => r.id)
+          .sort();
         expect(expected.length).toBeGreaterThan(0);
         expect(expected.length).toBeLessThan(all.length);
         const got = (await listAll(t, token, path, fillQuery(filter.query, refs))).map((r) => r.id);
@@ -117,7 +129,12 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
 
       const found = (await listAll(t, token, path, `q=${encodeURIComponent(c.search.q)}`)).map((r) => r.id).sort();
       expect(found.length).toBeGreaterThan(0);
-      expect(found).toEqual(all.filter(c.search.match).map((r) => r.id).sort());
+      expect(found).toEqual(
+        all
+          .filter(c.search.match)
+          .map((r) => r.id)
+          .sort(),
+      );
       expect(await listAll(t, token, path, 'q=%25')).toEqual([]);
       expect(await listAll(t, token, path, 'q=_')).toEqual([]);
 
@@ -179,7 +196,9 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
       const res = await t.http.get(`${path}/export`, { token });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
-      expect(res.headers.get('content-disposition')).toMatch(new RegExp(`^attachment; filename="${c.resource}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`));
+      expect(res.headers.get('content-disposition')).toMatch(
+        new RegExp(`^attachment; filename="${c.resource}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`),
+      );
       const [header, ...records] = parseCsv(res.text);
       expect(header[0]).toBe('id');
       expect(header).toEqual(expect.arrayContaining(['createdAt', 'updatedAt', ...Object.keys(c.minimal(refs))]));
@@ -189,8 +208,15 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
         `SELECT severity, user_id, details FROM security_events WHERE team_id = $1 AND event_type = 'data_export' AND details->>'resource' = $2`,
         [teamId, c.resource],
       );
-      expect(events).toEqual([{ severity: 'medium', user_id: userId, details: expect.objectContaining({ rows: all.length, format: 'csv' }) }]);
-      expect(await t.dataSource.query(`SELECT 1 FROM security_events WHERE team_id = $1 AND event_type = 'data_export_large'`, [teamId])).toEqual([]);
+      expect(events).toEqual([
+        { severity: 'medium', user_id: userId, details: expect.objectContaining({ rows: all.length, format: 'csv' }) },
+      ]);
+      expect(
+        await t.dataSource.query(
+          `SELECT 1 FROM security_events WHERE team_id = $1 AND event_type = 'data_export_large'`,
+          [teamId],
+        ),
+      ).toEqual([]);
 
       const filter = c.filters[0];
       const filtered = await t.http.get(`${path}/export?${fillQuery(filter.query, refs)}`, { token });

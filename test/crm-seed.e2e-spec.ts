@@ -14,10 +14,15 @@ describe('bench seed (small run) and the list query plan', () => {
   afterAll(() => t.close());
 
   it('seeds 2,000 clients over 2 teams with one statement, and the API lists them newest first', async () => {
-    const result = await seedClients(async (sql, params) => t.dataSource.query(sql, params), { teams: 2, clients: 2000 });
+    const result = await seedClients(async (sql, params) => t.dataSource.query(sql, params), {
+      teams: 2,
+      clients: 2000,
+    });
     expect(result.clients).toBe(2000);
     expect(result.elapsedMs).toBeLessThan(20_000);
-    const counts = await t.dataSource.query(`SELECT team_id, count(*)::int AS n FROM clients GROUP BY team_id ORDER BY team_id`);
+    const counts = await t.dataSource.query(
+      `SELECT team_id, count(*)::int AS n FROM clients GROUP BY team_id ORDER BY team_id`,
+    );
     expect(counts.map((c: { n: number }) => c.n)).toEqual([1000, 1000]);
     const users = await t.dataSource.query(`SELECT role FROM users WHERE email = ANY($1)`, [result.emails]);
     expect(users).toEqual([{ role: 'admin' }, { role: 'admin' }]);
@@ -36,7 +41,9 @@ describe('bench seed (small run) and the list query plan', () => {
       `EXPLAIN SELECT id FROM clients WHERE team_id = $1 ORDER BY created_at DESC, id DESC LIMIT 26`,
       `EXPLAIN SELECT id FROM clients WHERE team_id = $1 AND (created_at, id) < (now(), gen_random_uuid()) ORDER BY created_at DESC, id DESC LIMIT 26`,
     ]) {
-      const plan = (await t.dataSource.query(sql, [result.teamIds[0]])).map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      const plan = (await t.dataSource.query(sql, [result.teamIds[0]]))
+        .map((r: Record<string, string>) => r['QUERY PLAN'])
+        .join('\n');
       expect(plan).toContain('clients_team_created_idx');
       expect(plan).not.toMatch(/\bSort\b/);
     }

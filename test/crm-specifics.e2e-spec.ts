@@ -18,17 +18,23 @@ describe('CRM specifics: lead conversion, formats, references, large export, Ope
     const doc = (await t.http.get('/docs-json')).body;
     const ops = Object.entries<Record<string, any>>(doc.paths)
       .filter(([p]) => /^\/v1\/(clients|leads|appointments|escrows|listings|users|audit-log)\b/.test(p))
-      .flatMap(([p, methods]) => Object.entries<any>(methods).map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })));
+      .flatMap(([p, methods]) =>
+        Object.entries<any>(methods).map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })),
+      );
     expect(ops).toHaveLength(5 * 6 + 1 + 5 + 1);
     for (const { key, op } of ops) {
       expect([key, op.tags?.length]).toEqual([key, 1]);
       expect([key, typeof op.summary]).toEqual([key, 'string']);
       expect([key, Object.keys(op.responses)]).toEqual([key, expect.arrayContaining(['401', '403'])]);
-      if (/^(POST|PATCH)/.test(key) && !key.endsWith('/convert')) expect([key, op.requestBody?.content['application/json'].schema.$ref]).toEqual([key, expect.any(String)]);
-      if (/\{id\}/.test(key)) expect([key, Object.keys(op.responses)]).toEqual([key, expect.arrayContaining(['400', '404'])]);
+      if (/^(POST|PATCH)/.test(key) && !key.endsWith('/convert'))
+        expect([key, op.requestBody?.content['application/json'].schema.$ref]).toEqual([key, expect.any(String)]);
+      if (/\{id\}/.test(key))
+        expect([key, Object.keys(op.responses)]).toEqual([key, expect.arrayContaining(['400', '404'])]);
     }
     const list = doc.paths['/v1/listings'].get;
-    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor', 'sort', 'q', 'status', 'city', 'minPrice', 'maxPrice']));
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['limit', 'cursor', 'sort', 'q', 'status', 'city', 'minPrice', 'maxPrice']),
+    );
     expect(Object.keys(doc.paths['/v1/clients/export'].get.responses['200'].content)).toEqual(['text/csv']);
     expect(doc.components.schemas.CreateClientDto.required).toEqual(['firstName', 'lastName']);
   });
@@ -43,13 +49,31 @@ describe('CRM specifics: lead conversion, formats, references, large export, Ope
     });
 
     it('lead conversion: 201 the client (keeping its lead), lead converted, both audited; second time 409', async () => {
-      const lead = (await t.http.post('/v1/leads', { firstName: 'Conny', lastName: 'Vert', email: 'conny@example.com', leadType: 'seller', notes: 'hot' }, { token })).body.data;
+      const lead = (
+        await t.http.post(
+          '/v1/leads',
+          { firstName: 'Conny', lastName: 'Vert', email: 'conny@example.com', leadType: 'seller', notes: 'hot' },
+          { token },
+        )
+      ).body.data;
       const res = await t.http.post(`/v1/leads/${lead.id}/convert`, undefined, { token });
       expect(res.status).toBe(201);
       const client = res.body.data;
-      expect(client).toMatchObject({ firstName: 'Conny', lastName: 'Vert', email: 'conny@example.com', clientType: 'seller', notes: 'hot', status: 'active', leadId: lead.id });
+      expect(client).toMatchObject({
+        firstName: 'Conny',
+        lastName: 'Vert',
+        email: 'conny@example.com',
+        clientType: 'seller',
+        notes: 'hot',
+        status: 'active',
+        leadId: lead.id,
+      });
       const after = (await t.http.get(`/v1/leads/${lead.id}`, { token })).body.data;
-      expect(after).toMatchObject({ leadStatus: 'converted', convertedClientId: client.id, convertedAt: expect.any(String) });
+      expect(after).toMatchObject({
+        leadStatus: 'converted',
+        convertedClientId: client.id,
+        convertedAt: expect.any(String),
+      });
       expect((await t.http.get(`/v1/clients/${client.id}`, { token })).body.data.leadId).toBe(lead.id);
 
       const again = await t.http.post(`/v1/leads/${lead.id}/convert`, undefined, { token });
@@ -63,31 +87,59 @@ describe('CRM specifics: lead conversion, formats, references, large export, Ope
         `SELECT action, resource_type, old_values, new_values FROM audit_log WHERE team_id = $1 AND resource_id = ANY($2) ORDER BY seq`,
         [teamId, [lead.id, client.id]],
       );
-      expect(audit.map((a: any) => `${a.action} ${a.resource_type}`)).toEqual(['CREATE lead', 'CREATE client', 'UPDATE lead', 'UPDATE lead']);
+      expect(audit.map((a: any) => `${a.action} ${a.resource_type}`)).toEqual([
+        'CREATE lead',
+        'CREATE client',
+        'UPDATE lead',
+        'UPDATE lead',
+      ]);
       expect(audit[2].old_values).toEqual({ leadStatus: 'new', convertedClientId: null, convertedAt: null });
-      expect(audit[2].new_values).toEqual({ leadStatus: 'converted', convertedClientId: client.id, convertedAt: after.convertedAt });
+      expect(audit[2].new_values).toEqual({
+        leadStatus: 'converted',
+        convertedClientId: client.id,
+        convertedAt: after.convertedAt,
+      });
 
-      expect((await t.http.post('/v1/leads/00000000-0000-4000-8000-000000000000/convert', undefined, { token })).status).toBe(404);
+      expect(
+        (await t.http.post('/v1/leads/00000000-0000-4000-8000-000000000000/convert', undefined, { token })).status,
+      ).toBe(404);
       expect((await t.http.post('/v1/leads/nope/convert', undefined, { token })).status).toBe(400);
     });
 
     it('two concurrent conversions of one lead: one client, one 409', async () => {
       const lead = (await t.http.post('/v1/leads', { firstName: 'Race', lastName: 'Condition' }, { token })).body.data;
-      const results = await Promise.all([1, 2, 3].map(() => t.http.post(`/v1/leads/${lead.id}/convert`, undefined, { token })));
+      const results = await Promise.all(
+        [1, 2, 3].map(() => t.http.post(`/v1/leads/${lead.id}/convert`, undefined, { token })),
+      );
       expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
       expect(await t.dataSource.query(`SELECT 1 FROM clients WHERE lead_id = $1`, [lead.id])).toHaveLength(1);
     });
 
     it('money in as a number comes back as an exact decimal string; dates as YYYY-MM-DD', async () => {
-      const listing = (await t.http.post('/v1/listings', { address: '1 Money Way', price: 1234.5, bathrooms: 1.5 }, { token })).body.data;
+      const listing = (
+        await t.http.post('/v1/listings', { address: '1 Money Way', price: 1234.5, bathrooms: 1.5 }, { token })
+      ).body.data;
       expect(listing).toMatchObject({ price: '1234.50', bathrooms: 1.5 });
-      const escrow = (await t.http.post('/v1/escrows', { propertyAddress: 'x', purchasePrice: '0.10', openedAt: '2030-12-31' }, { token })).body.data;
+      const escrow = (
+        await t.http.post(
+          '/v1/escrows',
+          { propertyAddress: 'x', purchasePrice: '0.10', openedAt: '2030-12-31' },
+          { token },
+        )
+      ).body.data;
       expect(escrow).toMatchObject({ purchasePrice: '0.10', openedAt: '2030-12-31' });
     });
 
     it('a record still referenced cannot be deleted (409), and unique numbers are 409 within a team', async () => {
-      const client = (await t.http.post('/v1/clients', { firstName: 'Linked', lastName: 'Client' }, { token })).body.data;
-      const appt = (await t.http.post('/v1/appointments', { title: 'Meet', startsAt: '2030-05-01T10:00:00Z', clientId: client.id }, { token })).body.data;
+      const client = (await t.http.post('/v1/clients', { firstName: 'Linked', lastName: 'Client' }, { token })).body
+        .data;
+      const appt = (
+        await t.http.post(
+          '/v1/appointments',
+          { title: 'Meet', startsAt: '2030-05-01T10:00:00Z', clientId: client.id },
+          { token },
+        )
+      ).body.data;
       const blocked = await t.http.delete(`/v1/clients/${client.id}`, { token });
       expect(blocked.status).toBe(409);
       expect(blocked.body.error.code).toBe('CONFLICT');

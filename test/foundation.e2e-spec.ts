@@ -58,7 +58,9 @@ describe('foundation: HTTP conventions, health, docs', () => {
   });
 
   it('a 2 MiB body is 413 PAYLOAD_TOO_LARGE', async () => {
-    const res = await t.http.request('POST', '/v1/auth/login', { rawBody: JSON.stringify({ notes: 'x'.repeat(2 * 1024 * 1024) }) });
+    const res = await t.http.request('POST', '/v1/auth/login', {
+      rawBody: JSON.stringify({ notes: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });

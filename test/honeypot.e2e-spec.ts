@@ -10,7 +10,10 @@ describe('honeypots and the IP blocklist', () => {
   afterAll(() => t.close());
 
   const eventsFor = async (ip: string) =>
-    (await t.dataSource.query(`SELECT event_type, severity, details FROM security_events WHERE ip_address = $1 ORDER BY created_at`, [ip])) as {
+    (await t.dataSource.query(
+      `SELECT event_type, severity, details FROM security_events WHERE ip_address = $1 ORDER BY created_at`,
+      [ip],
+    )) as {
       event_type: string;
       severity: string;
       details: Record<string, unknown>;

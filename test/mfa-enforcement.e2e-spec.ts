@@ -13,7 +13,17 @@ describe('admins without 2FA', () => {
     const admin = await registerTeam(t);
     const attempts = () => [
       t.http.get('/v1/users', { token: admin.accessToken }),
-      t.http.post('/v1/users', { email: `x-${Date.now()}@example.com`, password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', role: 'agent' }, { token: admin.accessToken }),
+      t.http.post(
+        '/v1/users',
+        {
+          email: `x-${Date.now()}@example.com`,
+          password: STRONG_PASSWORD,
+          firstName: 'A',
+          lastName: 'B',
+          role: 'agent',
+        },
+        { token: admin.accessToken },
+      ),
       t.http.get('/v1/api-keys', { token: admin.accessToken }),
     ];
     for (const res of await Promise.all(attempts())) {

@@ -11,46 +11,55 @@ describe('two-factor authentication (TOTP)', () => {
   });
   afterAll(() => t.close());
 
-  withOathtool('a code from an independent implementation (oathtool) enables 2FA and signs in; the same code twice is refused', async () => {
-    const a = await registerTeam(t);
-    const setup = await t.http.post('/v1/auth/2fa/setup', undefined, { token: a.accessToken });
-    expect(setup.status).toBe(200);
-    const { secret, otpauthUrl, qrCode } = setup.body.data;
-    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-    expect(otpauthUrl).toBe(`otpauth://totp/Hearth%20CRM:${encodeURIComponent(a.email)}?secret=${secret}&period=30&digits=6&algorithm=SHA1&issuer=Hearth%20CRM`);
-    expect(qrCode).toMatch(/^data:image\/png;base64,/);
-    // Not active until confirmed.
-    expect((await login(t, a.email, STRONG_PASSWORD)).status).toBe(200);
+  withOathtool(
+    'a code from an independent implementation (oathtool) enables 2FA and signs in; the same code twice is refused',
+    async () => {
+      const a = await registerTeam(t);
+      const setup = await t.http.post('/v1/auth/2fa/setup', undefined, { token: a.accessToken });
+      expect(setup.status).toBe(200);
+      const { secret, otpauthUrl, qrCode } = setup.body.data;
+      expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+      expect(otpauthUrl).toBe(
+        `otpauth://totp/Hearth%20CRM:${encodeURIComponent(a.email)}?secret=${secret}&period=30&digits=6&algorithm=SHA1&issuer=Hearth%20CRM`,
+      );
+      expect(qrCode).toMatch(/^data:image\/png;base64,/);
+      // Not active until confirmed.
+      expect((await login(t, a.email, STRONG_PASSWORD)).status).toBe(200);
 
-    const enableCode = oathtoolCode(secret);
-    const enable = await t.http.post('/v1/auth/2fa/enable', { code: enableCode }, { token: a.accessToken });
-    expect(enable.status).toBe(200);
-    expect(enable.body.data.backupCodes).toHaveLength(10);
-    expect(new Set(enable.body.data.backupCodes).size).toBe(10);
+      const enableCode = oathtoolCode(secret);
+      const enable = await t.http.post('/v1/auth/2fa/enable', { code: enableCode }, { token: a.accessToken });
+      expect(enable.status).toBe(200);
+      expect(enable.body.data.backupCodes).toHaveLength(10);
+      expect(new Set(enable.body.data.backupCodes).size).toBe(10);
 
-    const noCode = await login(t, a.email, STRONG_PASSWORD);
-    expect(noCode.status).toBe(401);
-    expect(noCode.body.error.code).toBe('MFA_REQUIRED');
-    // The enabling code was consumed: it cannot sign in.
-    const replayEnable = await login(t, a.email, STRONG_PASSWORD, { otp: enableCode });
-    expect(replayEnable.body.error.code).toBe('INVALID_MFA_CODE');
-    const next = oathtoolCode(secret, 1);
-    expect((await login(t, a.email, STRONG_PASSWORD, { otp: next })).status).toBe(200);
-    const replay = await login(t, a.email, STRONG_PASSWORD, { otp: next });
-    expect(replay.status).toBe(401);
-    expect(replay.body.error.code).toBe('INVALID_MFA_CODE');
-    const wrong = await login(t, a.email, STRONG_PASSWORD, { otp: '000000' });
-    expect(wrong.body.error.code).toBe('INVALID_MFA_CODE');
-    // A wrong password never reveals that 2FA is on.
-    expect((await login(t, a.email, 'Wrong-Password-1!')).body.error.code).toBe('INVALID_CREDENTIALS');
-  });
+      const noCode = await login(t, a.email, STRONG_PASSWORD);
+      expect(noCode.status).toBe(401);
+      expect(noCode.body.error.code).toBe('MFA_REQUIRED');
+      // The enabling code was consumed: it cannot sign in.
+      const replayEnable = await login(t, a.email, STRONG_PASSWORD, { otp: enableCode });
+      expect(replayEnable.body.error.code).toBe('INVALID_MFA_CODE');
+      const next = oathtoolCode(secret, 1);
+      expect((await login(t, a.email, STRONG_PASSWORD, { otp: next })).status).toBe(200);
+      const replay = await login(t, a.email, STRONG_PASSWORD, { otp: next });
+      expect(replay.status).toBe(401);
+      expect(replay.body.error.code).toBe('INVALID_MFA_CODE');
+      const wrong = await login(t, a.email, STRONG_PASSWORD, { otp: '000000' });
+      expect(wrong.body.error.code).toBe('INVALID_MFA_CODE');
+      // A wrong password never reveals that 2FA is on.
+      expect((await login(t, a.email, 'Wrong-Password-1!')).body.error.code).toBe('INVALID_CREDENTIALS');
+    },
+  );
 
   it('each backup code works exactly once, also under parallel use', async () => {
     const a = await registerTeam(t);
     const { backupCodes } = await enrolMfa(t, a.accessToken);
     expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[0] })).status).toBe(200);
-    expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[0] })).body.error.code).toBe('INVALID_MFA_CODE');
-    const racing = await Promise.all(Array.from({ length: 8 }, () => login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[1].toUpperCase() })));
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[0] })).body.error.code).toBe(
+      'INVALID_MFA_CODE',
+    );
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, () => login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[1].toUpperCase() })),
+    );
     expect(racing.filter((r) => r.status === 200)).toHaveLength(1);
   });
 
@@ -72,18 +81,47 @@ describe('two-factor authentication (TOTP)', () => {
     const a = await registerTeam(t);
     const { secret, backupCodes } = await enrolMfa(t, a.accessToken);
     const s = await loginOk(t, a.email, STRONG_PASSWORD, { otp: backupCodes[0] });
-    expect((await t.http.post('/v1/auth/2fa/backup-codes', { password: 'Wrong-Password-1!', code: backupCodes[1] }, { token: s.accessToken })).status).toBe(401);
-    const fresh = await t.http.post('/v1/auth/2fa/backup-codes', { password: STRONG_PASSWORD, code: backupCodes[1] }, { token: s.accessToken });
+    expect(
+      (
+        await t.http.post(
+          '/v1/auth/2fa/backup-codes',
+          { password: 'Wrong-Password-1!', code: backupCodes[1] },
+          { token: s.accessToken },
+        )
+      ).status,
+    ).toBe(401);
+    const fresh = await t.http.post(
+      '/v1/auth/2fa/backup-codes',
+      { password: STRONG_PASSWORD, code: backupCodes[1] },
+      { token: s.accessToken },
+    );
     expect(fresh.status).toBe(200);
     expect(fresh.body.data.backupCodes).toHaveLength(10);
     // The old set is void.
-    expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[2] })).body.error.code).toBe('INVALID_MFA_CODE');
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[2] })).body.error.code).toBe(
+      'INVALID_MFA_CODE',
+    );
 
-    expect((await t.http.post('/v1/auth/2fa/disable', { password: STRONG_PASSWORD, code: '000000' }, { token: s.accessToken })).status).toBe(401);
-    const off = await t.http.post('/v1/auth/2fa/disable', { password: STRONG_PASSWORD, code: codeAt(secret, 1) }, { token: s.accessToken });
+    expect(
+      (
+        await t.http.post(
+          '/v1/auth/2fa/disable',
+          { password: STRONG_PASSWORD, code: '000000' },
+          { token: s.accessToken },
+        )
+      ).status,
+    ).toBe(401);
+    const off = await t.http.post(
+      '/v1/auth/2fa/disable',
+      { password: STRONG_PASSWORD, code: codeAt(secret, 1) },
+      { token: s.accessToken },
+    );
     expect(off.status).toBe(200);
     expect((await login(t, a.email, STRONG_PASSWORD)).status).toBe(200);
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type IN ('mfa_enabled', 'mfa_disabled')`, [a.userId]);
+    const [{ n }] = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type IN ('mfa_enabled', 'mfa_disabled')`,
+      [a.userId],
+    );
     expect(n).toBe(2);
   });
 
@@ -92,14 +130,30 @@ describe('two-factor authentication (TOTP)', () => {
     const { backupCodes } = await enrolMfa(t, a.accessToken);
     const noCode = await t.http.post('/v1/auth/reauth', { password: STRONG_PASSWORD }, { token: a.accessToken });
     expect(noCode.body.error.code).toBe('MFA_REQUIRED');
-    expect((await t.http.post('/v1/auth/reauth', { password: STRONG_PASSWORD, otp: backupCodes[0] }, { token: a.accessToken })).status).toBe(200);
+    expect(
+      (
+        await t.http.post(
+          '/v1/auth/reauth',
+          { password: STRONG_PASSWORD, otp: backupCodes[0] },
+          { token: a.accessToken },
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('reset and change of password never bypass 2FA', async () => {
     const a = await registerTeam(t);
     await enrolMfa(t, a.accessToken);
     const next = 'Harbor-Violet-Stone-31!';
-    expect((await t.http.post('/v1/auth/change-password', { currentPassword: STRONG_PASSWORD, newPassword: next }, { token: a.accessToken })).status).toBe(200);
+    expect(
+      (
+        await t.http.post(
+          '/v1/auth/change-password',
+          { currentPassword: STRONG_PASSWORD, newPassword: next },
+          { token: a.accessToken },
+        )
+      ).status,
+    ).toBe(200);
     expect((await login(t, a.email, next)).body.error.code).toBe('MFA_REQUIRED');
   });
 

@@ -35,7 +35,9 @@ describe('every route declares its access', () => {
           publicRoutes.push(route);
           continue;
         }
-        const declared = [PERMISSION, USERS_ONLY, ANY_PRINCIPAL].some((key) => reflector.getAllAndOverride(key, targets));
+        const declared = [PERMISSION, USERS_ONLY, ANY_PRINCIPAL].some((key) =>
+          reflector.getAllAndOverride(key, targets),
+        );
         if (!declared) undeclared.push(route);
       }
     }

@@ -59,14 +59,21 @@ describe('security operations: alerts, dashboard, event log, anomalies', () => {
     // The receiver takes 1.5 s to answer; the request that caused the alert did not wait for it.
     expect(took).toBeLessThan(1000);
 
-    const mail = await waitForMail(t, (m) => m.to.includes('secops@example.com') && /account_locked/.test(m.subject), 5000);
+    const mail = await waitForMail(
+      t,
+      (m) => m.to.includes('secops@example.com') && /account_locked/.test(m.subject),
+      5000,
+    );
     expect(mail.text).toContain(a.userId);
     const deadline = Date.now() + 6000;
-    while (!receiver.received.some((r) => r.body.event?.type === 'account_locked') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!receiver.received.some((r) => r.body.event?.type === 'account_locked') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     const hook = receiver.received.find((r) => r.body.event?.type === 'account_locked');
     expect(hook).toBeDefined();
     expect(hook!.body.text).toMatch(/account_locked/);
-    expect(hook!.body.attachments[0].fields).toEqual(expect.arrayContaining([expect.objectContaining({ title: 'Severity', value: 'high' })]));
+    expect(hook!.body.attachments[0].fields).toEqual(
+      expect.arrayContaining([expect.objectContaining({ title: 'Severity', value: 'high' })]),
+    );
     expect(hook!.at - started).toBeLessThan(5000);
   });
 
@@ -116,12 +123,16 @@ describe('security operations: alerts, dashboard, event log, anomalies', () => {
     expect(all.body.data.every((e: { eventType: string }) => e.eventType === 'login_failed')).toBe(true);
     const page1 = await t.http.get('/v1/security-events?limit=2', { token: admin.accessToken });
     expect(page1.body.data).toHaveLength(2);
-    const page2 = await t.http.get(`/v1/security-events?limit=2&cursor=${page1.body.meta.nextCursor}`, { token: admin.accessToken });
+    const page2 = await t.http.get(`/v1/security-events?limit=2&cursor=${page1.body.meta.nextCursor}`, {
+      token: admin.accessToken,
+    });
     const ids = [...page1.body.data, ...page2.body.data].map((e: { id: string }) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     const high = await t.http.get('/v1/security-events?severity=high', { token: admin.accessToken });
     expect(high.body.data.every((e: { severity: string }) => e.severity === 'high')).toBe(true);
-    const future = await t.http.get(`/v1/security-events?from=${new Date(Date.now() + 60_000).toISOString()}`, { token: admin.accessToken });
+    const future = await t.http.get(`/v1/security-events?from=${new Date(Date.now() + 60_000).toISOString()}`, {
+      token: admin.accessToken,
+    });
     expect(future.body.data).toEqual([]);
     const bad = await t.http.get('/v1/security-events?eventType=nope&cursor=zzz', { token: admin.accessToken });
     expect(bad.status).toBe(400);
@@ -138,7 +149,10 @@ describe('security operations: alerts, dashboard, event log, anomalies', () => {
     let row: { details: { miles: number } } | undefined;
     const deadline = Date.now() + 5000;
     while (!row && Date.now() < deadline) {
-      [row] = await t.dataSource.query(`SELECT details FROM security_events WHERE event_type = 'geo_anomaly_detected' AND user_id = $1`, [a.userId]);
+      [row] = await t.dataSource.query(
+        `SELECT details FROM security_events WHERE event_type = 'geo_anomaly_detected' AND user_id = $1`,
+        [a.userId],
+      );
       if (!row) await new Promise((r) => setTimeout(r, 50));
     }
     expect(row).toBeDefined();
@@ -148,7 +162,10 @@ describe('security operations: alerts, dashboard, event log, anomalies', () => {
     await loginOk(t, b.email, STRONG_PASSWORD, { headers: { 'x-forwarded-for': '81.2.69.160' } });
     await loginOk(t, b.email, STRONG_PASSWORD, { headers: { 'x-forwarded-for': '81.2.69.161' } });
     await new Promise((r) => setTimeout(r, 300));
-    const none = await t.dataSource.query(`SELECT 1 FROM security_events WHERE event_type = 'geo_anomaly_detected' AND user_id = $1`, [b.userId]);
+    const none = await t.dataSource.query(
+      `SELECT 1 FROM security_events WHERE event_type = 'geo_anomaly_detected' AND user_id = $1`,
+      [b.userId],
+    );
     expect(none).toEqual([]);
   });
 
@@ -168,14 +185,24 @@ describe('device fingerprint check', () => {
   afterAll(() => t.close());
 
   it('a session refreshed from another device is revoked', async () => {
-    const chrome = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/121.0.0.0 Safari/537.36', 'accept-language': 'en-US' };
+    const chrome = {
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/121.0.0.0 Safari/537.36',
+      'accept-language': 'en-US',
+    };
     const a = await registerTeam(t, {}, chrome);
     const same = await t.http.post('/v1/auth/refresh', { refreshToken: a.refreshToken }, { headers: chrome });
     expect(same.status).toBe(200);
-    const stolen = await t.http.post('/v1/auth/refresh', { refreshToken: same.body.data.refreshToken }, { headers: { 'user-agent': 'python-requests/2.32' } });
+    const stolen = await t.http.post(
+      '/v1/auth/refresh',
+      { refreshToken: same.body.data.refreshToken },
+      { headers: { 'user-agent': 'python-requests/2.32' } },
+    );
     expect(stolen.status).toBe(401);
     expect(stolen.body.error.code).toBe('INVALID_REFRESH_TOKEN');
-    const [event] = await t.dataSource.query(`SELECT severity FROM security_events WHERE event_type = 'device_mismatch' AND user_id = $1`, [a.userId]);
+    const [event] = await t.dataSource.query(
+      `SELECT severity FROM security_events WHERE event_type = 'device_mismatch' AND user_id = $1`,
+      [a.userId],
+    );
     expect(event.severity).toBe('high');
     expect((await t.http.get('/v1/auth/me', { token: same.body.data.accessToken })).status).toBe(401);
   });

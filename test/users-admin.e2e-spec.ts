@@ -16,30 +16,58 @@ describe('users administration', () => {
   const login = (e: string, password = STRONG_PASSWORD) => t.http.post('/v1/auth/login', { email: e, password });
   const add = async (role: 'admin' | 'agent' | 'viewer', tag: string = role) => {
     const address = email(tag);
-    const res = await t.http.post('/v1/users', { email: address, password: STRONG_PASSWORD, firstName: 'New', lastName: tag, role }, { token: admin.token });
+    const res = await t.http.post(
+      '/v1/users',
+      { email: address, password: STRONG_PASSWORD, firstName: 'New', lastName: tag, role },
+      { token: admin.token },
+    );
     if (res.status !== 201) throw new Error(`add ${role}: ${res.status} ${res.text}`);
     return { ...res.body.data, email: address } as { id: string; email: string; role: string };
   };
   const liveSessions = async (userId: string) =>
-    (await t.dataSource.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [userId]))[0].n as number;
+    (
+      await t.dataSource.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [
+        userId,
+      ])
+    )[0].n as number;
   const audit = (resourceId: string) =>
-    t.dataSource.query(`SELECT action, user_id, old_values, new_values FROM audit_log WHERE resource_type = 'user' AND resource_id = $1 ORDER BY seq`, [resourceId]);
+    t.dataSource.query(
+      `SELECT action, user_id, old_values, new_values FROM audit_log WHERE resource_type = 'user' AND resource_id = $1 ORDER BY seq`,
+      [resourceId],
+    );
 
   beforeAll(async () => {
     // Admins here are created through the API and race each other; the 2FA requirement for user management
     // (on by default) is covered in mfa-enforcement.e2e-spec.ts.
     t = await startTestApp({ env: { REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false' } });
     const team = await registerTeam(t);
-    admin = { token: team.accessToken, teamId: team.teamId, userId: team.userId, email: team.email, password: team.password };
+    admin = {
+      token: team.accessToken,
+      teamId: team.teamId,
+      userId: team.userId,
+      email: team.email,
+      password: team.password,
+    };
   });
   afterAll(() => t.close());
 
-  it('POST creates a user of the caller\'s team who can sign in; the audit row holds no secret', async () => {
+  it("POST creates a user of the caller's team who can sign in; the audit row holds no secret", async () => {
     const address = email('Mixed.Case');
-    const res = await t.http.post('/v1/users', { email: address, password: STRONG_PASSWORD, firstName: ' Nia ', lastName: 'Agent', role: 'agent' }, { token: admin.token });
+    const res = await t.http.post(
+      '/v1/users',
+      { email: address, password: STRONG_PASSWORD, firstName: ' Nia ', lastName: 'Agent', role: 'agent' },
+      { token: admin.token },
+    );
     expect(res.status).toBe(201);
     const user = res.body.data;
-    expect(user).toMatchObject({ email: address.toLowerCase(), firstName: 'Nia', lastName: 'Agent', role: 'agent', disabled: false, teamId: admin.teamId });
+    expect(user).toMatchObject({
+      email: address.toLowerCase(),
+      firstName: 'Nia',
+      lastName: 'Agent',
+      role: 'agent',
+      disabled: false,
+      teamId: admin.teamId,
+    });
     expect(JSON.stringify(user)).not.toMatch(/password|hash/i);
     expect((await login(address.toLowerCase())).status).toBe(200);
     const [row] = await audit(user.id);
@@ -50,34 +78,56 @@ describe('users administration', () => {
     const list = await t.http.get('/v1/users', { token: admin.token });
     expect(list.body.data.map((u: { id: string }) => u.id)).toEqual([admin.userId, user.id]);
     // Signing in (above) set lastLoginAt; everything else is as created.
-    expect((await t.http.get(`/v1/users/${user.id}`, { token: admin.token })).body.data).toEqual({ ...user, lastLoginAt: expect.any(String) });
+    expect((await t.http.get(`/v1/users/${user.id}`, { token: admin.token })).body.data).toEqual({
+      ...user,
+      lastLoginAt: expect.any(String),
+    });
   });
 
   it('refuses weak passwords (each broken rule listed), bad fields, and taken emails (409, any case)', async () => {
     const before = (await t.dataSource.query(`SELECT count(*)::int AS n FROM users`))[0].n;
-    const weak = await t.http.post('/v1/users', { email: email('weak'), password: 'short', firstName: 'W', lastName: 'P', role: 'agent' }, { token: admin.token });
+    const weak = await t.http.post(
+      '/v1/users',
+      { email: email('weak'), password: 'short', firstName: 'W', lastName: 'P', role: 'agent' },
+      { token: admin.token },
+    );
     expect(weak.status).toBe(400);
     expect(weak.body.error.code).toBe('VALIDATION_ERROR');
     expect(weak.body.error.details[0].errors.length).toBeGreaterThan(1);
-    const common = await t.http.post('/v1/users', { email: email('common'), password: 'Password123!', firstName: 'W', lastName: 'P', role: 'agent' }, { token: admin.token });
+    const common = await t.http.post(
+      '/v1/users',
+      { email: email('common'), password: 'Password123!', firstName: 'W', lastName: 'P', role: 'agent' },
+      { token: admin.token },
+    );
     expect(common.status).toBe(400);
     for (const body of [
       { email: 'not-an-email', password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', role: 'agent' },
       { email: email('role'), password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', role: 'owner' },
       { email: email('missing'), password: STRONG_PASSWORD, role: 'agent' },
-      { email: email('extra'), password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', role: 'agent', teamId: admin.teamId },
+      {
+        email: email('extra'),
+        password: STRONG_PASSWORD,
+        firstName: 'A',
+        lastName: 'B',
+        role: 'agent',
+        teamId: admin.teamId,
+      },
     ]) {
       const res = await t.http.post('/v1/users', body, { token: admin.token });
       expect(res.status).toBe(400);
       expectNoLeak(res.text);
     }
-    const taken = await t.http.post('/v1/users', { email: admin.email.toUpperCase(), password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', role: 'agent' }, { token: admin.token });
+    const taken = await t.http.post(
+      '/v1/users',
+      { email: admin.email.toUpperCase(), password: STRONG_PASSWORD, firstName: 'A', lastName: 'B', role: 'agent' },
+      { token: admin.token },
+    );
     expect(taken.status).toBe(409);
     expect(taken.body.error.code).toBe('CONFLICT');
     expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM users`))[0].n).toBe(before);
   });
 
-  it('changing a role takes effect and revokes the user\'s sessions; audit has old and new role', async () => {
+  it("changing a role takes effect and revokes the user's sessions; audit has old and new role", async () => {
     const user = await add('agent');
     const signedIn = await login(user.email);
     expect(signedIn.status).toBe(200);
@@ -88,7 +138,9 @@ describe('users administration', () => {
     expect(await liveSessions(user.id)).toBe(0);
     expect((await t.http.get('/v1/clients', { token: signedIn.body.data.accessToken })).status).toBe(401);
     const viewerToken = (await login(user.email)).body.data.accessToken;
-    expect((await t.http.post('/v1/clients', { firstName: 'a', lastName: 'b' }, { token: viewerToken })).status).toBe(403);
+    expect((await t.http.post('/v1/clients', { firstName: 'a', lastName: 'b' }, { token: viewerToken })).status).toBe(
+      403,
+    );
     const rows = await audit(user.id);
     expect(rows[1]).toMatchObject({ action: 'UPDATE', old_values: { role: 'agent' }, new_values: { role: 'viewer' } });
     // Same value again: no change, no audit row.
@@ -108,13 +160,17 @@ describe('users administration', () => {
     expect(res.status).toBe(200);
     expect(res.body.data.disabled).toBe(true);
     expect(await liveSessions(user.id)).toBe(0);
-    const revoked = await t.dataSource.query(`SELECT DISTINCT revoked_reason FROM sessions WHERE user_id = $1`, [user.id]);
+    const revoked = await t.dataSource.query(`SELECT DISTINCT revoked_reason FROM sessions WHERE user_id = $1`, [
+      user.id,
+    ]);
     expect(revoked).toEqual([{ revoked_reason: 'user_disabled' }]);
     expect((await t.http.get('/v1/clients', { token: s1.accessToken })).status).toBe(401);
     expect((await login(user.email)).status).not.toBe(200);
     expect((await t.http.patch(`/v1/users/${user.id}`, { disabled: false }, { token: admin.token })).status).toBe(200);
     expect((await login(user.email)).status).toBe(200);
-    expect((await audit(user.id)).map((r: { old_values: unknown; new_values: unknown }) => [r.old_values, r.new_values])).toEqual([
+    expect(
+      (await audit(user.id)).map((r: { old_values: unknown; new_values: unknown }) => [r.old_values, r.new_values]),
+    ).toEqual([
       [null, expect.any(Object)],
       [{ disabled: false }, { disabled: true }],
       [{ disabled: true }, { disabled: false }],
@@ -144,12 +200,17 @@ describe('users administration', () => {
     ]);
     expect([r1.status, r2.status].filter((s) => s === 200)).toHaveLength(1);
     expect([r1.status, r2.status].every((s) => [200, 401, 409].includes(s))).toBe(true);
-    const admins = await t.dataSource.query(`SELECT id FROM users WHERE team_id = $1 AND role = 'admin' AND NOT disabled`, [admin.teamId]);
+    const admins = await t.dataSource.query(
+      `SELECT id FROM users WHERE team_id = $1 AND role = 'admin' AND NOT disabled`,
+      [admin.teamId],
+    );
     expect(admins).toHaveLength(1);
     // Put the registrant back in charge for the following tests.
     if (admins[0].id !== admin.userId) {
       const otherFresh = (await login(other.email)).body.data.accessToken;
-      expect((await t.http.patch(`/v1/users/${admin.userId}`, { role: 'admin' }, { token: otherFresh })).status).toBe(200);
+      expect((await t.http.patch(`/v1/users/${admin.userId}`, { role: 'admin' }, { token: otherFresh })).status).toBe(
+        200,
+      );
     }
     admin.token = (await login(admin.email, admin.password)).body.data.accessToken;
   });
@@ -167,7 +228,11 @@ describe('users administration', () => {
     expect((await t.http.get(`/v1/users/${user.id}`, { token: admin.token })).status).toBe(404);
     expect((await t.http.delete(`/v1/users/${user.id}`, { token: admin.token })).status).toBe(404);
     const rows = await audit(user.id);
-    expect(rows[rows.length - 1]).toMatchObject({ action: 'DELETE', new_values: null, old_values: expect.objectContaining({ email: user.email, role: 'viewer' }) });
+    expect(rows[rows.length - 1]).toMatchObject({
+      action: 'DELETE',
+      new_values: null,
+      old_values: expect.objectContaining({ email: user.email, role: 'viewer' }),
+    });
     expect(JSON.stringify(rows)).not.toMatch(/password|argon/i);
     expect((await t.http.get('/v1/users/not-a-uuid', { token: admin.token })).status).toBe(400);
   });

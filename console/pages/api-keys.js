@@ -2,7 +2,18 @@
 import { html, useEffect, useRef, useState } from '../vendor/htm-preact.js';
 import { api } from '../api.js';
 import { loadClientConfig } from '../password.js';
-import { Alert, CopyButton, Field, PageTitle, Submit, Time, describeError, fieldErrors, useAction, useLoad } from '../ui.js';
+import {
+  Alert,
+  CopyButton,
+  Field,
+  PageTitle,
+  Submit,
+  Time,
+  describeError,
+  fieldErrors,
+  useAction,
+  useLoad,
+} from '../ui.js';
 
 export const RESOURCES = ['clients', 'leads', 'appointments', 'escrows', 'listings'];
 export const ACTIONS = ['read', 'write', 'delete'];
@@ -89,7 +100,10 @@ function CreateKeyForm({ settings, onCreated }) {
     if (expiryMode === 'days') body.expiresInDays = Number(days);
     // The chosen day, to its end in the user's time zone.
     else body.expiresAt = new Date(`${date}T23:59:59`).toISOString();
-    const allowed = ips.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+    const allowed = ips
+      .split(/[\s,]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (allowed.length) body.allowedIps = allowed;
     await run(async () => {
       const { data } = await api('POST', '/api-keys', body);
@@ -109,10 +123,12 @@ function CreateKeyForm({ settings, onCreated }) {
         <label class="check"><input type="radio" name="expiry" value="days" checked=${expiryMode === 'days'} onChange=${() => setExpiryMode('days')} /> <span>After a number of days</span></label>
         <label class="check"><input type="radio" name="expiry" value="date" checked=${expiryMode === 'date'} onChange=${() => setExpiryMode('date')} /> <span>On a date</span></label>
       </div>
-      ${expiryMode === 'days'
-        ? html`<${Field} label="Days until it expires" type="number" min="1" max=${settings.maxExpiryDays} step="1" required value=${days} onInput=${(e) => setDays(e.currentTarget.value)}
+      ${
+        expiryMode === 'days'
+          ? html`<${Field} label="Days until it expires" type="number" min="1" max=${settings.maxExpiryDays} step="1" required value=${days} onInput=${(e) => setDays(e.currentTarget.value)}
             hint=${`1 to ${settings.maxExpiryDays}; ${settings.defaultExpiryDays} by default.`} errors=${errors.expiresInDays} />`
-        : html`<${Field} label="Expiry date" type="date" min=${today} max=${maxDate} required value=${date} onInput=${(e) => setDate(e.currentTarget.value)} errors=${errors.expiresAt} />`}
+          : html`<${Field} label="Expiry date" type="date" min=${today} max=${maxDate} required value=${date} onInput=${(e) => setDate(e.currentTarget.value)} errors=${errors.expiresAt} />`
+      }
     </fieldset>
     <${Field} label="Allowed IP addresses (optional)" type="textarea" rows="3" value=${ips} onInput=${(e) => setIps(e.currentTarget.value)}
       hint="One IP address or CIDR range per line, e.g. 203.0.113.7 or 198.51.100.0/24. Leave empty to allow any address." spellcheck="false" errors=${errors.allowedIps} />
@@ -147,12 +163,14 @@ function KeyRow({ apiKey, warningDays, onRevoked }) {
       ${state === 'soon' ? html` <span class="badge badge-warn">Expires soon</span>` : null}
     </td>
     <td class="actions">
-      ${confirming
-        ? html`<div class="row" role="group" aria-label=${`Confirm revoking ${apiKey.name}`}>
+      ${
+        confirming
+          ? html`<div class="row" role="group" aria-label=${`Confirm revoking ${apiKey.name}`}>
             <button type="button" class="button button-danger" ref=${confirmRef} onClick=${revoke} disabled=${busy}>${busy ? 'Revoking…' : 'Revoke now'}</button>
             <button type="button" class="button button-secondary" onClick=${() => setConfirming(false)}>Cancel</button>
           </div>`
-        : html`<button type="button" class="button button-secondary" onClick=${() => setConfirming(true)}>Revoke<span class="visually-hidden"> ${apiKey.name}</span></button>`}
+          : html`<button type="button" class="button button-secondary" onClick=${() => setConfirming(true)}>Revoke<span class="visually-hidden"> ${apiKey.name}</span></button>`
+      }
       ${error ? html`<p class="field-errors" role="alert">${describeError(error)}</p>` : null}
     </td>
   </tr>`;
@@ -175,20 +193,27 @@ export function ApiKeysPage({ user }) {
   }
   return html`<div class="stack-lg">
     <${PageTitle} sub="Keys let other systems use the CRM API for your team. They cannot reach sign-in, users or API key settings.">API keys<//>
-    ${created
-      ? html`<${CreatedKey} created=${created} onDone=${() => setCreated(null)} />`
-      : html`<${CreateKeyForm} settings=${settings} onCreated=${(data) => { setCreated(data); keys.reload(); }} />`}
+    ${
+      created
+        ? html`<${CreatedKey} created=${created} onDone=${() => setCreated(null)} />`
+        : html`<${CreateKeyForm} settings=${settings} onCreated=${(data) => {
+            setCreated(data);
+            keys.reload();
+          }} />`
+    }
     <section class="card stack" aria-labelledby="keys-title">
       <h2 id="keys-title">Active keys</h2>
       <${Alert} error=${keys.error} />
       ${keys.loading && !keys.data ? html`<p class="muted" role="status">Loading keys…</p>` : null}
       ${keys.data && !list.length ? html`<p class="muted">No API keys yet.</p>` : null}
-      ${list.length
-        ? html`<div class="table-wrap"><table class="data" data-testid="api-keys-table">
+      ${
+        list.length
+          ? html`<div class="table-wrap"><table class="data" data-testid="api-keys-table">
             <thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Scopes</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
             <tbody>${list.map((k) => html`<${KeyRow} key=${k.id} apiKey=${k} warningDays=${settings.expiryWarningDays} onRevoked=${keys.reload} />`)}</tbody>
           </table></div>`
-        : null}
+          : null
+      }
     </section>
   </div>`;
 }

@@ -66,7 +66,11 @@ export function LoginPage({ notice }) {
         </div>
         <${Submit} busy=${busy} busyText="Checking…">Verify and sign in<//>
         <div class="row">
-          <button type="button" class="button-link" onClick=${() => { setUseBackup(!useBackup); setCode(''); setError(null); }}>
+          <button type="button" class="button-link" onClick=${() => {
+            setUseBackup(!useBackup);
+            setCode('');
+            setError(null);
+          }}>
             ${useBackup ? 'Use a code from the authenticator app' : 'Use a backup code instead'}
           </button>
           <button type="button" class="button-link" onClick=${startOver}>Start over</button>
@@ -97,7 +101,15 @@ export function RegisterPage() {
 
   async function submit(event) {
     event.preventDefault();
-    await run(() => register({ ...form, email: form.email.trim(), teamName: form.teamName.trim(), firstName: form.firstName.trim(), lastName: form.lastName.trim() }));
+    await run(() =>
+      register({
+        ...form,
+        email: form.email.trim(),
+        teamName: form.teamName.trim(),
+        firstName: form.firstName.trim(),
+        lastName: form.lastName.trim(),
+      }),
+    );
   }
 
   return html`<${AuthCard}>
@@ -133,17 +145,19 @@ export function ForgotPasswordPage() {
 
   return html`<${AuthCard}>
     <${PageTitle} sub="We will email you a link to choose a new password.">Forgot your password?<//>
-    ${sent
-      ? html`<div class="stack">
+    ${
+      sent
+        ? html`<div class="stack">
           <${Alert} kind="success">If an account exists for ${email.trim()}, a reset link is on its way. The link works once and expires soon.<//>
           <p><a href="#/login">Back to sign in</a></p>
         </div>`
-      : html`<form onSubmit=${submit} class="stack" data-testid="forgot-form">
+        : html`<form onSubmit=${submit} class="stack" data-testid="forgot-form">
           <${Alert} error=${error} />
           <${Field} label="Email" type="email" name="email" required maxlength="254" autocomplete="username" value=${email} onInput=${(e) => setEmail(e.currentTarget.value)} />
           <${Submit} busy=${busy} busyText="Sending…">Send reset link<//>
           <p class="auth-links"><a href="#/login">Back to sign in</a></p>
-        </form>`}
+        </form>`
+    }
   <//>`;
 }
 

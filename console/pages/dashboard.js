@@ -44,8 +44,9 @@ export function DashboardPage() {
     <${PageTitle} sub="Your team's sign-in and security activity over the last 24 hours.">Security dashboard<//>
     <${Alert} error=${dashboard.error} />
     ${dashboard.loading && !d ? html`<p class="muted" role="status">Loading the dashboard…</p>` : null}
-    ${d
-      ? html`
+    ${
+      d
+        ? html`
         <section aria-labelledby="metrics-title">
           <h2 id="metrics-title" class="visually-hidden">Last 24 hours in numbers</h2>
           <ul class="metrics" data-testid="metrics">
@@ -65,8 +66,9 @@ export function DashboardPage() {
             <h2 id="critical-title">Recent high and critical events</h2>
             <a href="#/events?severity=critical">All events</a>
           </div>
-          ${d.recentCritical && d.recentCritical.length
-            ? html`<div class="table-wrap"><table class="data" data-testid="recent-critical">
+          ${
+            d.recentCritical && d.recentCritical.length
+              ? html`<div class="table-wrap"><table class="data" data-testid="recent-critical">
                 <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Severity</th><th scope="col">IP</th><th scope="col">User</th></tr></thead>
                 <tbody>
                   ${d.recentCritical.map(
@@ -80,8 +82,10 @@ export function DashboardPage() {
                   )}
                 </tbody>
               </table></div>`
-            : html`<p class="muted">Nothing high or critical in the last 24 hours.</p>`}
+              : html`<p class="muted">Nothing high or critical in the last 24 hours.</p>`
+          }
         </section>`
-      : null}
+        : null
+    }
   </div>`;
 }

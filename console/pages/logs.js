@@ -8,11 +8,34 @@ import { Alert, Field, PageTitle, Time, shortId, useLoad } from '../ui.js';
 export const RESOURCE_TYPES = ['client', 'lead', 'appointment', 'escrow', 'listing', 'user', 'api_key'];
 export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE'];
 export const EVENT_TYPES = [
-  'login_success', 'login_failed', 'account_locked', 'lockout_attempt_while_locked', 'multiple_failed_logins', 'token_refreshed',
-  'token_theft_detected', 'permission_denied', 'insufficient_scope', 'ip_not_allowed', 'api_key_expired', 'api_key_created',
-  'api_key_revoked', 'api_key_usage_spike', 'mfa_enabled', 'mfa_disabled', 'password_changed', 'password_reset',
-  'password_reset_requested', 'new_device_login', 'device_mismatch', 'session_revoked', 'geo_anomaly_detected',
-  'honeypot_triggered', 'ip_blocked', 'data_export', 'data_export_large', 'rate_limited',
+  'login_success',
+  'login_failed',
+  'account_locked',
+  'lockout_attempt_while_locked',
+  'multiple_failed_logins',
+  'token_refreshed',
+  'token_theft_detected',
+  'permission_denied',
+  'insufficient_scope',
+  'ip_not_allowed',
+  'api_key_expired',
+  'api_key_created',
+  'api_key_revoked',
+  'api_key_usage_spike',
+  'mfa_enabled',
+  'mfa_disabled',
+  'password_changed',
+  'password_reset',
+  'password_reset_requested',
+  'new_device_login',
+  'device_mismatch',
+  'session_revoked',
+  'geo_anomaly_detected',
+  'honeypot_triggered',
+  'ip_blocked',
+  'data_export',
+  'data_export_large',
+  'rate_limited',
 ];
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 const PAGE_SIZE = 25;
@@ -28,7 +51,10 @@ export function toIso(local) {
 function usePaged(path, filters) {
   const [cursors, setCursors] = useState([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const result = useLoad(() => api('GET', path, undefined, { ...filters, limit: PAGE_SIZE, cursor }), [JSON.stringify(filters), cursor]);
+  const result = useLoad(
+    () => api('GET', path, undefined, { ...filters, limit: PAGE_SIZE, cursor }),
+    [JSON.stringify(filters), cursor],
+  );
   return {
     ...result,
     page: cursors.length,
@@ -82,12 +108,20 @@ function JsonBlock({ value }) {
 
 export function AuditLogPage() {
   const [filters, setFilters] = useState({ resourceType: '', action: '', from: '', to: '' });
-  const query = { resourceType: filters.resourceType, action: filters.action, from: toIso(filters.from), to: toIso(filters.to) };
+  const query = {
+    resourceType: filters.resourceType,
+    action: filters.action,
+    from: toIso(filters.from),
+    to: toIso(filters.to),
+  };
   const paged = usePaged('/audit-log', query);
   const rows = paged.data || [];
   return html`<div class="stack-lg">
     <${PageTitle} sub="Every create, update and delete in your team, with who did it and from where.">Audit log<//>
-    <${FilterForm} initial=${filters} onApply=${(f) => { setFilters(f); paged.reset(); }} fields=${(d, set) => html`
+    <${FilterForm} initial=${filters} onApply=${(f) => {
+      setFilters(f);
+      paged.reset();
+    }} fields=${(d, set) => html`
       <${Select} label="Resource" value=${d.resourceType} onChange=${set('resourceType')} options=${RESOURCE_TYPES} allLabel="All resources" format=${(o) => o.replace('_', ' ')} />
       <${Select} label="Action" value=${d.action} onChange=${set('action')} options=${AUDIT_ACTIONS} allLabel="All actions" />
       <${Field} label="From" type="datetime-local" value=${d.from} onInput=${(e) => set('from')(e.currentTarget.value)} />
@@ -97,8 +131,9 @@ export function AuditLogPage() {
       <${Alert} error=${paged.error} />
       ${paged.loading && !paged.data ? html`<p class="muted" role="status">Loading…</p>` : null}
       ${paged.data && !rows.length ? html`<p class="muted">No entries match.</p>` : null}
-      ${rows.length
-        ? html`<div class="table-wrap"><table class="data" data-testid="audit-table">
+      ${
+        rows.length
+          ? html`<div class="table-wrap"><table class="data" data-testid="audit-table">
             <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Resource</th><th scope="col">By</th><th scope="col">IP</th><th scope="col">Changes</th></tr></thead>
             <tbody>
               ${rows.map(
@@ -121,19 +156,26 @@ export function AuditLogPage() {
               )}
             </tbody>
           </table></div>`
-        : null}
+          : null
+      }
       <${Pager} paged=${paged} label="Audit log" />
     </section>
   </div>`;
 }
 
 export function EventsPage({ params }) {
-  const [filters, setFilters] = useState({ eventType: params.get('eventType') || '', severity: params.get('severity') || '' });
+  const [filters, setFilters] = useState({
+    eventType: params.get('eventType') || '',
+    severity: params.get('severity') || '',
+  });
   const paged = usePaged('/security-events', filters);
   const rows = paged.data || [];
   return html`<div class="stack-lg">
     <${PageTitle} sub="Sign-ins, lockouts, denied requests, key usage and other security signals, newest first.">Security events<//>
-    <${FilterForm} initial=${filters} onApply=${(f) => { setFilters(f); paged.reset(); }} fields=${(d, set) => html`
+    <${FilterForm} initial=${filters} onApply=${(f) => {
+      setFilters(f);
+      paged.reset();
+    }} fields=${(d, set) => html`
       <${Select} label="Event type" value=${d.eventType} onChange=${set('eventType')} options=${EVENT_TYPES} allLabel="All types" format=${eventLabel} />
       <${Select} label="Severity" value=${d.severity} onChange=${set('severity')} options=${SEVERITIES} allLabel="All severities" />`} />
     <section class="card stack" aria-labelledby="events-title" aria-busy=${paged.loading ? 'true' : 'false'} data-testid="events-results">
@@ -141,8 +183,9 @@ export function EventsPage({ params }) {
       <${Alert} error=${paged.error} />
       ${paged.loading && !paged.data ? html`<p class="muted" role="status">Loading…</p>` : null}
       ${paged.data && !rows.length ? html`<p class="muted">No events match.</p>` : null}
-      ${rows.length
-        ? html`<div class="table-wrap"><table class="data" data-testid="events-table">
+      ${
+        rows.length
+          ? html`<div class="table-wrap"><table class="data" data-testid="events-table">
             <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Severity</th><th scope="col">IP</th><th scope="col">User</th><th scope="col">Details</th></tr></thead>
             <tbody>
               ${rows.map(
@@ -152,14 +195,17 @@ export function EventsPage({ params }) {
                   <td><${SeverityBadge} severity=${e.severity} /></td>
                   <td>${e.ip || e.ipAddress || '—'}</td>
                   <td><code title=${e.userId || ''}>${shortId(e.userId)}</code></td>
-                  <td>${e.details && Object.keys(e.details).length
-                    ? html`<details><summary>View<span class="visually-hidden"> details of ${eventLabel(e.eventType)}</span></summary><${JsonBlock} value=${e.details} /></details>`
-                    : html`<span class="muted">—</span>`}</td>
+                  <td>${
+                    e.details && Object.keys(e.details).length
+                      ? html`<details><summary>View<span class="visually-hidden"> details of ${eventLabel(e.eventType)}</span></summary><${JsonBlock} value=${e.details} /></details>`
+                      : html`<span class="muted">—</span>`
+                  }</td>
                 </tr>`,
               )}
             </tbody>
           </table></div>`
-        : null}
+          : null
+      }
       <${Pager} paged=${paged} label="Security events" />
     </section>
   </div>`;

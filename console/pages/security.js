@@ -2,7 +2,17 @@
 import { html, useEffect, useRef, useState } from '../vendor/htm-preact.js';
 import { api, refresh, reloadUser } from '../api.js';
 import { PasswordChecklist, usePolicy } from '../password.js';
-import { Alert, CopyButton, Field, PageTitle, PasswordField, Submit, downloadText, fieldErrors, useAction } from '../ui.js';
+import {
+  Alert,
+  CopyButton,
+  Field,
+  PageTitle,
+  PasswordField,
+  Submit,
+  downloadText,
+  fieldErrors,
+  useAction,
+} from '../ui.js';
 
 function CodeField({ label = 'Code from your authenticator app', value, onInput, name = 'code' }) {
   return html`<${Field} label=${label} name=${name} value=${value} onInput=${onInput} required autocomplete="one-time-code"
@@ -124,7 +134,10 @@ function TwoFactorSection({ user }) {
   }
 
   if (codes) {
-    return html`<${BackupCodes} codes=${codes} onDone=${() => { setCodes(null); setMessage('Two-factor authentication is on. Keep your backup codes safe.'); }} />`;
+    return html`<${BackupCodes} codes=${codes} onDone=${() => {
+      setCodes(null);
+      setMessage('Two-factor authentication is on. Keep your backup codes safe.');
+    }} />`;
   }
   if (!user.mfaEnabled) return html`<${EnableTwoFactor} onEnabled=${enabled} />`;
   return html`<div class="stack">
@@ -194,4 +207,3 @@ export function SecurityPage({ user }) {
     </section>
   </div>`;
 }
-

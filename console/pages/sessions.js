@@ -7,7 +7,10 @@ import { Alert, PageTitle, Time, describeError, useAction, useLoad } from '../ui
 export function describeDevice(device, userAgent) {
   if (!device) return userAgent ? String(userAgent).slice(0, 80) : 'Unknown device';
   if (typeof device === 'string') return device;
-  const part = (p) => (p && typeof p === 'object' ? [p.name, p.version && String(p.version).split('.')[0]].filter(Boolean).join(' ') : p || '');
+  const part = (p) =>
+    p && typeof p === 'object'
+      ? [p.name, p.version && String(p.version).split('.')[0]].filter(Boolean).join(' ')
+      : p || '';
   const browser = part(device.browser);
   const os = part(device.os);
   const kind = device.type || (device.device && device.device.type) || '';
@@ -63,23 +66,27 @@ export function SessionsPage() {
     <${PageTitle} sub="Everywhere your account is signed in right now. Revoke anything you do not recognise.">Sessions<//>
     <${Alert} error=${sessions.error} />
     ${sessions.loading && !sessions.data ? html`<p class="muted" role="status">Loading sessions…</p>` : null}
-    ${sessions.data
-      ? html`<p class="muted" role="status" data-testid="session-count">${list.length} active session${list.length === 1 ? '' : 's'}</p>
+    ${
+      sessions.data
+        ? html`<p class="muted" role="status" data-testid="session-count">${list.length} active session${list.length === 1 ? '' : 's'}</p>
           <ul class="sessions">${list.map((s) => html`<${SessionRow} key=${s.id} session=${s} onRevoked=${sessions.reload} />`)}</ul>`
-      : null}
+        : null
+    }
     <section class="card stack" aria-labelledby="logout-all-title">
       <h2 id="logout-all-title">Sign out everywhere</h2>
       <p class="muted">Ends every session of your account, including this one. Use it if you lost a device or think someone else signed in.</p>
       <${Alert} error=${all.error} />
-      ${confirming
-        ? html`<div class="row" role="group" aria-label="Confirm sign out everywhere">
+      ${
+        confirming
+          ? html`<div class="row" role="group" aria-label="Confirm sign out everywhere">
             <span>Sign out of all ${list.length || ''} sessions?</span>
             <button type="button" class="button button-danger" ref=${confirmRef} onClick=${() => all.run(logoutAll)} disabled=${all.busy} data-testid="confirm-logout-all">
               ${all.busy ? 'Signing out…' : 'Yes, log out all devices'}
             </button>
             <button type="button" class="button button-secondary" onClick=${() => setConfirming(false)}>Cancel</button>
           </div>`
-        : html`<div><button type="button" class="button button-danger" ref=${askRef} onClick=${() => setConfirming(true)} data-testid="logout-all">Logout all devices</button></div>`}
+          : html`<div><button type="button" class="button button-danger" ref=${askRef} onClick=${() => setConfirming(true)} data-testid="logout-all">Logout all devices</button></div>`
+      }
     </section>
   </div>`;
 }

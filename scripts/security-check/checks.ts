@@ -11,7 +11,8 @@ export interface ControlResult {
 type Env = Record<string, string | undefined>;
 
 /** Secrets that have been published (the plan's old hard-coded one) or are placeholders. */
-const KNOWN_BAD_SECRET = /^279fffb2e462a0f2d8b41137be7452c4746f99f2ff3dd0aeafb22f2e799c1472$|change-?this|your-production-secret|replace-with|secret{1,2}$|^(.)\1+$/i;
+const KNOWN_BAD_SECRET =
+  /^279fffb2e462a0f2d8b41137be7452c4746f99f2ff3dd0aeafb22f2e799c1472$|change-?this|your-production-secret|replace-with|secret{1,2}$|^(.)\1+$/i;
 
 const UNSAFE_CSP = /'unsafe-inline'|'unsafe-eval'|^\*$|^https?:$/;
 
@@ -22,15 +23,32 @@ function perMinute(rule: { max: number; windowMs: number }): number {
 /** Controls read from the effective configuration (the plan's "Final Security Checklist" made measurable). */
 export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
   const minutes = (ms: number) => Math.round((ms / 60_000) * 100) / 100;
-  const r = (id: string, control: string, pass: boolean, detail: string): ControlResult => ({ id, control, pass, detail });
+  const r = (id: string, control: string, pass: boolean, detail: string): ControlResult => ({
+    id,
+    control,
+    pass,
+    detail,
+  });
   const csp = config.csp;
-  const unsafeCsp = [...csp.defaultSrc, ...csp.scriptSrc, ...csp.styleSrc, ...csp.connectSrc].filter((s) => UNSAFE_CSP.test(s));
+  const unsafeCsp = [...csp.defaultSrc, ...csp.scriptSrc, ...csp.styleSrc, ...csp.connectSrc].filter((s) =>
+    UNSAFE_CSP.test(s),
+  );
   const alertsWired = Boolean(config.alerts.emailTo || config.alerts.webhookUrl);
-  const alertRules = [config.alerts.onAccountLockout, config.alerts.onMultipleFailedLogins, config.alerts.onGeoAnomaly, config.alerts.onTokenTheft];
+  const alertRules = [
+    config.alerts.onAccountLockout,
+    config.alerts.onMultipleFailedLogins,
+    config.alerts.onGeoAnomaly,
+    config.alerts.onTokenTheft,
+  ];
   const p = config.passwordPolicy;
 
   return [
-    r('production-mode', 'Runs with NODE_ENV=production (unsafe config refused at start)', config.isProduction, `NODE_ENV=${config.env}`),
+    r(
+      'production-mode',
+      'Runs with NODE_ENV=production (unsafe config refused at start)',
+      config.isProduction,
+      `NODE_ENV=${config.env}`,
+    ),
     r(
       'jwt-secret',
       'JWT secret in an environment variable, 32+ characters, not a published or placeholder value',
@@ -41,14 +59,24 @@ export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
           ? 'a published or placeholder secret: generate a new one'
           : `${config.jwt.secret.length} characters`,
     ),
-    r('access-token-lifetime', 'Access tokens live 5-15 minutes (OWASP)', config.jwt.accessTtlSeconds <= 900, `JWT_EXPIRATION=${config.jwt.accessTtlSeconds / 60} min`),
+    r(
+      'access-token-lifetime',
+      'Access tokens live 5-15 minutes (OWASP)',
+      config.jwt.accessTtlSeconds <= 900,
+      `JWT_EXPIRATION=${config.jwt.accessTtlSeconds / 60} min`,
+    ),
     r(
       'refresh-rotation',
       'Refresh tokens rotate on every use and live 7-30 days',
       config.sessions.rotation && config.jwt.refreshTtlSeconds <= 30 * 86400,
       `rotation ${config.sessions.rotation ? 'on' : 'OFF'}, lifetime ${config.jwt.refreshTtlSeconds / 86400} days`,
     ),
-    r('theft-detection', 'Reuse of a rotated refresh token revokes every session', config.sessions.theftDetection, `ENABLE_THEFT_DETECTION=${config.sessions.theftDetection}`),
+    r(
+      'theft-detection',
+      'Reuse of a rotated refresh token revokes every session',
+      config.sessions.theftDetection,
+      `ENABLE_THEFT_DETECTION=${config.sessions.theftDetection}`,
+    ),
     r(
       'account-lockout',
       'Account lockout after failed logins (at most 10 attempts, 15+ minutes)',
@@ -79,7 +107,12 @@ export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
       !config.cors.allowedOrigins.some((o) => o === '*' || o.startsWith('http://')),
       config.cors.allowedOrigins.length ? config.cors.allowedOrigins.join(', ') : 'same origin only',
     ),
-    r('csp', "Content-Security-Policy without 'unsafe-inline', 'unsafe-eval' or wildcards", unsafeCsp.length === 0, unsafeCsp.length ? `unsafe: ${unsafeCsp.join(' ')}` : 'strict'),
+    r(
+      'csp',
+      "Content-Security-Policy without 'unsafe-inline', 'unsafe-eval' or wildcards",
+      unsafeCsp.length === 0,
+      unsafeCsp.length ? `unsafe: ${unsafeCsp.join(' ')}` : 'strict',
+    ),
     r(
       'session-timeouts',
       'Sessions end after 60 idle minutes and 24 hours at most',
@@ -104,8 +137,18 @@ export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
       alertsWired && alertRules.every(Boolean),
       alertsWired ? `rules on: ${alertRules.filter(Boolean).length}/4` : 'no ALERT_EMAIL_TO or ALERT_WEBHOOK_URL',
     ),
-    r('login-notifications', 'Mail on login from a new device', config.detection.emailLoginNotifications, `ENABLE_EMAIL_LOGIN_NOTIFICATIONS=${config.detection.emailLoginNotifications}`),
-    r('database-tls', 'Database connections use TLS', config.database.sslMode !== 'disable', `DB_SSL_MODE=${config.database.sslMode}`),
+    r(
+      'login-notifications',
+      'Mail on login from a new device',
+      config.detection.emailLoginNotifications,
+      `ENABLE_EMAIL_LOGIN_NOTIFICATIONS=${config.detection.emailLoginNotifications}`,
+    ),
+    r(
+      'database-tls',
+      'Database connections use TLS',
+      config.database.sslMode !== 'disable',
+      `DB_SSL_MODE=${config.database.sslMode}`,
+    ),
     r(
       'secrets-encryption',
       'A data encryption key from the environment encrypts TOTP secrets at rest',
@@ -117,18 +160,44 @@ export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
 
 function headerControls(headers: Headers): ControlResult[] {
   const csp = headers.get('content-security-policy') ?? '';
-  const r = (id: string, control: string, pass: boolean, detail: string): ControlResult => ({ id, control, pass, detail });
+  const r = (id: string, control: string, pass: boolean, detail: string): ControlResult => ({
+    id,
+    control,
+    pass,
+    detail,
+  });
   return [
-    r('http-csp', 'Server sends a strict Content-Security-Policy', Boolean(csp) && !/unsafe-inline|unsafe-eval/.test(csp), csp ? csp.slice(0, 80) : 'missing'),
-    r('http-hsts', 'Server sends Strict-Transport-Security', /max-age=\d{6,}/.test(headers.get('strict-transport-security') ?? ''), headers.get('strict-transport-security') ?? 'missing'),
-    r('http-nosniff', 'Server sends X-Content-Type-Options: nosniff', headers.get('x-content-type-options') === 'nosniff', headers.get('x-content-type-options') ?? 'missing'),
+    r(
+      'http-csp',
+      'Server sends a strict Content-Security-Policy',
+      Boolean(csp) && !/unsafe-inline|unsafe-eval/.test(csp),
+      csp ? csp.slice(0, 80) : 'missing',
+    ),
+    r(
+      'http-hsts',
+      'Server sends Strict-Transport-Security',
+      /max-age=\d{6,}/.test(headers.get('strict-transport-security') ?? ''),
+      headers.get('strict-transport-security') ?? 'missing',
+    ),
+    r(
+      'http-nosniff',
+      'Server sends X-Content-Type-Options: nosniff',
+      headers.get('x-content-type-options') === 'nosniff',
+      headers.get('x-content-type-options') ?? 'missing',
+    ),
     r(
       'http-framing',
       'Server forbids framing (frame-ancestors / X-Frame-Options)',
-      /frame-ancestors 'none'|frame-ancestors 'self'/.test(csp) || /deny|sameorigin/i.test(headers.get('x-frame-options') ?? ''),
+      /frame-ancestors 'none'|frame-ancestors 'self'/.test(csp) ||
+        /deny|sameorigin/i.test(headers.get('x-frame-options') ?? ''),
       headers.get('x-frame-options') ?? 'see CSP',
     ),
-    r('http-powered-by', 'Server does not advertise its framework (no X-Powered-By)', !headers.has('x-powered-by'), headers.get('x-powered-by') ?? 'absent'),
+    r(
+      'http-powered-by',
+      'Server does not advertise its framework (no X-Powered-By)',
+      !headers.has('x-powered-by'),
+      headers.get('x-powered-by') ?? 'absent',
+    ),
   ];
 }
 
@@ -174,8 +243,14 @@ export async function probeServer(options: ProbeOptions): Promise<ControlResult[
     results.push({
       id: 'http-refresh-cookie',
       control: 'Refresh cookie is HttpOnly, Secure, SameSite and scoped to /v1/auth',
-      pass: /;\s*HttpOnly/i.test(cookie) && /;\s*Secure/i.test(cookie) && /;\s*SameSite=(Strict|Lax)/i.test(cookie) && /;\s*Path=\/v1\/auth/i.test(cookie),
-      detail: cookie ? cookie.replace(/^refresh_token=[^;]+/, 'refresh_token=…') : `no cookie (login answered ${login.status})`,
+      pass:
+        /;\s*HttpOnly/i.test(cookie) &&
+        /;\s*Secure/i.test(cookie) &&
+        /;\s*SameSite=(Strict|Lax)/i.test(cookie) &&
+        /;\s*Path=\/v1\/auth/i.test(cookie),
+      detail: cookie
+        ? cookie.replace(/^refresh_token=[^;]+/, 'refresh_token=…')
+        : `no cookie (login answered ${login.status})`,
     });
   }
   return results;

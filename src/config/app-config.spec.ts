@@ -69,7 +69,9 @@ describe('loadConfig', () => {
   });
 
   it('names the variable of a malformed value', () => {
-    expect(refusal({ ...prod, NODE_ENV: 'test', MAX_LOGIN_ATTEMPTS: 'five' }).message).toBe('MAX_LOGIN_ATTEMPTS: "five" is not a number');
+    expect(refusal({ ...prod, NODE_ENV: 'test', MAX_LOGIN_ATTEMPTS: 'five' }).message).toBe(
+      'MAX_LOGIN_ATTEMPTS: "five" is not a number',
+    );
     expect(refusal({ ...prod, NODE_ENV: 'test', COOKIE_SAMESITE: 'sometimes' }).variable).toBe('COOKIE_SAMESITE');
     expect(refusal({ ...prod, NODE_ENV: 'test', DATA_ENCRYPTION_KEY: 'abcd' }).variable).toBe('DATA_ENCRYPTION_KEY');
   });

@@ -154,7 +154,12 @@ class EnvReader {
 
   list(name: string): string[] {
     const raw = this.raw(name);
-    return raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    return raw
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
   }
 
   /** CSP source lists are space separated, as in the header itself. */
@@ -214,12 +219,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const generatedSecrets: string[] = [];
 
   if (isProduction) {
-    if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required in production (the embedded database is for development only)');
+    if (!databaseUrl)
+      throw new ConfigError(
+        'DATABASE_URL',
+        'is required in production (the embedded database is for development only)',
+      );
     const jwt = e.raw('JWT_SECRET');
     if (!jwt) throw new ConfigError('JWT_SECRET', 'is required in production');
-    if (jwt.length < 32) throw new ConfigError('JWT_SECRET', `must be at least 32 characters in production (got ${jwt.length})`);
-    if (!e.raw('DATA_ENCRYPTION_KEY')) throw new ConfigError('DATA_ENCRYPTION_KEY', 'is required in production (32 bytes, hex or base64)');
-    if (!e.boolean('COOKIE_SECURE', true)) throw new ConfigError('COOKIE_SECURE', 'must be true in production (refresh cookies would travel over plain HTTP)');
+    if (jwt.length < 32)
+      throw new ConfigError('JWT_SECRET', `must be at least 32 characters in production (got ${jwt.length})`);
+    if (!e.raw('DATA_ENCRYPTION_KEY'))
+      throw new ConfigError('DATA_ENCRYPTION_KEY', 'is required in production (32 bytes, hex or base64)');
+    if (!e.boolean('COOKIE_SECURE', true))
+      throw new ConfigError(
+        'COOKIE_SECURE',
+        'must be true in production (refresh cookies would travel over plain HTTP)',
+      );
   }
 
   let jwtSecret = e.raw('JWT_SECRET');
@@ -235,11 +250,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       generatedSecrets.push('DATA_ENCRYPTION_KEY');
     }
   }
-  if (jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', `must be at least 32 characters (got ${jwtSecret.length})`);
+  if (jwtSecret.length < 32)
+    throw new ConfigError('JWT_SECRET', `must be at least 32 characters (got ${jwtSecret.length})`);
 
   const sameSite = e.oneOf('COOKIE_SAMESITE', ['strict', 'lax', 'none'] as const, 'strict');
   const cookieSecure = e.boolean('COOKIE_SECURE', isProduction);
-  if (sameSite === 'none' && !cookieSecure) throw new ConfigError('COOKIE_SAMESITE', 'none requires COOKIE_SECURE=true (browsers drop such cookies)');
+  if (sameSite === 'none' && !cookieSecure)
+    throw new ConfigError('COOKIE_SAMESITE', 'none requires COOKIE_SECURE=true (browsers drop such cookies)');
 
   const rule = (prefix: string, max: number, windowMinutes: number): RateLimitRule => ({
     max: e.number(`${prefix}_MAX`, max, { min: 1, integer: true }),
@@ -249,7 +266,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const minPasswordLength = e.number('MIN_PASSWORD_LENGTH', 12, { min: 8, max: 128, integer: true });
   const poolMin = e.number('DB_CONNECTION_POOL_MIN', 2, { min: 0, integer: true });
   const poolMax = e.number('DB_CONNECTION_POOL_MAX', 10, { min: 1, integer: true });
-  if (poolMin > poolMax) throw new ConfigError('DB_CONNECTION_POOL_MIN', `must not exceed DB_CONNECTION_POOL_MAX (${poolMax})`);
+  if (poolMin > poolMax)
+    throw new ConfigError('DB_CONNECTION_POOL_MIN', `must not exceed DB_CONNECTION_POOL_MAX (${poolMax})`);
 
   const publicUrl = e.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   const self = ["'self'"];
@@ -265,13 +283,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
       poolMin,
       poolMax,
       queryTimeoutMs: e.number('DB_QUERY_TIMEOUT_MS', 30_000, { min: 100, integer: true }),
-      sslMode: e.oneOf('DB_SSL_MODE', ['disable', 'require', 'verify-full'] as const, isProduction ? 'require' : 'disable'),
+      sslMode: e.oneOf(
+        'DB_SSL_MODE',
+        ['disable', 'require', 'verify-full'] as const,
+        isProduction ? 'require' : 'disable',
+      ),
       embeddedPort: e.number('EMBEDDED_PG_PORT', 54329, { min: 1, max: 65535, integer: true }),
     },
     redisUrl: e.raw('REDIS_URL'),
     jwt: {
       secret: jwtSecret,
-      algorithm: e.oneOf('JWT_ALGORITHM', ['hs256', 'hs384', 'hs512'] as const, 'hs256').toUpperCase() as AppConfig['jwt']['algorithm'],
+      algorithm: e
+        .oneOf('JWT_ALGORITHM', ['hs256', 'hs384', 'hs512'] as const, 'hs256')
+        .toUpperCase() as AppConfig['jwt']['algorithm'],
       accessTtlSeconds: parseDurationSeconds('JWT_EXPIRATION', e.string('JWT_EXPIRATION', '15m')),
       refreshTtlSeconds: parseDurationSeconds('REFRESH_TOKEN_EXPIRATION', e.string('REFRESH_TOKEN_EXPIRATION', '7d')),
     },
@@ -309,7 +333,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       historySize: 3,
     },
     cookies: { secure: cookieSecure, sameSite, domain: e.raw('COOKIE_DOMAIN') },
-    cors: { allowedOrigins: e.list('CORS_ALLOWED_ORIGINS'), allowCredentials: e.boolean('CORS_ALLOW_CREDENTIALS', true) },
+    cors: {
+      allowedOrigins: e.list('CORS_ALLOWED_ORIGINS'),
+      allowCredentials: e.boolean('CORS_ALLOW_CREDENTIALS', true),
+    },
     trustProxy: parseTrustProxy(e.raw('TRUST_PROXY')),
     apiKeys: {
       defaultExpiryDays: e.number('API_KEY_DEFAULT_EXPIRY_DAYS', 90, { min: 1, max: MAX_API_KEY_LIFETIME_DAYS }),
@@ -349,7 +376,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       imgSrc: e.sources('CSP_IMG_SRC', [...self, 'data:']),
       connectSrc: e.sources('CSP_CONNECT_SRC', self),
     },
-    logLevel: e.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: e.oneOf(
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      nodeEnv === 'test' ? 'warn' : 'info',
+    ),
     generatedSecrets,
   };
 }

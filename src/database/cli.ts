@@ -22,7 +22,10 @@ async function main(): Promise<void> {
       await ds.destroy();
     } else if (command === 'migration:generate') {
       if (!name) throw new Error('usage: npm run migration:generate -- <Name>');
-      const ds = new DataSource({ ...dataSourceOptions(config, db.url), entities: [join(__dirname, '..', '**', '*.entity.js')] });
+      const ds = new DataSource({
+        ...dataSourceOptions(config, db.url),
+        entities: [join(__dirname, '..', '**', '*.entity.js')],
+      });
       await ds.initialize();
       const sql = await ds.driver.createSchemaBuilder().log();
       await ds.destroy();
@@ -31,7 +34,10 @@ async function main(): Promise<void> {
       } else {
         const ts = Date.now();
         const body = sql.upQueries.map((u) => `    await q.query(${JSON.stringify(u.query)});`).join('\n');
-        const down = sql.downQueries.reverse().map((d) => `    await q.query(${JSON.stringify(d.query)});`).join('\n');
+        const down = sql.downQueries
+          .reverse()
+          .map((d) => `    await q.query(${JSON.stringify(d.query)});`)
+          .join('\n');
         const file = join(process.cwd(), 'migrations', `${ts}-${name}.ts`);
         writeFileSync(
           file,

@@ -5,7 +5,8 @@ import { MIGRATIONS } from '../../migrations';
 
 /** One definition of how we talk to Postgres, shared by the app, the migration CLI and the tests. */
 export function dataSourceOptions(config: AppConfig, url: string): DataSourceOptions {
-  const ssl = config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' };
+  const ssl =
+    config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' };
   return {
     type: 'postgres',
     url,

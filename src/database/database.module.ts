@@ -10,7 +10,14 @@ export class DatabaseModule {
     return {
       module: DatabaseModule,
       global: true,
-      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config, url), autoLoadEntities: true, retryAttempts: 3, retryDelay: 500 })],
+      imports: [
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions(config, url),
+          autoLoadEntities: true,
+          retryAttempts: 3,
+          retryDelay: 500,
+        }),
+      ],
       providers: [TeamScope],
       exports: [TeamScope],
     };

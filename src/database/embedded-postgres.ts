@@ -79,7 +79,11 @@ export function findUnreachableFolder(paths: string[], ids: { uid: number; gid: 
       const st = statSync(folder);
       if (!st.isDirectory()) continue;
       const canEnter =
-        st.uid === ids.uid ? (st.mode & 0o100) !== 0 : st.gid === ids.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+        st.uid === ids.uid
+          ? (st.mode & 0o100) !== 0
+          : st.gid === ids.gid
+            ? (st.mode & 0o010) !== 0
+            : (st.mode & 0o001) !== 0;
       if (!canEnter) return folder;
     }
   }
@@ -191,7 +195,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err ?? '');
     if (/EACCES/.test(text)) {
-      throw new EmbeddedPostgresError(`The embedded PostgreSQL could not start (${text}). The "postgres" user must be able to enter ${dataDir} and node_modules; or set DATABASE_URL.`);
+      throw new EmbeddedPostgresError(
+        `The embedded PostgreSQL could not start (${text}). The "postgres" user must be able to enter ${dataDir} and node_modules; or set DATABASE_URL.`,
+      );
     }
     throw new EmbeddedPostgresError(
       `The embedded PostgreSQL could not start on port ${options.port}${text ? `: ${text}` : ''}. Is the port taken? Set EMBEDDED_PG_PORT, or DATABASE_URL.`,

@@ -6,7 +6,11 @@ import { dataSourceOptions } from './data-source-options';
 const MIGRATION_LOCK = 7_243_110;
 
 /** Runs pending migrations, serialised by an advisory lock so instances starting together take turns. */
-export async function runMigrations(config: AppConfig, url: string, log: (m: string) => void = () => undefined): Promise<string[]> {
+export async function runMigrations(
+  config: AppConfig,
+  url: string,
+  log: (m: string) => void = () => undefined,
+): Promise<string[]> {
   const ds = new DataSource({ ...dataSourceOptions(config, url), extra: { max: 2 } });
   await ds.initialize();
   const lock = ds.createQueryRunner();

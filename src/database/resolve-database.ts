@@ -11,7 +11,12 @@ export interface ResolvedDatabase {
 export async function resolveDatabase(config: AppConfig, log: (m: string) => void): Promise<ResolvedDatabase> {
   if (config.database.url) return { url: config.database.url, embedded: false, stop: async () => undefined };
   const started = Date.now();
-  const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort, database: 'hearth', log: () => undefined });
+  const db = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.database.embeddedPort,
+    database: 'hearth',
+    log: () => undefined,
+  });
   log(`embedded PostgreSQL ready on 127.0.0.1:${db.port} in ${Date.now() - started} ms (data in ${config.dataDir}/pg)`);
   return { url: db.url, embedded: true, stop: () => db.stop() };
 }

@@ -47,14 +47,35 @@ export async function registerTeam(
   overrides: Partial<{ email: string; password: string; firstName: string; lastName: string; teamName: string }> = {},
   headers: Record<string, string> = {},
 ): Promise<SignedIn> {
-  const body = { email: uniqueEmail('admin'), password: STRONG_PASSWORD, firstName: 'Ada', lastName: 'Admin', teamName: 'Team', ...overrides };
+  const body = {
+    email: uniqueEmail('admin'),
+    password: STRONG_PASSWORD,
+    firstName: 'Ada',
+    lastName: 'Admin',
+    teamName: 'Team',
+    ...overrides,
+  };
   return signedIn(await t.http.post('/v1/auth/register', body, { headers }), body.email, body.password);
 }
 
-export function login(t: TestApp, email: string, password: string, extra: { otp?: string; headers?: Record<string, string> } = {}) {
-  return t.http.post('/v1/auth/login', { email, password, ...(extra.otp ? { otp: extra.otp } : {}) }, { headers: extra.headers });
+export function login(
+  t: TestApp,
+  email: string,
+  password: string,
+  extra: { otp?: string; headers?: Record<string, string> } = {},
+) {
+  return t.http.post(
+    '/v1/auth/login',
+    { email, password, ...(extra.otp ? { otp: extra.otp } : {}) },
+    { headers: extra.headers },
+  );
 }
 
-export async function loginOk(t: TestApp, email: string, password: string, extra: { otp?: string; headers?: Record<string, string> } = {}): Promise<SignedIn> {
+export async function loginOk(
+  t: TestApp,
+  email: string,
+  password: string,
+  extra: { otp?: string; headers?: Record<string, string> } = {},
+): Promise<SignedIn> {
   return signedIn(await login(t, email, password, extra), email, password);
 }

@@ -12,7 +12,9 @@ declare const window: any;
 
 /** Debian's chromium (or CHROMIUM_PATH); null when the machine has none. */
 export function findChromium(): string | null {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean) as string[];
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+    Boolean,
+  ) as string[];
   for (const path of candidates) if (existsSync(path)) return path;
   try {
     const found = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
@@ -51,12 +53,17 @@ export function watchPage(page: Page): PageProblems {
     if (message.type() !== 'error' && message.type() !== 'warning') return;
     const text = message.text();
     if (/Content[- ]Security[- ]Policy/i.test(text)) problems.cspViolations.push(text);
-    else if (/^Failed to load resource: the server responded with a status of \d+/.test(text)) return; // see failedResponses
-    else problems.errors.push(`${message.type()}: ${text} (${message.location().url}:${message.location().lineNumber})`);
+    else if (/^Failed to load resource: the server responded with a status of \d+/.test(text))
+      return; // see failedResponses
+    else
+      problems.errors.push(`${message.type()}: ${text} (${message.location().url}:${message.location().lineNumber})`);
   });
   page.on('pageerror', (error) => problems.errors.push(`pageerror: ${error.message}`));
   page.on('response', (response) => {
-    if (response.status() >= 400) problems.failedResponses.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+    if (response.status() >= 400)
+      problems.failedResponses.push(
+        `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`,
+      );
   });
   return problems;
 }
@@ -67,7 +74,9 @@ export async function trackCspViolations(context: BrowserContext): Promise<void>
     const w = window as unknown as { __cspViolations: string[] };
     w.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e: any) => {
-      w.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+      w.__cspViolations.push(
+        `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`,
+      );
     });
   });
 }

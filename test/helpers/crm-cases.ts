@@ -58,7 +58,15 @@ export const CRM_CASES: CrmCase[] = [
       notes: 'Prefers email.\nNo calls after 6pm.',
       address: '1 Compiler Court, Arlington',
     }),
-    defaults: { status: 'active', email: null, phone: null, clientType: null, notes: null, address: null, leadId: null },
+    defaults: {
+      status: 'active',
+      email: null,
+      phone: null,
+      clientType: null,
+      notes: null,
+      address: null,
+      leadId: null,
+    },
     patch: () => ({ status: 'archived', phone: null, notes: 'Updated notes' }),
     requiredField: 'lastName',
     variants: () => [
@@ -72,7 +80,10 @@ export const CRM_CASES: CrmCase[] = [
     filters: [
       { query: { clientType: 'buyer' }, match: (r) => r.clientType === 'buyer' },
       { query: { status: 'inactive' }, match: (r) => r.status === 'inactive' },
-      { query: { clientType: 'buyer', status: 'active' }, match: (r) => r.clientType === 'buyer' && r.status === 'active' },
+      {
+        query: { clientType: 'buyer', status: 'active' },
+        match: (r) => r.clientType === 'buyer' && r.status === 'active',
+      },
     ],
     search: { q: 'FindMe', match: (r) => /findme/i.test(`${r.email} ${r.address}`) },
     sorts: [
@@ -127,7 +138,10 @@ export const CRM_CASES: CrmCase[] = [
       { query: { leadType: 'buyer' }, match: (r) => r.leadType === 'buyer' },
       { query: { leadStatus: 'new' }, match: (r) => r.leadStatus === 'new' },
       { query: { source: 'WEBSITE' }, match: (r) => String(r.source).toLowerCase() === 'website' },
-      { query: { leadType: 'buyer', leadStatus: 'new', source: 'website' }, match: (r) => r.leadType === 'buyer' && r.leadStatus === 'new' && String(r.source).toLowerCase() === 'website' },
+      {
+        query: { leadType: 'buyer', leadStatus: 'new', source: 'website' },
+        match: (r) => r.leadType === 'buyer' && r.leadStatus === 'new' && String(r.source).toLowerCase() === 'website',
+      },
     ],
     search: { q: 'needle', match: (r) => /needle/i.test(String(r.email)) },
     sorts: [
@@ -142,7 +156,10 @@ export const CRM_CASES: CrmCase[] = [
       ['unknown leadType', { firstName: 'A', lastName: 'B', leadType: 'tenant' }],
       ['converted is set by /convert only', { firstName: 'A', lastName: 'B', leadStatus: 'converted' }],
       ['source too long', { firstName: 'A', lastName: 'B', source: long(101) }],
-      ['read-only convertedClientId', { firstName: 'A', lastName: 'B', convertedClientId: '00000000-0000-4000-8000-000000000000' }],
+      [
+        'read-only convertedClientId',
+        { firstName: 'A', lastName: 'B', convertedClientId: '00000000-0000-4000-8000-000000000000' },
+      ],
     ],
     badQueries: ['leadType=tenant', 'leadStatus=won', 'source='],
   },
@@ -167,7 +184,13 @@ export const CRM_CASES: CrmCase[] = [
     variants: (refs) => [
       { title: 'Day one', startsAt: '2030-03-01T10:00:00.000Z', status: 'scheduled', clientId: refs.clientId },
       { title: 'Day two', startsAt: '2030-03-02T10:00:00.000Z', status: 'completed' },
-      { title: 'Day three', startsAt: '2030-03-03T10:00:00.000Z', status: 'cancelled', clientId: refs.clientId, location: 'Haystack Farm' },
+      {
+        title: 'Day three',
+        startsAt: '2030-03-03T10:00:00.000Z',
+        status: 'cancelled',
+        clientId: refs.clientId,
+        location: 'Haystack Farm',
+      },
       { title: 'Day four', startsAt: '2030-03-04T10:00:00.000Z', status: 'scheduled', leadId: refs.leadId },
       { title: 'Day five', startsAt: '2030-03-05T10:00:00.000Z', status: 'completed', clientId: refs.clientId },
       { title: 'Day two again', startsAt: '2030-03-02T10:00:00.000Z', status: 'scheduled' },
@@ -175,11 +198,17 @@ export const CRM_CASES: CrmCase[] = [
     filters: [
       { query: { status: 'completed' }, match: (r) => r.status === 'completed' },
       { query: { clientId: '<clientId>' }, match: (r, refs) => r.clientId === refs.clientId },
-      { query: { from: '2030-03-02T10:00:00Z' }, match: (r) => ts(r, 'startsAt') >= Date.parse('2030-03-02T10:00:00Z') },
+      {
+        query: { from: '2030-03-02T10:00:00Z' },
+        match: (r) => ts(r, 'startsAt') >= Date.parse('2030-03-02T10:00:00Z'),
+      },
       { query: { to: '2030-03-03T00:00:00Z' }, match: (r) => ts(r, 'startsAt') <= Date.parse('2030-03-03T00:00:00Z') },
       {
         query: { from: '2030-03-02T00:00:00Z', to: '2030-03-04T23:59:59Z', status: 'scheduled' },
-        match: (r) => ts(r, 'startsAt') >= Date.parse('2030-03-02T00:00:00Z') && ts(r, 'startsAt') <= Date.parse('2030-03-04T23:59:59Z') && r.status === 'scheduled',
+        match: (r) =>
+          ts(r, 'startsAt') >= Date.parse('2030-03-02T00:00:00Z') &&
+          ts(r, 'startsAt') <= Date.parse('2030-03-04T23:59:59Z') &&
+          r.status === 'scheduled',
       },
     ],
     search: { q: 'haystack', match: (r) => /haystack/i.test(String(r.location)) },
@@ -214,7 +243,15 @@ export const CRM_CASES: CrmCase[] = [
       clientId: refs.clientId,
       listingId: refs.listingId,
     }),
-    defaults: { status: 'open', escrowNumber: null, purchasePrice: null, openedAt: null, closingDate: null, clientId: null, listingId: null },
+    defaults: {
+      status: 'open',
+      escrowNumber: null,
+      purchasePrice: null,
+      openedAt: null,
+      closingDate: null,
+      clientId: null,
+      listingId: null,
+    },
     patch: (refs) => ({ status: 'closed', purchasePrice: '1000.00', listingId: refs.listingId }),
     requiredField: 'propertyAddress',
     variants: (refs) => [
@@ -227,7 +264,10 @@ export const CRM_CASES: CrmCase[] = [
     filters: [
       { query: { status: 'open' }, match: (r) => r.status === 'open' },
       { query: { clientId: '<clientId>' }, match: (r, refs) => r.clientId === refs.clientId },
-      { query: { status: 'closed', clientId: '<clientId>' }, match: (r, refs) => r.status === 'closed' && r.clientId === refs.clientId },
+      {
+        query: { status: 'closed', clientId: '<clientId>' },
+        match: (r, refs) => r.status === 'closed' && r.clientId === refs.clientId,
+      },
     ],
     search: { q: 'needle-', match: (r) => /needle-/i.test(String(r.escrowNumber)) },
     sorts: [
@@ -262,7 +302,15 @@ export const CRM_CASES: CrmCase[] = [
       status: 'pending',
       mlsNumber: 'MLS-200',
     }),
-    defaults: { status: 'active', city: null, price: null, bedrooms: null, bathrooms: null, squareFeet: null, mlsNumber: null },
+    defaults: {
+      status: 'active',
+      city: null,
+      price: null,
+      bedrooms: null,
+      bathrooms: null,
+      squareFeet: null,
+      mlsNumber: null,
+    },
     patch: () => ({ price: '399999.99', status: 'sold', bathrooms: 3 }),
     requiredField: 'status',
     variants: () => [
@@ -277,7 +325,14 @@ export const CRM_CASES: CrmCase[] = [
       { query: { city: 'SPRINGFIELD' }, match: (r) => String(r.city).toLowerCase() === 'springfield' },
       { query: { minPrice: '250000' }, match: (r) => r.price !== null && Number(r.price) >= 250000 },
       { query: { maxPrice: '250000' }, match: (r) => r.price !== null && Number(r.price) <= 250000 },
-      { query: { minPrice: '200000', maxPrice: '300000.5', city: 'springfield' }, match: (r) => r.price !== null && Number(r.price) >= 200000 && Number(r.price) <= 300000.5 && String(r.city).toLowerCase() === 'springfield' },
+      {
+        query: { minPrice: '200000', maxPrice: '300000.5', city: 'springfield' },
+        match: (r) =>
+          r.price !== null &&
+          Number(r.price) >= 200000 &&
+          Number(r.price) <= 300000.5 &&
+          String(r.city).toLowerCase() === 'springfield',
+      },
     ],
     search: { q: 'needle', match: (r) => /needle/i.test(String(r.mlsNumber)) },
     sorts: [
@@ -301,7 +356,10 @@ export const CRM_CASES: CrmCase[] = [
 
 /** Substitutes `<clientId>` style placeholders in filter queries. */
 export function fillQuery(query: Record<string, string>, refs: Refs): string {
-  const pairs = Object.entries(query).map(([k, v]): [string, string] => [k, v.replace(/^<(\w+)>$/, (_m, key: keyof Refs) => refs[key])]);
+  const pairs = Object.entries(query).map(([k, v]): [string, string] => [
+    k,
+    v.replace(/^<(\w+)>$/, (_m, key: keyof Refs) => refs[key]),
+  ]);
   return new URLSearchParams(pairs).toString();
 }
 
@@ -310,7 +368,8 @@ export async function createRefs(t: TestApp, token: string): Promise<Refs> {
   const client = await t.http.post('/v1/clients', { firstName: 'Ref', lastName: 'Client' }, { token });
   const lead = await t.http.post('/v1/leads', { firstName: 'Ref', lastName: 'Lead' }, { token });
   const listing = await t.http.post('/v1/listings', { address: '1 Ref Road' }, { token });
-  for (const r of [client, lead, listing]) if (r.status !== 201) throw new Error(`could not create refs: ${r.status} ${r.text}`);
+  for (const r of [client, lead, listing])
+    if (r.status !== 201) throw new Error(`could not create refs: ${r.status} ${r.text}`);
   return { clientId: client.body.data.id, leadId: lead.body.data.id, listingId: listing.body.data.id };
 }
 

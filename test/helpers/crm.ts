@@ -12,7 +12,16 @@ export async function insertTeam(t: TestApp, name = 'Team'): Promise<string> {
 /** A user actor as the guards would build it from a bearer token. */
 export function userActor(teamId: string, userId: string = randomUUID(), ip = '127.0.0.1'): Actor {
   return {
-    principal: { kind: 'user', userId, teamId, role: 'admin', email: `${userId}@example.com`, sessionId: randomUUID(), authTime: Date.now(), mfaEnabled: false },
+    principal: {
+      kind: 'user',
+      userId,
+      teamId,
+      role: 'admin',
+      email: `${userId}@example.com`,
+      sessionId: randomUUID(),
+      authTime: Date.now(),
+      mfaEnabled: false,
+    },
     ip,
     userAgent: 'crm-e2e',
   };
@@ -20,12 +29,19 @@ export function userActor(teamId: string, userId: string = randomUUID(), ip = '1
 
 /** An API-key actor as the api-key strategy would build it. */
 export function apiKeyActor(teamId: string, apiKeyId: string = randomUUID(), scopes: string[] = ['*:*']): Actor {
-  return { principal: { kind: 'apiKey', apiKeyId, teamId, scopes, name: 'integration', createdBy: null }, ip: '10.1.2.3', userAgent: 'integration/1.0' };
+  return {
+    principal: { kind: 'apiKey', apiKeyId, teamId, scopes, name: 'integration', createdBy: null },
+    ip: '10.1.2.3',
+    userAgent: 'integration/1.0',
+  };
 }
 
 /** The audit verifier over the test app's connection (table owner: sees every team). */
 export function verifyChains(t: TestApp, teamId?: string) {
-  return verifyAuditChains(async <T>(sql: string, params?: unknown[]) => (await t.dataSource.query(sql, params)) as T[], { teamId });
+  return verifyAuditChains(
+    async <T>(sql: string, params?: unknown[]) => (await t.dataSource.query(sql, params)) as T[],
+    { teamId },
+  );
 }
 
 export async function auditRows(t: TestApp, teamId: string): Promise<any[]> {

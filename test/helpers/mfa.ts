@@ -28,7 +28,11 @@ export interface Enrolled {
 export async function enrolMfa(t: TestApp, accessToken: string): Promise<Enrolled> {
   const setup = await t.http.post('/v1/auth/2fa/setup', undefined, { token: accessToken });
   if (setup.status !== 200) throw new Error(`2fa setup failed: ${setup.status} ${setup.text}`);
-  const enable = await t.http.post('/v1/auth/2fa/enable', { code: codeAt(setup.body.data.secret) }, { token: accessToken });
+  const enable = await t.http.post(
+    '/v1/auth/2fa/enable',
+    { code: codeAt(setup.body.data.secret) },
+    { token: accessToken },
+  );
   if (enable.status !== 200) throw new Error(`2fa enable failed: ${enable.status} ${enable.text}`);
   return { secret: setup.body.data.secret, backupCodes: enable.body.data.backupCodes };
 }

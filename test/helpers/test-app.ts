@@ -18,7 +18,10 @@ export interface TestDatabase {
 }
 
 function adminUrl(): string {
-  return process.env.HEARTH_TEST_PG_ADMIN_URL ?? (JSON.parse(readFileSync(TEST_STATE_FILE, 'utf8')) as { adminUrl: string }).adminUrl;
+  return (
+    process.env.HEARTH_TEST_PG_ADMIN_URL ??
+    (JSON.parse(readFileSync(TEST_STATE_FILE, 'utf8')) as { adminUrl: string }).adminUrl
+  );
 }
 
 /** A fresh database cloned from the migrated template (about 50 ms). */

@@ -12,7 +12,6 @@ import { HttpClient } from '../helpers/http';
 import { STRONG_PASSWORD } from '../helpers/auth';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/test-app';
 
-
 /**
  * PostgreSQL is stopped and started again under a steady write load. While it is down the API answers
  * 503 SERVICE_UNAVAILABLE (never a 500 or a hang); within 5 s of its return writes succeed again; and every
@@ -40,9 +39,13 @@ describe('database outage under load', () => {
   beforeAll(async () => {
     mkdirSync(dataDir, { recursive: true });
     const port = await freePort();
-    pg = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'embedded-pg-process.ts'), dataDir, String(port)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    pg = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', join(__dirname, 'embedded-pg-process.ts'), dataDir, String(port)],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     pg.stdout!.on('data', (c: Buffer) => (pgOut += c.toString()));
     const deadline = Date.now() + 60_000;
     while (!/ready (\S+)/.test(pgOut)) {
@@ -91,10 +94,12 @@ describe('database outage under load', () => {
     let n = 0;
     const worker = async () => {
       while (!stop) {
-        const res = await http.post('/v1/clients', { firstName: 'Load', lastName: `N${n++}` }, { token }).catch((err: Error) => {
-          unexpected.push(`transport: ${err.message}`);
-          return undefined;
-        });
+        const res = await http
+          .post('/v1/clients', { firstName: 'Load', lastName: `N${n++}` }, { token })
+          .catch((err: Error) => {
+            unexpected.push(`transport: ${err.message}`);
+            return undefined;
+          });
         if (!res) continue;
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 201) acknowledged.push(res.body.data.id);
@@ -116,7 +121,8 @@ describe('database outage under load', () => {
 
     await control('start', /ready/);
     const back = Date.now();
-    while (acknowledged.length === duringOutage && Date.now() - back < 10_000) await new Promise((r) => setTimeout(r, 25));
+    while (acknowledged.length === duringOutage && Date.now() - back < 10_000)
+      await new Promise((r) => setTimeout(r, 25));
     const recoveryMs = Date.now() - back;
     await new Promise((r) => setTimeout(r, 1000));
     stop = true;
@@ -134,7 +140,10 @@ describe('database outage under load', () => {
     try {
       const found = await check.query(`SELECT id FROM clients WHERE id = ANY($1::uuid[])`, [acknowledged]);
       expect(found.rowCount).toBe(acknowledged.length);
-      const audited = await check.query(`SELECT DISTINCT resource_id FROM audit_log WHERE action = 'CREATE' AND resource_id = ANY($1::uuid[])`, [acknowledged]);
+      const audited = await check.query(
+        `SELECT DISTINCT resource_id FROM audit_log WHERE action = 'CREATE' AND resource_id = ANY($1::uuid[])`,
+        [acknowledged],
+      );
       expect(audited.rowCount).toBe(acknowledged.length);
     } finally {
       await check.end();

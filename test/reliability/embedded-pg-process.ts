@@ -22,7 +22,14 @@ async function stop(): Promise<void> {
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
-  const run = command === 'start' ? start() : command === 'stop' ? stop() : command === 'exit' ? stop().then(() => process.exit(0)) : Promise.resolve();
+  const run =
+    command === 'start'
+      ? start()
+      : command === 'stop'
+        ? stop()
+        : command === 'exit'
+          ? stop().then(() => process.exit(0))
+          : Promise.resolve();
   run.catch((err: Error) => process.stdout.write(`error ${err.message}\n`));
 });
 void start();

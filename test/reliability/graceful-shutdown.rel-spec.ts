@@ -21,7 +21,13 @@ describe('graceful shutdown', () => {
   it('finishes in-flight requests, then exits 0 with the embedded database stopped', async () => {
     const http = new HttpClient(app.baseUrl);
     const email = `drain-${Date.now()}@example.com`;
-    const reg = await http.post('/v1/auth/register', { email, password: STRONG_PASSWORD, firstName: 'D', lastName: 'R', teamName: 'Drain' });
+    const reg = await http.post('/v1/auth/register', {
+      email,
+      password: STRONG_PASSWORD,
+      firstName: 'D',
+      lastName: 'R',
+      teamName: 'Drain',
+    });
     expect(reg.status).toBe(201);
     expect(existsSync(join(app.dataDir, 'pg', 'postmaster.pid'))).toBe(true);
 

@@ -18,7 +18,7 @@ interface Operation {
 
 const HOSTILE_STRINGS = [
   "' OR '1'='1",
-  "1; DROP TABLE clients; --",
+  '1; DROP TABLE clients; --',
   "' UNION SELECT password_hash FROM users --",
   '{"$gt": ""}',
   '<script>alert(1)</script>',
@@ -48,7 +48,14 @@ const HOSTILE_VALUES: unknown[] = [
   ...HOSTILE_STRINGS,
 ];
 
-const BAD_IDS = ['not-a-uuid', "1' OR '1'='1", '00000000-0000-0000-0000-00000000000g', 'x'.repeat(300), '%2e%2e%2f', randomUUID()];
+const BAD_IDS = [
+  'not-a-uuid',
+  "1' OR '1'='1",
+  '00000000-0000-0000-0000-00000000000g',
+  'x'.repeat(300),
+  '%2e%2e%2f',
+  randomUUID(),
+];
 
 function b64url(value: unknown): string {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
@@ -56,7 +63,15 @@ function b64url(value: unknown): string {
 
 function badJwts(): string[] {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { sub: randomUUID(), team: randomUUID(), role: 'admin', sid: randomUUID(), auth_time: now, iat: now, exp: now + 900 };
+  const claims = {
+    sub: randomUUID(),
+    team: randomUUID(),
+    role: 'admin',
+    sid: randomUUID(),
+    auth_time: now,
+    iat: now,
+    exp: now + 900,
+  };
   const sign = (header: unknown, payload: unknown, secret: string) => {
     const unsigned = `${b64url(header)}.${b64url(payload)}`;
     return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
@@ -75,7 +90,10 @@ function badJwts(): string[] {
   ];
 }
 
-function operations(doc: { paths: Record<string, Record<string, any>>; components?: { schemas?: Record<string, any> } }): Operation[] {
+function operations(doc: {
+  paths: Record<string, Record<string, any>>;
+  components?: { schemas?: Record<string, any> };
+}): Operation[] {
   const ops: Operation[] = [];
   const schemas = doc.components?.schemas ?? {};
   for (const [path, methods] of Object.entries(doc.paths)) {
@@ -130,29 +148,47 @@ describe('hostile input over every documented route', () => {
     const auth = { authorization: `Bearer ${token}` };
 
     for (const op of ops) {
-      const concretePaths = op.path.includes('{') ? BAD_IDS.map((id) => op.path.replace(/\{[^}]+\}/g, encodeURIComponent(id))) : [op.path];
+      const concretePaths = op.path.includes('{')
+        ? BAD_IDS.map((id) => op.path.replace(/\{[^}]+\}/g, encodeURIComponent(id)))
+        : [op.path];
       const jobs: (() => Promise<void>)[] = [];
       for (const path of concretePaths) {
         // Bodies: every documented field with every hostile value, the whole body replaced, and prototype keys.
-        const bodies: string[] = ['{"__proto__": {"isAdmin": true}}', '{"constructor": {"prototype": {"x": 1}}}', '[]', 'null', '"string"', '{'];
+        const bodies: string[] = [
+          '{"__proto__": {"isAdmin": true}}',
+          '{"constructor": {"prototype": {"x": 1}}}',
+          '[]',
+          'null',
+          '"string"',
+          '{',
+        ];
         for (const field of op.bodyFields) for (const v of HOSTILE_VALUES) bodies.push(JSON.stringify({ [field]: v }));
         if (op.method === 'GET' || op.method === 'DELETE') bodies.splice(1);
         for (const body of bodies) jobs.push(() => send(op.method, path, { body, headers: auth }));
         // Queries: every documented query parameter with hostile strings.
         for (const p of op.params.filter((x) => x.in === 'query')) {
-          for (const v of HOSTILE_STRINGS.slice(0, 9)) jobs.push(() => send(op.method, `${path}?${p.name}=${encodeURIComponent(v)}`, { headers: auth }));
+          for (const v of HOSTILE_STRINGS.slice(0, 9))
+            jobs.push(() => send(op.method, `${path}?${p.name}=${encodeURIComponent(v)}`, { headers: auth }));
           jobs.push(() => send(op.method, `${path}?${p.name}=a&${p.name}=b`, { headers: auth }));
         }
         // Credentials: forged tokens, junk cookies, junk keys.
-        for (const jwt of badJwts()) jobs.push(() => send(op.method, path, { body: '{}', headers: { authorization: `Bearer ${jwt}` } }));
-        jobs.push(() => send(op.method, path, { body: '{}', headers: { cookie: `refresh_token=${'%'.repeat(50)}; other=${'x'.repeat(4000)}` } }));
+        for (const jwt of badJwts())
+          jobs.push(() => send(op.method, path, { body: '{}', headers: { authorization: `Bearer ${jwt}` } }));
+        jobs.push(() =>
+          send(op.method, path, {
+            body: '{}',
+            headers: { cookie: `refresh_token=${'%'.repeat(50)}; other=${'x'.repeat(4000)}` },
+          }),
+        );
         jobs.push(() => send(op.method, path, { body: '{}', headers: { 'x-api-key': "hk_' OR 1=1 --_abc" } }));
         jobs.push(() => send(op.method, path, { body: '{}', headers: { authorization: 'Basic YWRtaW46YWRtaW4=' } }));
       }
       // Eight at a time: hostile, but not a load test.
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        for (let job = jobs.shift(); job; job = jobs.shift()) await job();
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let job = jobs.shift(); job; job = jobs.shift()) await job();
+        }),
+      );
     }
     expect(failures).toEqual([]);
     expect(sent).toBeGreaterThanOrEqual(2000);

@@ -29,63 +29,69 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
     await app.exited;
   });
 
-  it('keeps the heap flat under sustained mixed load', async () => {
-    const http = new HttpClient(app.baseUrl);
-    const reg = await http.post('/v1/auth/register', {
-      email: `soak-${Date.now()}@example.com`,
-      password: STRONG_PASSWORD,
-      firstName: 'S',
-      lastName: 'K',
-      teamName: 'Soak',
-    });
-    const token: string = reg.body.data.accessToken;
-    const samples: [number, number][] = [];
-    const start = Date.now();
-    let stop = false;
-    let requests = 0;
-    const errors: string[] = [];
-    const mix = [
-      () => http.get('/v1/clients?limit=50', { token }),
-      () => http.post('/v1/clients', { firstName: 'Soak', lastName: `N${requests}`, notes: 'x'.repeat(500) }, { token }),
-      () => http.get('/v1/auth/me', { token }),
-      () => http.get('/health'),
-      () => http.get('/v1/nope', { token }),
-      () => http.post('/v1/clients', { firstName: 42 }, { token }),
-      () => http.get('/v1/clients?limit=50&q=soak', { token }),
-    ];
-    const worker = async () => {
-      while (!stop) {
-        const res = await mix[requests++ % mix.length]();
-        if (res.status >= 500) errors.push(`${res.status} ${res.text.slice(0, 120)}`);
-      }
-    };
-    // The heap after a full GC every 5 s: what a leak grows. (Resident memory only shows the allocator's
-    // high-water mark, which rises with load and rarely falls, so it is reported but not judged.)
-    const rss: number[] = [];
-    const sampler = setInterval(() => {
-      rss.push(app.rssMb());
-      void app.heapAfterGcMb().then((mb) => samples.push([(Date.now() - start) / 60_000, mb]));
-    }, 5_000);
-    const workers = Array.from({ length: 4 }, worker);
-    await new Promise((r) => setTimeout(r, SOAK_SECONDS * 1000));
-    stop = true;
-    clearInterval(sampler);
-    await Promise.all(workers);
+  it(
+    'keeps the heap flat under sustained mixed load',
+    async () => {
+      const http = new HttpClient(app.baseUrl);
+      const reg = await http.post('/v1/auth/register', {
+        email: `soak-${Date.now()}@example.com`,
+        password: STRONG_PASSWORD,
+        firstName: 'S',
+        lastName: 'K',
+        teamName: 'Soak',
+      });
+      const token: string = reg.body.data.accessToken;
+      const samples: [number, number][] = [];
+      const start = Date.now();
+      let stop = false;
+      let requests = 0;
+      const errors: string[] = [];
+      const mix = [
+        () => http.get('/v1/clients?limit=50', { token }),
+        () =>
+          http.post('/v1/clients', { firstName: 'Soak', lastName: `N${requests}`, notes: 'x'.repeat(500) }, { token }),
+        () => http.get('/v1/auth/me', { token }),
+        () => http.get('/health'),
+        () => http.get('/v1/nope', { token }),
+        () => http.post('/v1/clients', { firstName: 42 }, { token }),
+        () => http.get('/v1/clients?limit=50&q=soak', { token }),
+      ];
+      const worker = async () => {
+        while (!stop) {
+          const res = await mix[requests++ % mix.length]();
+          if (res.status >= 500) errors.push(`${res.status} ${res.text.slice(0, 120)}`);
+        }
+      };
+      // The heap after a full GC every 5 s: what a leak grows. (Resident memory only shows the allocator's
+      // high-water mark, which rises with load and rarely falls, so it is reported but not judged.)
+      const rss: number[] = [];
+      const sampler = setInterval(() => {
+        rss.push(app.rssMb());
+        void app.heapAfterGcMb().then((mb) => samples.push([(Date.now() - start) / 60_000, mb]));
+      }, 5_000);
+      const workers = Array.from({ length: 4 }, worker);
+      await new Promise((r) => setTimeout(r, SOAK_SECONDS * 1000));
+      stop = true;
+      clearInterval(sampler);
+      await Promise.all(workers);
 
-    expect(errors).toEqual([]);
-    // The first third is warm-up (JIT, pools, caches filling); judge the rest.
-    const steady = samples.slice(Math.floor(samples.length / 3));
-    const mbPerMinute = slope(steady);
-    // Compare medians of the first and last quarter, so one sample caught mid-request does not decide.
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const quarter = Math.max(1, Math.floor(steady.length / 4));
-    const growth = median(steady.slice(-quarter).map((s) => s[1])) - median(steady.slice(0, quarter).map((s) => s[1]));
-    process.stdout.write(
-      `soak: ${requests} requests in ${SOAK_SECONDS} s; heap after GC ${steady[0][1].toFixed(1)} → ${steady[steady.length - 1][1].toFixed(1)} MB, ` +
-        `trend ${mbPerMinute.toFixed(2)} MB/min, median growth ${growth.toFixed(1)} MB; RSS ${rss[0]?.toFixed(0)} → ${rss[rss.length - 1]?.toFixed(0)} MB\n`,
-    );
-    expect(requests).toBeGreaterThan(SOAK_SECONDS * 20);
-    expect(mbPerMinute).toBeLessThan(1);
-    expect(growth).toBeLessThan(5);
-  }, (SOAK_SECONDS + 120) * 1000);
+      expect(errors).toEqual([]);
+      // The first third is warm-up (JIT, pools, caches filling); judge the rest.
+      const steady = samples.slice(Math.floor(samples.length / 3));
+      const mbPerMinute = slope(steady);
+      // Compare medians of the first and last quarter, so one sample caught mid-request does not decide.
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const quarter = Math.max(1, Math.floor(steady.length / 4));
+      const growth =
+        median(steady.slice(-quarter).map((s) => s[1])) - median(steady.slice(0, quarter).map((s) => s[1]));
+      process.stdout.write(
+        `soak: ${requests} requests in ${SOAK_SECONDS} s; heap after GC ${steady[0][1].toFixed(1)} → ${steady[steady.length - 1][1].toFixed(1)} MB, ` +
+          `trend ${mbPerMinute.toFixed(2)} MB/min, median growth ${growth.toFixed(1)} MB; RSS ${rss[0]?.toFixed(0)} → ${rss[rss.length - 1]?.toFixed(0)} MB\n`,
+      );
+      expect(requests).toBeGreaterThan(SOAK_SECONDS * 20);
+      expect(mbPerMinute).toBeLessThan(1);
+      expect(growth).toBeLessThan(5);
+    },
+    (SOAK_SECONDS + 120) * 1000,
+  );
 });

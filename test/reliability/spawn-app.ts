@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { TEST_DATA_DIR } from '../setup/paths';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/test-app';
 
-
 export interface SpawnedApp {
   child: ChildProcess;
   baseUrl: string;
@@ -24,26 +23,30 @@ export async function spawnApp(env: Record<string, string> = {}): Promise<Spawne
   const dataDir = join(TEST_DATA_DIR, `proc-${randomBytes(4).toString('hex')}`);
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
-  const child = spawn(process.execPath, ['--expose-gc', '-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'src', 'main.ts')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      EMBEDDED_PG_PORT: String(await freePort()),
-      JWT_SECRET: TEST_JWT_SECRET,
-      DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_GLOBAL_MAX: '10000000',
-      RATE_LIMIT_LOGIN_MAX: '10000000',
-      RATE_LIMIT_REGISTER_MAX: '10000000',
-      ENABLE_EMAIL_LOGIN_NOTIFICATIONS: 'false',
-      HEARTH_MEMORY_PROBE: '1',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'src', 'main.ts')],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+        JWT_SECRET: TEST_JWT_SECRET,
+        DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_GLOBAL_MAX: '10000000',
+        RATE_LIMIT_LOGIN_MAX: '10000000',
+        RATE_LIMIT_REGISTER_MAX: '10000000',
+        ENABLE_EMAIL_LOGIN_NOTIFICATIONS: 'false',
+        HEARTH_MEMORY_PROBE: '1',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  );
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));

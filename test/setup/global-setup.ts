@@ -7,7 +7,6 @@ import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { runMigrations } from '../../src/database/migrate';
 import { TEST_DATA_DIR, TEST_STATE_FILE, TEMPLATE_DB } from './paths';
 
-
 /** One embedded Postgres for the whole run; a template database migrated once and cloned per test file. */
 export default async function globalSetup(): Promise<void> {
   // Each Jest project (e2e, reliability) names this setup; the first one starts the server for all.

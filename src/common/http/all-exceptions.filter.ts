@@ -15,7 +15,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 }
 
-export function sendError(reply: FastifyReply, request: FastifyRequest | undefined, exception: unknown, logger: Pick<Logger, 'error' | 'warn'>): void {
+export function sendError(
+  reply: FastifyReply,
+  request: FastifyRequest | undefined,
+  exception: unknown,
+  logger: Pick<Logger, 'error' | 'warn'>,
+): void {
   const mapped = mapError(exception);
   if (mapped.unexpected) {
     const err = exception instanceof Error ? exception : new Error(String(exception));
@@ -23,8 +28,7 @@ export function sendError(reply: FastifyReply, request: FastifyRequest | undefin
     if (mapped.status >= 500 && mapped.status !== 503) {
       logger.error(`${where} failed: ${err.message}`, err.stack);
       reportError(err);
-    }
-    else logger.warn(`${where} ${mapped.body.error.code}: ${err.message}`);
+    } else logger.warn(`${where} ${mapped.body.error.code}: ${err.message}`);
   }
   if (reply.sent) return;
   for (const [name, value] of Object.entries(mapped.headers)) reply.header(name, value);

@@ -39,20 +39,32 @@ export function ApiErrorResponses(...entries: Array<number | [number, string]>):
 }
 
 /** A success envelope around one `model`. */
-export function ApiDataResponse(model: Type<unknown>, options: { status?: number; description?: string; isArray?: boolean } = {}): MethodDecorator {
-  const data = options.isArray ? { type: 'array', items: { $ref: getSchemaPath(model) } } : { $ref: getSchemaPath(model) };
+export function ApiDataResponse(
+  model: Type<unknown>,
+  options: { status?: number; description?: string; isArray?: boolean } = {},
+): MethodDecorator {
+  const data = options.isArray
+    ? { type: 'array', items: { $ref: getSchemaPath(model) } }
+    : { $ref: getSchemaPath(model) };
   return applyDecorators(
     ApiExtraModels(model),
     ApiResponse({
       status: options.status ?? 200,
       description: options.description ?? 'OK',
-      schema: { type: 'object', properties: { success: { type: 'boolean', example: true }, data }, required: ['success', 'data'] },
+      schema: {
+        type: 'object',
+        properties: { success: { type: 'boolean', example: true }, data },
+        required: ['success', 'data'],
+      },
     }),
   );
 }
 
 /** A success envelope around a page of `model` with its keyset meta. */
-export function ApiPageResponse(model: Type<unknown>, description = 'One page, newest first unless `sort` says otherwise'): MethodDecorator {
+export function ApiPageResponse(
+  model: Type<unknown>,
+  description = 'One page, newest first unless `sort` says otherwise',
+): MethodDecorator {
   return applyDecorators(
     ApiExtraModels(model),
     ApiResponse({
@@ -67,7 +79,11 @@ export function ApiPageResponse(model: Type<unknown>, description = 'One page, n
             type: 'object',
             properties: {
               limit: { type: 'integer' },
-              nextCursor: { type: 'string', nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' },
+              nextCursor: {
+                type: 'string',
+                nullable: true,
+                description: 'Pass as `cursor` for the next page; null on the last page',
+              },
               total: { type: 'integer', description: 'Only with includeTotal=true; capped (see the parameter)' },
             },
             required: ['limit'],

@@ -7,7 +7,8 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 @Injectable()
 export class UuidPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (typeof value !== 'string' || !UUID_PATTERN.test(value)) throw AppException.validation('id must be a UUID', [{ field: 'id', errors: ['id must be a UUID'] }]);
+    if (typeof value !== 'string' || !UUID_PATTERN.test(value))
+      throw AppException.validation('id must be a UUID', [{ field: 'id', errors: ['id must be a UUID'] }]);
     return value.toLowerCase();
   }
 }

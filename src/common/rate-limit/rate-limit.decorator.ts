@@ -12,5 +12,7 @@ export interface RateLimitSpec {
 export const RATE_LIMIT = 'rate-limit:route';
 
 /** A route's own limit from config (RATE_LIMIT_<BUCKET>_MAX / _WINDOW), on top of the global one. */
-export const RateLimit = (bucket: RateLimitBucket, options: { failuresOnly?: boolean } = {}): MethodDecorator & ClassDecorator =>
-  SetMetadata(RATE_LIMIT, { bucket, ...options } satisfies RateLimitSpec);
+export const RateLimit = (
+  bucket: RateLimitBucket,
+  options: { failuresOnly?: boolean } = {},
+): MethodDecorator & ClassDecorator => SetMetadata(RATE_LIMIT, { bucket, ...options } satisfies RateLimitSpec);

@@ -24,13 +24,17 @@ export class RateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const spec = this.reflector.getAllAndOverride<RateLimitSpec | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]);
+    const spec = this.reflector.getAllAndOverride<RateLimitSpec | undefined>(RATE_LIMIT, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     const ip = clientIp(request);
 
     if (request.url.startsWith('/v1/')) {
       const apiKey = request.headers['x-api-key'];
       // Per key (its public prefix) for integrations, per client IP for everyone else.
-      const subject = typeof apiKey === 'string' && /^hk_[a-z0-9]{8}_/.test(apiKey) ? `key:${apiKey.slice(0, 11)}` : `ip:${ip}`;
+      const subject =
+        typeof apiKey === 'string' && /^hk_[a-z0-9]{8}_/.test(apiKey) ? `key:${apiKey.slice(0, 11)}` : `ip:${ip}`;
       const decision = await this.limits.consume('global', subject);
       reply.header('X-RateLimit-Limit', String(decision.limit));
       reply.header('X-RateLimit-Remaining', String(Math.max(0, decision.limit - decision.count)));
@@ -44,7 +48,9 @@ export class RateLimitGuard implements CanActivate {
     }
 
     if (spec) {
-      const decision = spec.failuresOnly ? await this.limits.check(spec.bucket, ip) : await this.limits.consume(spec.bucket, ip);
+      const decision = spec.failuresOnly
+        ? await this.limits.check(spec.bucket, ip)
+        : await this.limits.consume(spec.bucket, ip);
       if (!decision.allowed) await this.reject(request, spec.bucket, decision);
     }
     return true;
@@ -74,7 +80,9 @@ export class RateLimitGuard implements CanActivate {
     const isAuth = AUTH_BUCKETS.has(bucket);
     throw new AppException(
       isAuth ? 'AUTH_RATE_LIMIT' : 'RATE_LIMIT',
-      isAuth ? `Too many attempts; try again in ${decision.retryAfterSeconds} seconds` : `Too many requests; try again in ${decision.retryAfterSeconds} seconds`,
+      isAuth
+        ? `Too many attempts; try again in ${decision.retryAfterSeconds} seconds`
+        : `Too many requests; try again in ${decision.retryAfterSeconds} seconds`,
       undefined,
       { 'Retry-After': String(decision.retryAfterSeconds) },
     );

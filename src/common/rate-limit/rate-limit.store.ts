@@ -56,21 +56,27 @@ return {c, ttl}`;
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly redis: Redis;
 
-  constructor(url: string, private readonly prefix = 'hearth:rl:') {
+  constructor(
+    url: string,
+    private readonly prefix = 'hearth:rl:',
+  ) {
     this.redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
     this.redis.defineCommand('rlHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
   }
 
   async hit(key: string, windowMs: number): Promise<WindowState> {
-    const [count, ttl] = (await (this.redis as unknown as { rlHit(k: string, w: number): Promise<[number, number]> }).rlHit(
-      this.prefix + key,
-      Math.max(1, Math.round(windowMs)),
-    )) as [number, number];
+    const [count, ttl] = (await (
+      this.redis as unknown as { rlHit(k: string, w: number): Promise<[number, number]> }
+    ).rlHit(this.prefix + key, Math.max(1, Math.round(windowMs)))) as [number, number];
     return { count: Number(count), resetMs: Number(ttl) };
   }
 
   async peek(key: string): Promise<WindowState> {
-    const [[, count], [, ttl]] = (await this.redis.multi().get(this.prefix + key).pttl(this.prefix + key).exec()) as [[null, string | null], [null, number]];
+    const [[, count], [, ttl]] = (await this.redis
+      .multi()
+      .get(this.prefix + key)
+      .pttl(this.prefix + key)
+      .exec()) as [[null, string | null], [null, number]];
     return { count: count ? Number(count) : 0, resetMs: Math.max(0, Number(ttl)) };
   }
 

@@ -5,7 +5,17 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { SecurityEventsService, eventContext } from '../../modules/security-events/security-events.service';
 import { AppException } from '../http/app.exception';
-import { ANY_PRINCIPAL, IS_PUBLIC, MFA_ENROLLED, MfaEnrolmentPolicy, PERMISSION, PermissionSpec, SENSITIVE, SensitiveKind, USERS_ONLY } from './decorators';
+import {
+  ANY_PRINCIPAL,
+  IS_PUBLIC,
+  MFA_ENROLLED,
+  MfaEnrolmentPolicy,
+  PERMISSION,
+  PermissionSpec,
+  SENSITIVE,
+  SensitiveKind,
+  USERS_ONLY,
+} from './decorators';
 import { roleAllows, scopesAllow } from './principal';
 import { actorOf } from './request-context';
 
@@ -39,7 +49,11 @@ export class AuthorizationGuard implements CanActivate {
 
     if (principal.kind === 'apiKey') {
       if (this.meta<boolean>(USERS_ONLY, context) || !permission) {
-        await this.events.record('permission_denied', 'medium', eventContext(actor, { path, reason: 'api_key_not_allowed' }));
+        await this.events.record(
+          'permission_denied',
+          'medium',
+          eventContext(actor, { path, reason: 'api_key_not_allowed' }),
+        );
         throw AppException.forbidden('API keys cannot access this route');
       }
       if (!scopesAllow(principal.scopes, permission.resource, permission.action)) {
@@ -51,21 +65,39 @@ export class AuthorizationGuard implements CanActivate {
     }
 
     if (permission && !roleAllows(principal.role, permission.resource, permission.action)) {
-      await this.events.record('permission_denied', 'medium', eventContext(actor, { path, role: principal.role, required: `${permission.resource}:${permission.action}` }));
-      throw AppException.forbidden(`Your role (${principal.role}) does not allow ${permission.action} on ${permission.resource}`);
+      await this.events.record(
+        'permission_denied',
+        'medium',
+        eventContext(actor, { path, role: principal.role, required: `${permission.resource}:${permission.action}` }),
+      );
+      throw AppException.forbidden(
+        `Your role (${principal.role}) does not allow ${permission.action} on ${permission.resource}`,
+      );
     }
     const mfaPolicy = this.meta<MfaEnrolmentPolicy>(MFA_ENROLLED, context);
-    const mfaRequired = mfaPolicy === 'always' || (mfaPolicy === 'admin-actions' && this.config.requireMfaForAdminActions);
+    const mfaRequired =
+      mfaPolicy === 'always' || (mfaPolicy === 'admin-actions' && this.config.requireMfaForAdminActions);
     if (mfaRequired && !principal.mfaEnabled) {
-      await this.events.record('permission_denied', 'medium', eventContext(actor, { path, reason: 'mfa_enrollment_required' }));
+      await this.events.record(
+        'permission_denied',
+        'medium',
+        eventContext(actor, { path, reason: 'mfa_enrollment_required' }),
+      );
       throw new AppException('MFA_ENROLLMENT_REQUIRED', 'Enable two-factor authentication to perform this action');
     }
     const sensitive = this.meta<SensitiveKind>(SENSITIVE, context);
     if (sensitive) {
       const required = sensitive === 'delete' ? this.config.reauth.forDelete : this.config.reauth.forExport;
       if (required && Date.now() - principal.authTime > this.config.reauth.windowMs) {
-        await this.events.record('permission_denied', 'low', eventContext(actor, { path, reason: 'reauth_required', operation: sensitive }));
-        throw new AppException('REAUTH_REQUIRED', 'Confirm your password (POST /v1/auth/reauth) to perform this action');
+        await this.events.record(
+          'permission_denied',
+          'low',
+          eventContext(actor, { path, reason: 'reauth_required', operation: sensitive }),
+        );
+        throw new AppException(
+          'REAUTH_REQUIRED',
+          'Confirm your password (POST /v1/auth/reauth) to perform this action',
+        );
       }
     }
     return true;

@@ -21,10 +21,15 @@ export interface PermissionSpec {
 
 /** One declaration checked against a user's role or an API key's scopes. */
 export const Permission = (resource: PermissionResource, action: Action): MethodDecorator & ClassDecorator =>
-  applyDecorators(SetMetadata(PERMISSION, { resource, action } satisfies PermissionSpec), ApiBearerAuth(), ApiSecurity('api-key'));
+  applyDecorators(
+    SetMetadata(PERMISSION, { resource, action } satisfies PermissionSpec),
+    ApiBearerAuth(),
+    ApiSecurity('api-key'),
+  );
 
 /** Signed-in people only; API keys are refused (auth, users, api-keys routes). */
-export const UsersOnly = (): MethodDecorator & ClassDecorator => applyDecorators(SetMetadata(USERS_ONLY, true), ApiBearerAuth());
+export const UsersOnly = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(USERS_ONLY, true), ApiBearerAuth());
 
 /** Any authenticated caller, user or API key, with no permission beyond being signed in (GET /v1/auth/me). */
 export const AnyPrincipal = (): MethodDecorator & ClassDecorator =>
@@ -39,7 +44,8 @@ export const Sensitive = (kind: SensitiveKind): MethodDecorator => SetMetadata(S
  * management), which REQUIRE_MFA_FOR_ADMIN_ACTIONS can turn off for teams that enforce 2FA elsewhere.
  */
 export type MfaEnrolmentPolicy = 'always' | 'admin-actions';
-export const RequireMfaEnrolment = (policy: MfaEnrolmentPolicy = 'always'): MethodDecorator & ClassDecorator => SetMetadata(MFA_ENROLLED, policy);
+export const RequireMfaEnrolment = (policy: MfaEnrolmentPolicy = 'always'): MethodDecorator & ClassDecorator =>
+  SetMetadata(MFA_ENROLLED, policy);
 
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal | undefined => {
   return ctx.switchToHttp().getRequest<FastifyRequest>().principal;

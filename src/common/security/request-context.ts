@@ -15,5 +15,9 @@ export function clientIp(request: FastifyRequest): string {
 
 export function actorOf(request: FastifyRequest): Actor {
   const ua = request.headers['user-agent'];
-  return { principal: request.principal, ip: clientIp(request), userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
+  return {
+    principal: request.principal,
+    ip: clientIp(request),
+    userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
+  };
 }

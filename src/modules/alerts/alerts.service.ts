@@ -80,7 +80,11 @@ export class AlertsService implements OnModuleInit, OnApplicationShutdown {
     await Promise.all(jobs);
   }
 
-  private async withRetry(channel: AlertDelivery['channel'], event: SecurityEvent, attempt: () => Promise<void>): Promise<void> {
+  private async withRetry(
+    channel: AlertDelivery['channel'],
+    event: SecurityEvent,
+    attempt: () => Promise<void>,
+  ): Promise<void> {
     let lastError = '';
     for (let i = 0; i <= RETRY_DELAYS_MS.length; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[i - 1]).unref());
@@ -124,7 +128,15 @@ export class AlertsService implements OnModuleInit, OnApplicationShutdown {
           ts: Math.floor(event.createdAt.getTime() / 1000),
         },
       ],
-      event: { id: event.id, type: event.eventType, severity: event.severity, teamId: event.teamId, userId: event.userId, ip: event.ipAddress, details: event.details },
+      event: {
+        id: event.id,
+        type: event.eventType,
+        severity: event.severity,
+        teamId: event.teamId,
+        userId: event.userId,
+        ip: event.ipAddress,
+        details: event.details,
+      },
     };
     const res = await fetch(this.config.alerts.webhookUrl!, {
       method: 'POST',
@@ -137,6 +149,7 @@ export class AlertsService implements OnModuleInit, OnApplicationShutdown {
 
   /** Give pending deliveries a moment on shutdown. */
   async onApplicationShutdown(): Promise<void> {
-    if (this.inFlight.size) await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 3_000).unref())]);
+    if (this.inFlight.size)
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 3_000).unref())]);
   }
 }

@@ -26,7 +26,9 @@ export class GeoAnomalyService implements OnModuleInit {
     if (!this.config.detection.ipAnomaly) return;
     this.events.onRecorded((event) => {
       if (event.eventType === 'login_success' && event.userId && event.ipAddress) {
-        setImmediate(() => void this.check(event).catch((err) => this.logger.warn(`geo check failed: ${(err as Error).message}`)));
+        setImmediate(
+          () => void this.check(event).catch((err) => this.logger.warn(`geo check failed: ${(err as Error).message}`)),
+        );
       }
     });
   }

@@ -1,7 +1,21 @@
 import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { UuidPipe } from '../../common/http/uuid.pipe';
-import { CurrentActor, CurrentPrincipal, Permission, RequireMfaEnrolment, UsersOnly } from '../../common/security/decorators';
+import {
+  CurrentActor,
+  CurrentPrincipal,
+  Permission,
+  RequireMfaEnrolment,
+  UsersOnly,
+} from '../../common/security/decorators';
 import { Actor, UserPrincipal } from '../../common/security/principal';
 import { ApiKeysService } from './api-keys.service';
 import { CreateApiKeyDto } from './dto/api-key.dto';
@@ -36,7 +50,11 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Revoke a key; it stops working at once' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND' })
   @ApiConflictResponse({ description: 'CONFLICT: already revoked' })
-  revoke(@CurrentPrincipal() principal: UserPrincipal, @Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
+  revoke(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Param('id', UuidPipe) id: string,
+    @CurrentActor() actor: Actor,
+  ) {
     return this.keys.revoke(principal, id, actor);
   }
 }

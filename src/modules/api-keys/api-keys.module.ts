@@ -12,7 +12,13 @@ import { ApiKey } from './entities/api-key.entity';
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey]), AuditModule],
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, ApiKeyUsage, ApiKeyExpiryJob, ApiKeyStrategy, { provide: API_KEY_STRATEGY, useExisting: ApiKeyStrategy }],
+  providers: [
+    ApiKeysService,
+    ApiKeyUsage,
+    ApiKeyExpiryJob,
+    ApiKeyStrategy,
+    { provide: API_KEY_STRATEGY, useExisting: ApiKeyStrategy },
+  ],
   exports: [API_KEY_STRATEGY, ApiKeysService],
 })
 export class ApiKeysModule {}

@@ -87,11 +87,17 @@ export class ApiKeysService {
   ) {}
 
   private expiryFrom(input: CreateApiKeyDto): Date {
-    if (input.expiresAt && input.expiresInDays) throw AppException.validation('Give expiresAt or expiresInDays, not both', [{ field: 'expiresAt', errors: ['choose one'] }]);
+    if (input.expiresAt && input.expiresInDays)
+      throw AppException.validation('Give expiresAt or expiresInDays, not both', [
+        { field: 'expiresAt', errors: ['choose one'] },
+      ]);
     const now = Date.now();
     if (input.expiresAt) {
       const at = new Date(input.expiresAt).getTime();
-      if (at <= now) throw AppException.validation('expiresAt must be in the future', [{ field: 'expiresAt', errors: ['must be in the future'] }]);
+      if (at <= now)
+        throw AppException.validation('expiresAt must be in the future', [
+          { field: 'expiresAt', errors: ['must be in the future'] },
+        ]);
       if (at > now + MAX_API_KEY_LIFETIME_DAYS * DAY_MS) {
         const message = `expiresAt must be within ${MAX_API_KEY_LIFETIME_DAYS} days`;
         throw AppException.validation(message, [{ field: 'expiresAt', errors: [message] }]);
@@ -104,11 +110,15 @@ export class ApiKeysService {
   async create(principal: UserPrincipal, input: CreateApiKeyDto, actor: Actor) {
     const allowedIps = (input.allowedIps ?? []).map((rule) => {
       const normalised = normaliseIpRule(rule);
-      if (!normalised) throw AppException.validation(`"${rule}" is not an IP address or CIDR`, [{ field: 'allowedIps', errors: [`"${rule}" is not an IP address or CIDR`] }]);
+      if (!normalised)
+        throw AppException.validation(`"${rule}" is not an IP address or CIDR`, [
+          { field: 'allowedIps', errors: [`"${rule}" is not an IP address or CIDR`] },
+        ]);
       return normalised;
     });
     const expiresAt = this.expiryFrom(input);
-    if (!(await this.mfa.verifyLoginCode(principal.userId, input.otp))) throw new AppException('INVALID_MFA_CODE', 'The 2FA code is not valid');
+    if (!(await this.mfa.verifyLoginCode(principal.userId, input.otp)))
+      throw new AppException('INVALID_MFA_CODE', 'The 2FA code is not valid');
 
     const prefix = newPrefix();
     const key = `${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -118,13 +128,38 @@ export class ApiKeysService {
         `INSERT INTO api_keys (team_id, name, prefix, key_hash, scopes, allowed_ips, expires_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          RETURNING id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at`,
-        [principal.teamId, input.name, prefix, sha256(key).toString('hex'), scopes, allowedIps, expiresAt, principal.userId],
+        [
+          principal.teamId,
+          input.name,
+          prefix,
+          sha256(key).toString('hex'),
+          scopes,
+          allowedIps,
+          expiresAt,
+          principal.userId,
+        ],
       );
       const shown = publicKey(row);
-      await this.audit.record(m, actor, { action: 'CREATE', resourceType: 'api_key', resourceId: row.id, oldValues: null, newValues: shown });
+      await this.audit.record(m, actor, {
+        action: 'CREATE',
+        resourceType: 'api_key',
+        resourceId: row.id,
+        oldValues: null,
+        newValues: shown,
+      });
       return shown;
     });
-    await this.events.record('api_key_created', 'medium', eventContext(actor, { apiKeyId: created.id, name: created.name, scopes, allowedIps, expiresAt: created.expiresAt }));
+    await this.events.record(
+      'api_key_created',
+      'medium',
+      eventContext(actor, {
+        apiKeyId: created.id,
+        name: created.name,
+        scopes,
+        allowedIps,
+        expiresAt: created.expiresAt,
+      }),
+    );
     return { ...created, key };
   }
 
@@ -137,7 +172,10 @@ export class ApiKeysService {
       );
       return rows.map((r: Parameters<typeof publicKey>[0]) => {
         const pending = this.usage.lastUsed(r.id);
-        return publicKey({ ...r, last_used_at: pending && (!r.last_used_at || pending > r.last_used_at) ? pending : r.last_used_at });
+        return publicKey({
+          ...r,
+          last_used_at: pending && (!r.last_used_at || pending > r.last_used_at) ? pending : r.last_used_at,
+        });
       });
     });
   }
@@ -155,7 +193,13 @@ export class ApiKeysService {
          RETURNING id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at`,
         [id],
       );
-      await this.audit.record(m, actor, { action: 'DELETE', resourceType: 'api_key', resourceId: id, oldValues: publicKey(old), newValues: publicKey(row) });
+      await this.audit.record(m, actor, {
+        action: 'DELETE',
+        resourceType: 'api_key',
+        resourceId: id,
+        oldValues: publicKey(old),
+        newValues: publicKey(row),
+      });
       return row;
     });
     this.cache.delete(revoked.prefix);
@@ -178,21 +222,35 @@ export class ApiKeysService {
 
   /** The strategy's check: a principal, false for an unknown/revoked key, or the contract's error. */
   async authenticate(presented: string, ip: string, userAgent: string | null): Promise<ApiKeyPrincipal | false> {
-    if (presented.length < PREFIX_LENGTH + 20 || presented.length > 200 || presented[PREFIX_LENGTH] !== '_') return false;
+    if (presented.length < PREFIX_LENGTH + 20 || presented.length > 200 || presented[PREFIX_LENGTH] !== '_')
+      return false;
     const row = await this.lookup(presented.slice(0, PREFIX_LENGTH));
     if (!row) return false;
     if (!timingSafeEqual(sha256(presented), Buffer.from(row.key_hash, 'hex'))) return false;
     if (row.revoked_at) return false;
     const ctx = { ip, userAgent, teamId: row.team_id, apiKeyId: row.id };
     if (row.expires_at.getTime() <= Date.now()) {
-      await this.events.record('api_key_expired', 'medium', { ...ctx, details: { name: row.name, expiredAt: row.expires_at.toISOString() } });
+      await this.events.record('api_key_expired', 'medium', {
+        ...ctx,
+        details: { name: row.name, expiredAt: row.expires_at.toISOString() },
+      });
       throw new AppException('API_KEY_EXPIRED', 'This API key has expired; create a new one');
     }
     if (!ipAllowed(ip, row.allowed_ips)) {
-      await this.events.record('ip_not_allowed', 'high', { ...ctx, details: { name: row.name, allowedIps: row.allowed_ips } });
+      await this.events.record('ip_not_allowed', 'high', {
+        ...ctx,
+        details: { name: row.name, allowedIps: row.allowed_ips },
+      });
       throw new AppException('IP_NOT_ALLOWED', `This API key cannot be used from ${ip}`);
     }
     this.usage.recordUse(row.id, row.team_id, ip, userAgent);
-    return { kind: 'apiKey', apiKeyId: row.id, teamId: row.team_id, scopes: row.scopes, name: row.name, createdBy: row.created_by };
+    return {
+      kind: 'apiKey',
+      apiKeyId: row.id,
+      teamId: row.team_id,
+      scopes: row.scopes,
+      name: row.name,
+      createdBy: row.created_by,
+    };
   }
 }

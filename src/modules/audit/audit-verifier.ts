@@ -45,9 +45,13 @@ interface StoredLink {
 
 /** The hash a stored row should carry, by the version that linked it. */
 function expectedHash(prevHash: string, row: StoredLink): string {
-  if (row.hash_version === 2) return createHash('sha256').update(prevHash + row.material, 'utf8').digest('hex');
+  if (row.hash_version === 2)
+    return createHash('sha256')
+      .update(prevHash + row.material, 'utf8')
+      .digest('hex');
   // v1: linked by the application, over its canonical JSON of the row.
-  const createdAt = row.created_at instanceof Date ? row.created_at.toISOString() : new Date(row.created_at).toISOString();
+  const createdAt =
+    row.created_at instanceof Date ? row.created_at.toISOString() : new Date(row.created_at).toISOString();
   return auditLinkHash(prevHash, {
     id: row.id,
     teamId: row.team_id,
@@ -74,7 +78,10 @@ const BATCH = 2000;
  * the last row (truncated end). Must run with a role that sees every team (the table owner), not as
  * app_tenant.
  */
-export async function verifyAuditChains(query: RowQuery, options: { teamId?: string } = {}): Promise<AuditVerification> {
+export async function verifyAuditChains(
+  query: RowQuery,
+  options: { teamId?: string } = {},
+): Promise<AuditVerification> {
   const chains = await query<{ team_id: string; lane: number }>(
     `SELECT team_id, lane FROM audit_chain_heads WHERE seq > 0 AND ($1::uuid IS NULL OR team_id = $1::uuid)
      UNION SELECT DISTINCT team_id, lane FROM audit_log WHERE $1::uuid IS NULL OR team_id = $1::uuid ORDER BY 1, 2`,
@@ -84,7 +91,10 @@ export async function verifyAuditChains(query: RowQuery, options: { teamId?: str
   let rows = 0;
 
   for (const { team_id: teamId, lane } of chains) {
-    const [head] = await query<{ seq: string; hash: string }>(`SELECT seq::text AS seq, hash FROM audit_chain_heads WHERE team_id = $1 AND lane = $2`, [teamId, lane]);
+    const [head] = await query<{ seq: string; hash: string }>(
+      `SELECT seq::text AS seq, hash FROM audit_chain_heads WHERE team_id = $1 AND lane = $2`,
+      [teamId, lane],
+    );
     let expectedSeq = 1n;
     let prevHash = GENESIS_HASH;
     let lastId: string | null = null;
@@ -100,7 +110,13 @@ export async function verifyAuditChains(query: RowQuery, options: { teamId?: str
       for (const row of batch) {
         rows++;
         if (BigInt(row.seq) !== expectedSeq) {
-          failure = { teamId, lane, seq: expectedSeq.toString(), rowId: null, reason: `missing link: seq ${expectedSeq} is absent (next row is seq ${row.seq})` };
+          failure = {
+            teamId,
+            lane,
+            seq: expectedSeq.toString(),
+            rowId: null,
+            reason: `missing link: seq ${expectedSeq} is absent (next row is seq ${row.seq})`,
+          };
           break walk;
         }
         if (row.prev_hash !== prevHash) {
@@ -108,7 +124,13 @@ export async function verifyAuditChains(query: RowQuery, options: { teamId?: str
           break walk;
         }
         if (expectedHash(prevHash, row) !== row.hash) {
-          failure = { teamId, lane, seq: row.seq, rowId: row.id, reason: 'row content does not match its hash (edited)' };
+          failure = {
+            teamId,
+            lane,
+            seq: row.seq,
+            rowId: row.id,
+            reason: 'row content does not match its hash (edited)',
+          };
           break walk;
         }
         prevHash = row.hash;

@@ -15,7 +15,10 @@ export class AuditController {
   @Get()
   @Permission('audit', 'read')
   @UsersOnly()
-  @ApiOperation({ summary: "The team's audit trail (admin)", description: 'One entry per create, update and delete, newest first; keyset pagination.' })
+  @ApiOperation({
+    summary: "The team's audit trail (admin)",
+    description: 'One entry per create, update and delete, newest first; keyset pagination.',
+  })
   @ApiPageResponse(AuditLogEntryDto)
   @ApiErrorResponses(400, 401, [403, 'FORBIDDEN: admins only; API keys cannot read the audit log'])
   list(@Query() query: AuditLogQuery, @CurrentActor() actor: Actor) {

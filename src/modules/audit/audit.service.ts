@@ -46,7 +46,8 @@ const LIST_COLUMNS = `id, lane, seq::text AS seq, action, resource_type AS "reso
   ip_address AS ip, user_agent AS "userAgent", created_at AS "createdAt", hash`;
 
 /** The columns a writer supplies; the audit_log_link trigger adds lane, seq, prev_hash, hash and created_at. */
-const WRITER_COLUMNS = 'id, team_id, action, resource_type, resource_id, user_id, api_key_id, ip_address, user_agent, old_values, new_values';
+const WRITER_COLUMNS =
+  'id, team_id, action, resource_type, resource_id, user_id, api_key_id, ip_address, user_agent, old_values, new_values';
 
 /** Values as the jsonb text stored for them (Dates as ISO strings, undefined keys dropped). */
 function auditJson(values: Record<string, unknown> | null | undefined): string | null {
@@ -73,14 +74,31 @@ export class AuditService {
   constructor(private readonly teamScope: TeamScope) {}
 
   /** Appends one row. `manager` must be the transaction that made the change. */
-  async record(manager: EntityManager, actor: Actor, entry: AuditEntry, teamId: string | undefined = actor.principal?.teamId): Promise<{ id: string; seq: string; hash: string }> {
+  async record(
+    manager: EntityManager,
+    actor: Actor,
+    entry: AuditEntry,
+    teamId: string | undefined = actor.principal?.teamId,
+  ): Promise<{ id: string; seq: string; hash: string }> {
     if (!teamId) throw new Error('AuditService.record: no team for this audit entry');
     const [row] = await queryRows<{ id: string; seq: string; hash: string }>(
       manager,
       `INSERT INTO audit_log (${WRITER_COLUMNS})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)
        RETURNING id, seq::text AS seq, hash`,
-      [randomUUID(), teamId, entry.action, entry.resourceType, entry.resourceId, actorUserId(actor), actorApiKeyId(actor), actor.ip || null, actor.userAgent, auditJson(entry.oldValues), auditJson(entry.newValues)],
+      [
+        randomUUID(),
+        teamId,
+        entry.action,
+        entry.resourceType,
+        entry.resourceId,
+        actorUserId(actor),
+        actorApiKeyId(actor),
+        actor.ip || null,
+        actor.userAgent,
+        auditJson(entry.oldValues),
+        auditJson(entry.newValues),
+      ],
     );
     return row;
   }
@@ -90,14 +108,24 @@ export class AuditService {
    * the record's API shape (with an `id`), its parameters `params`; the result is the changed rows. Nothing
    * is audited when nothing changed (no row returned).
    */
-  withAudit(actor: Actor, teamId: string, changeSql: string, params: readonly unknown[], audit: AuditOfChange): ScopedStatement {
+  withAudit(
+    actor: Actor,
+    teamId: string,
+    changeSql: string,
+    params: readonly unknown[],
+    audit: AuditOfChange,
+  ): ScopedStatement {
     const all = [...params];
     const param = (value: unknown) => {
       all.push(value);
       return `$${all.length}`;
     };
     const oldSql =
-      audit.oldValues === 'changed' ? 'to_jsonb(changed)' : audit.oldValues === null ? 'NULL' : `${param(auditJson(audit.oldValues))}::jsonb`;
+      audit.oldValues === 'changed'
+        ? 'to_jsonb(changed)'
+        : audit.oldValues === null
+          ? 'NULL'
+          : `${param(auditJson(audit.oldValues))}::jsonb`;
     const newSql =
       audit.newValues === 'changed'
         ? 'to_jsonb(changed)'
@@ -139,7 +167,8 @@ export class AuditService {
     if (query.to) add('created_at <= ?::timestamptz', query.to);
     if (query.cursor) {
       const { at, id } = decodeCursor(query.cursor);
-      if (typeof at !== 'string' || !CURSOR_TIME.test(at) || typeof id !== 'string' || !UUID_PATTERN.test(id)) throw invalidCursor();
+      if (typeof at !== 'string' || !CURSOR_TIME.test(at) || typeof id !== 'string' || !UUID_PATTERN.test(id))
+        throw invalidCursor();
       add('(created_at, id) < (?::timestamptz, ?::uuid)', at, id);
     }
     params.push(limit + 1);

@@ -25,7 +25,15 @@ import { Principal, UserPrincipal } from '../../common/security/principal';
 import { actorOf } from '../../common/security/request-context';
 import { AuthService, RequestOrigin } from './auth.service';
 import { deviceFingerprint, deviceLabel } from './device';
-import { ChangePasswordDto, ForgotPasswordDto, LoginDto, ReauthDto, RefreshDto, RegisterDto, ResetPasswordDto } from './dto/auth.dto';
+import {
+  ChangePasswordDto,
+  ForgotPasswordDto,
+  LoginDto,
+  ReauthDto,
+  RefreshDto,
+  RegisterDto,
+  ResetPasswordDto,
+} from './dto/auth.dto';
 import { clearRefreshCookie, presentedRefreshToken, setRefreshCookie } from './refresh-cookie';
 import { SessionsService } from './sessions.service';
 import { TokenRefreshService } from './token-refresh.service';
@@ -54,12 +62,19 @@ export class AuthController {
   @Post('register')
   @Public()
   @RateLimit('register')
-  @ApiOperation({ summary: 'Create a team and its first user (admin); signs in', description: 'Sets the refresh_token cookie.' })
+  @ApiOperation({
+    summary: 'Create a team and its first user (admin); signs in',
+    description: 'Sets the refresh_token cookie.',
+  })
   @ApiCreatedResponse({ description: 'data: {user, accessToken, expiresIn}' })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR (details list each password rule broken)' })
   @ApiConflictResponse({ description: 'CONFLICT: email taken' })
   @ApiTooManyRequestsResponse({ description: 'AUTH_RATE_LIMIT' })
-  async register(@Body() body: RegisterDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async register(
+    @Body() body: RegisterDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { refreshToken, ...signedIn } = await this.auth.register(body, originOf(request));
     setRefreshCookie(reply, this.config, refreshToken);
     return signedIn;
@@ -71,7 +86,8 @@ export class AuthController {
   @RateLimit('login', { failuresOnly: true })
   @ApiOperation({
     summary: 'Sign in with email and password (and `otp` when 2FA is on)',
-    description: 'Sets the refresh_token cookie (httpOnly, path /v1/auth). Failed attempts count toward lockout and the login rate limit.',
+    description:
+      'Sets the refresh_token cookie (httpOnly, path /v1/auth). Failed attempts count toward lockout and the login rate limit.',
   })
   @ApiOkResponse({ description: 'data: {user, accessToken, expiresIn}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | MFA_REQUIRED | INVALID_MFA_CODE' })
@@ -89,13 +105,20 @@ export class AuthController {
   @RateLimit('refresh')
   @ApiCookieAuth('refresh-cookie')
   @ApiOperation({
-    summary: 'Exchange the refresh token (cookie, or body for non-browser clients) for a new access token and a rotated refresh token',
+    summary:
+      'Exchange the refresh token (cookie, or body for non-browser clients) for a new access token and a rotated refresh token',
     description:
       'The presented token is dead afterwards. Its immediate predecessor within REFRESH_TOKEN_REUSE_GRACE_SECONDS → INVALID_REFRESH_TOKEN; any other dead token → TOKEN_REUSE_DETECTED and every session of the user is revoked.',
   })
-  @ApiOkResponse({ description: 'data: {accessToken, expiresIn, refreshToken?} (refreshToken only when it came in the body)' })
+  @ApiOkResponse({
+    description: 'data: {accessToken, expiresIn, refreshToken?} (refreshToken only when it came in the body)',
+  })
   @ApiUnauthorizedResponse({ description: 'INVALID_REFRESH_TOKEN | TOKEN_REUSE_DETECTED' })
-  async refresh(@Body() body: RefreshDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async refresh(
+    @Body() body: RefreshDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const presented = presentedRefreshToken(request, body?.refreshToken);
     try {
       const { refreshToken, ...access } = await this.refreshTokens.refresh(presented.token, originOf(request));
@@ -113,7 +136,11 @@ export class AuthController {
   @ApiCookieAuth('refresh-cookie')
   @ApiOperation({ summary: "Revoke this session's refresh token (cookie or body) and clear the cookie" })
   @ApiOkResponse({ description: 'data: {loggedOut: true}' })
-  async logout(@Body() body: RefreshDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async logout(
+    @Body() body: RefreshDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { token } = presentedRefreshToken(request, body?.refreshToken);
     if (token && token.length <= 200) await this.sessions.revokeByToken(token, 'logout');
     clearRefreshCookie(reply, this.config);
@@ -162,15 +189,29 @@ export class AuthController {
   @ApiOperation({ summary: 'The caller: the signed-in user, or the API key and its scopes' })
   async me(@CurrentPrincipal() principal: Principal) {
     if (principal.kind === 'apiKey') {
-      return { type: 'apiKey', id: principal.apiKeyId, name: principal.name, teamId: principal.teamId, scopes: principal.scopes };
+      return {
+        type: 'apiKey',
+        id: principal.apiKeyId,
+        name: principal.name,
+        teamId: principal.teamId,
+        scopes: principal.scopes,
+      };
     }
-    return { type: 'user', ...(await this.auth.me(principal)), sessionId: principal.sessionId, authTime: new Date(principal.authTime).toISOString() };
+    return {
+      type: 'user',
+      ...(await this.auth.me(principal)),
+      sessionId: principal.sessionId,
+      authTime: new Date(principal.authTime).toISOString(),
+    };
   }
 
   @Post('reauth')
   @HttpCode(200)
   @UsersOnly()
-  @ApiOperation({ summary: 'Confirm the password (and otp when 2FA is on): a fresh access token whose auth_time is now', description: 'Unlocks delete and export for REAUTH_WINDOW_MINUTES.' })
+  @ApiOperation({
+    summary: 'Confirm the password (and otp when 2FA is on): a fresh access token whose auth_time is now',
+    description: 'Unlocks delete and export for REAUTH_WINDOW_MINUTES.',
+  })
   @ApiOkResponse({ description: 'data: {accessToken, expiresIn}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | MFA_REQUIRED | INVALID_MFA_CODE' })
   reauth(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ReauthDto, @Req() request: FastifyRequest) {
@@ -183,7 +224,11 @@ export class AuthController {
   @ApiOperation({ summary: 'Change the password; every other session is revoked (this one stays)' })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: policy or a recently used password' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: wrong current password' })
-  changePassword(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ChangePasswordDto, @Req() request: FastifyRequest) {
+  changePassword(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Body() body: ChangePasswordDto,
+    @Req() request: FastifyRequest,
+  ) {
     return this.auth.changePassword(principal, body, originOf(request));
   }
 
@@ -191,7 +236,10 @@ export class AuthController {
   @HttpCode(202)
   @Public()
   @RateLimit('forgotPassword')
-  @ApiOperation({ summary: 'Mail a single-use reset link (30 minutes) if the address has an account', description: 'Always 202, whether or not the address exists.' })
+  @ApiOperation({
+    summary: 'Mail a single-use reset link (30 minutes) if the address has an account',
+    description: 'Always 202, whether or not the address exists.',
+  })
   @ApiAcceptedResponse({ description: 'data: {accepted: true}' })
   forgotPassword(@Body() body: ForgotPasswordDto, @Req() request: FastifyRequest) {
     this.auth.requestPasswordReset(body.email, originOf(request));
@@ -201,8 +249,12 @@ export class AuthController {
   @Post('reset-password')
   @HttpCode(200)
   @Public()
-  @ApiOperation({ summary: 'Set a new password with the token from the reset mail; every session is revoked; does not sign in' })
-  @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: invalid/expired/used token, policy, or a recently used password' })
+  @ApiOperation({
+    summary: 'Set a new password with the token from the reset mail; every session is revoked; does not sign in',
+  })
+  @ApiBadRequestResponse({
+    description: 'VALIDATION_ERROR: invalid/expired/used token, policy, or a recently used password',
+  })
   async resetPassword(@Body() body: ResetPasswordDto, @Req() request: FastifyRequest) {
     await this.auth.resetPassword(body, originOf(request));
     return { reset: true };

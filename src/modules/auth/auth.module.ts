@@ -20,7 +20,14 @@ import { Team } from '../teams/entities/team.entity';
     TypeOrmModule.forFeature([User, Team, Session, UsedRefreshToken, PasswordHistory, PasswordResetToken, KnownDevice]),
   ],
   controllers: [AuthController],
-  providers: [AuthService, SessionsService, TokenService, TokenRefreshService, JwtStrategy, { provide: JWT_STRATEGY, useExisting: JwtStrategy }],
+  providers: [
+    AuthService,
+    SessionsService,
+    TokenService,
+    TokenRefreshService,
+    JwtStrategy,
+    { provide: JWT_STRATEGY, useExisting: JwtStrategy },
+  ],
   exports: [SessionsService, TokenService, JWT_STRATEGY],
 })
 export class AuthModule {}

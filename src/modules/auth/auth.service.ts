@@ -39,7 +39,12 @@ export interface RequestOrigin extends SessionOrigin {
 }
 
 /** A security event's context for something that happened to a known user, from this request. */
-export function originEvent(origin: SessionOrigin, userId: string, teamId: string, details?: Record<string, unknown>): SecurityEventContext {
+export function originEvent(
+  origin: SessionOrigin,
+  userId: string,
+  teamId: string,
+  details?: Record<string, unknown>,
+): SecurityEventContext {
   return { ip: origin.ip, userAgent: origin.userAgent, userId, teamId, details };
 }
 
@@ -67,8 +72,20 @@ export class AuthService {
     return user;
   }
 
-  private access(userId: string, teamId: string, role: Role, sessionId: string, authenticatedAt: Date): IssuedAccessToken {
-    return this.tokens.signAccess({ sub: userId, team: teamId, role, sid: sessionId, auth_time: Math.floor(authenticatedAt.getTime() / 1000) });
+  private access(
+    userId: string,
+    teamId: string,
+    role: Role,
+    sessionId: string,
+    authenticatedAt: Date,
+  ): IssuedAccessToken {
+    return this.tokens.signAccess({
+      sub: userId,
+      team: teamId,
+      role,
+      sid: sessionId,
+      auth_time: Math.floor(authenticatedAt.getTime() / 1000),
+    });
   }
 
   async register(
@@ -80,19 +97,29 @@ export class AuthService {
     const { userId, teamId } = await this.dataSource.transaction(async (m) => {
       const taken = await m.query(`SELECT 1 FROM users WHERE email = $1`, [input.email]);
       if (taken.length) throw AppException.conflict('An account with this email already exists');
-      const [team]: { id: string }[] = await m.query(`INSERT INTO teams (name) VALUES ($1) RETURNING id`, [input.teamName]);
+      const [team]: { id: string }[] = await m.query(`INSERT INTO teams (name) VALUES ($1) RETURNING id`, [
+        input.teamName,
+      ]);
       const [user]: { id: string }[] = await m.query(
         `INSERT INTO users (team_id, email, password_hash, first_name, last_name, role, password_changed_at)
          VALUES ($1, $2, $3, $4, $5, 'admin', now()) RETURNING id`,
         [team.id, input.email, passwordHash, input.firstName, input.lastName],
       );
-      await m.query(`INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)`, [user.id, origin.fingerprint, origin.device]);
+      await m.query(`INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)`, [
+        user.id,
+        origin.fingerprint,
+        origin.device,
+      ]);
       return { userId: user.id, teamId: team.id };
     });
     const session = await this.sessions.create(userId, teamId, origin);
     await this.events.record('login_success', 'low', originEvent(origin, userId, teamId, { method: 'register' }));
     const user = await this.loadUser(userId);
-    return { user: publicUser(user), refreshToken: session.refreshToken, ...this.access(userId, teamId, 'admin', session.sessionId, session.authenticatedAt) };
+    return {
+      user: publicUser(user),
+      refreshToken: session.refreshToken,
+      ...this.access(userId, teamId, 'admin', session.sessionId, session.authenticatedAt),
+    };
   }
 
   private async findByEmail(email: string): Promise<CredentialRow | undefined> {
@@ -112,13 +139,19 @@ export class AuthService {
    * One failed attempt for a known account, counted by a single atomic UPDATE so parallel failures all count.
    * Returns the exception to throw: ACCOUNT_LOCKED once the limit is reached, else the given one.
    */
-  private async failAttempt(user: CredentialRow, origin: RequestOrigin, reason: string, otherwise: AppException): Promise<AppException> {
+  private async failAttempt(
+    user: CredentialRow,
+    origin: RequestOrigin,
+    reason: string,
+    otherwise: AppException,
+  ): Promise<AppException> {
     const now = new Date();
     const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
     // The sub-select locks the row first and reads the lock as it was, so exactly one of many parallel
     // failures sees "not locked before, locked now" and reports the lock.
-    const rows: [{ failed_login_attempts: number; locked_until: Date | null; previous_lock: Date | null }[], number] = await this.dataSource.query(
-      `UPDATE users u SET
+    const rows: [{ failed_login_attempts: number; locked_until: Date | null; previous_lock: Date | null }[], number] =
+      await this.dataSource.query(
+        `UPDATE users u SET
          failed_login_attempts = CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END,
          locked_until = CASE
            WHEN old.locked_until IS NOT NULL AND old.locked_until > $2 THEN old.locked_until
@@ -127,32 +160,51 @@ export class AuthService {
        FROM (SELECT id, locked_until FROM users WHERE id = $1 FOR UPDATE) old
        WHERE u.id = old.id
        RETURNING u.failed_login_attempts, u.locked_until, old.locked_until AS previous_lock`,
-      [user.id, now, this.config.lockout.maxAttempts, lockUntil],
-    );
+        [user.id, now, this.config.lockout.maxAttempts, lockUntil],
+      );
     const after = rows[0][0];
     await this.limits.recordFailure('login', origin.ip);
     const ctx = originEvent(origin, user.id, user.team_id);
-    await this.events.record('login_failed', 'low', { ...ctx, details: { reason, attempts: after.failed_login_attempts } });
+    await this.events.record('login_failed', 'low', {
+      ...ctx,
+      details: { reason, attempts: after.failed_login_attempts },
+    });
     if (after.failed_login_attempts === MULTIPLE_FAILURES_THRESHOLD) {
-      await this.events.record('multiple_failed_logins', 'high', { ...ctx, details: { attempts: after.failed_login_attempts } });
+      await this.events.record('multiple_failed_logins', 'high', {
+        ...ctx,
+        details: { attempts: after.failed_login_attempts },
+      });
     }
     const wasLocked = after.previous_lock !== null && after.previous_lock > now;
     const lockStarted = !wasLocked && after.locked_until !== null && after.locked_until > now;
     if (lockStarted) {
-      await this.events.record('account_locked', 'high', { ...ctx, details: { attempts: after.failed_login_attempts, lockedUntil: lockUntil.toISOString() } });
+      await this.events.record('account_locked', 'high', {
+        ...ctx,
+        details: { attempts: after.failed_login_attempts, lockedUntil: lockUntil.toISOString() },
+      });
     }
-    if (after.locked_until && after.locked_until > now) return new AppException('ACCOUNT_LOCKED', this.lockedMessage(after.locked_until));
+    if (after.locked_until && after.locked_until > now)
+      return new AppException('ACCOUNT_LOCKED', this.lockedMessage(after.locked_until));
     return otherwise;
   }
 
   /** Password (and second factor when enrolled) of a known, enabled, unlocked account; throws the contract's error otherwise. */
-  private async verifyCredentials(email: string, password: string, otp: string | undefined, origin: RequestOrigin): Promise<CredentialRow> {
+  private async verifyCredentials(
+    email: string,
+    password: string,
+    otp: string | undefined,
+    origin: RequestOrigin,
+  ): Promise<CredentialRow> {
     const invalid = () => new AppException('INVALID_CREDENTIALS', 'Invalid email or password');
     const user = await this.findByEmail(email);
     if (!user) {
       await this.hasher.verifyAgainstDummy(password);
       await this.limits.recordFailure('login', origin.ip);
-      await this.events.record('login_failed', 'low', { ip: origin.ip, userAgent: origin.userAgent, details: { reason: 'unknown_email', email } });
+      await this.events.record('login_failed', 'low', {
+        ip: origin.ip,
+        userAgent: origin.userAgent,
+        details: { reason: 'unknown_email', email },
+      });
       throw invalid();
     }
     if (user.locked_until && user.locked_until.getTime() > Date.now()) {
@@ -163,30 +215,53 @@ export class AuthService {
     const passwordOk = await this.hasher.verify(user.password_hash, password);
     if (user.disabled) {
       await this.limits.recordFailure('login', origin.ip);
-      await this.events.record('login_failed', 'low', originEvent(origin, user.id, user.team_id, { reason: 'disabled' }));
+      await this.events.record(
+        'login_failed',
+        'low',
+        originEvent(origin, user.id, user.team_id, { reason: 'disabled' }),
+      );
       throw invalid();
     }
     if (!passwordOk) throw await this.failAttempt(user, origin, 'wrong_password', invalid());
     if (user.mfa_enabled) {
       if (!otp) throw new AppException('MFA_REQUIRED', 'Enter the code from your authenticator app (or a backup code)');
       const ok = this.mfa ? await this.mfa.verifyLoginCode(user.id, otp.trim()) : false;
-      if (!ok) throw await this.failAttempt(user, origin, 'wrong_mfa_code', new AppException('INVALID_MFA_CODE', 'The code is not valid'));
+      if (!ok)
+        throw await this.failAttempt(
+          user,
+          origin,
+          'wrong_mfa_code',
+          new AppException('INVALID_MFA_CODE', 'The code is not valid'),
+        );
     }
     if (this.hasher.needsRehash(user.password_hash)) {
-      await this.dataSource.query(`UPDATE users SET password_hash = $2 WHERE id = $1`, [user.id, await this.hasher.hash(password)]);
+      await this.dataSource.query(`UPDATE users SET password_hash = $2 WHERE id = $1`, [
+        user.id,
+        await this.hasher.hash(password),
+      ]);
     }
     return user;
   }
 
   async login(input: { email: string; password: string; otp?: string }, origin: RequestOrigin): Promise<SignedIn> {
     const user = await this.verifyCredentials(input.email, input.password, input.otp, origin);
-    await this.dataSource.query(`UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now() WHERE id = $1`, [user.id]);
+    await this.dataSource.query(
+      `UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now() WHERE id = $1`,
+      [user.id],
+    );
     const session = await this.sessions.create(user.id, user.team_id, origin);
     const ctx = originEvent(origin, user.id, user.team_id);
-    await this.events.record('login_success', 'low', { ...ctx, details: { sessionId: session.sessionId, device: origin.device } });
+    await this.events.record('login_success', 'low', {
+      ...ctx,
+      details: { sessionId: session.sessionId, device: origin.device },
+    });
     await this.noteDevice(user, origin);
     const full = await this.loadUser(user.id);
-    return { user: publicUser(full), refreshToken: session.refreshToken, ...this.access(user.id, user.team_id, user.role, session.sessionId, session.authenticatedAt) };
+    return {
+      user: publicUser(full),
+      refreshToken: session.refreshToken,
+      ...this.access(user.id, user.team_id, user.role, session.sessionId, session.authenticatedAt),
+    };
   }
 
   /** A device never seen for this user: an event, and a mail when ENABLE_EMAIL_LOGIN_NOTIFICATIONS is on. */
@@ -198,7 +273,11 @@ export class AuthService {
       [user.id, origin.fingerprint, origin.device],
     );
     if (!row?.inserted) return;
-    await this.events.record('new_device_login', 'medium', originEvent(origin, user.id, user.team_id, { device: origin.device }));
+    await this.events.record(
+      'new_device_login',
+      'medium',
+      originEvent(origin, user.id, user.team_id, { device: origin.device }),
+    );
     if (!this.config.detection.emailLoginNotifications) return;
     const when = new Date().toUTCString();
     this.mail
@@ -214,11 +293,17 @@ export class AuthService {
       .catch((err: Error) => this.logger.warn(`new-device mail failed: ${err.message}`));
   }
 
-  async reauth(principal: UserPrincipal, input: { password: string; otp?: string }, origin: RequestOrigin): Promise<IssuedAccessToken> {
+  async reauth(
+    principal: UserPrincipal,
+    input: { password: string; otp?: string },
+    origin: RequestOrigin,
+  ): Promise<IssuedAccessToken> {
     const user = await this.findByEmail(principal.email);
     if (!user || user.id !== principal.userId) throw AppException.unauthenticated();
     await this.verifyCredentials(user.email, input.password, input.otp, origin);
-    await this.dataSource.query(`UPDATE users SET failed_login_attempts = 0, locked_until = NULL WHERE id = $1`, [user.id]);
+    await this.dataSource.query(`UPDATE users SET failed_login_attempts = 0, locked_until = NULL WHERE id = $1`, [
+      user.id,
+    ]);
     const at = await this.sessions.markAuthenticated(principal.sessionId);
     return this.access(user.id, user.team_id, user.role, principal.sessionId, at);
   }
@@ -231,9 +316,10 @@ export class AuthService {
     );
     for (const hash of [currentHash, ...rows.map((r) => r.password_hash)]) {
       if (await this.hasher.verify(hash, password)) {
-        throw AppException.validation(`Choose a password you have not used recently (the last ${this.config.passwordPolicy.historySize} are refused)`, [
-          { field: 'password', errors: ['Password was used recently'] },
-        ]);
+        throw AppException.validation(
+          `Choose a password you have not used recently (the last ${this.config.passwordPolicy.historySize} are refused)`,
+          [{ field: 'password', errors: ['Password was used recently'] }],
+        );
       }
     }
   }
@@ -258,17 +344,30 @@ export class AuthService {
     return { hash: row.password_hash, email: row.email, teamId: row.team_id };
   }
 
-  async changePassword(principal: UserPrincipal, input: { currentPassword: string; newPassword: string }, origin: RequestOrigin): Promise<{ revokedSessions: number }> {
+  async changePassword(
+    principal: UserPrincipal,
+    input: { currentPassword: string; newPassword: string },
+    origin: RequestOrigin,
+  ): Promise<{ revokedSessions: number }> {
     const current = await this.passwordHashOf(principal.userId);
     if (!(await this.hasher.verify(current.hash, input.currentPassword))) {
       const user = await this.findByEmail(current.email);
-      throw await this.failAttempt(user!, origin, 'wrong_current_password', new AppException('INVALID_CREDENTIALS', 'The current password is not correct'));
+      throw await this.failAttempt(
+        user!,
+        origin,
+        'wrong_current_password',
+        new AppException('INVALID_CREDENTIALS', 'The current password is not correct'),
+      );
     }
     this.policy.assertAcceptable(input.newPassword, { email: current.email, field: 'newPassword' });
     await this.assertNotRecent(principal.userId, current.hash, input.newPassword);
     await this.setPassword(principal.userId, current.hash, input.newPassword);
     const revoked = await this.sessions.revokeAllForUser(principal.userId, 'password_changed', principal.sessionId);
-    await this.events.record('password_changed', 'medium', originEvent(origin, principal.userId, principal.teamId, { otherSessionsRevoked: revoked.length }));
+    await this.events.record(
+      'password_changed',
+      'medium',
+      originEvent(origin, principal.userId, principal.teamId, { otherSessionsRevoked: revoked.length }),
+    );
     return { revokedSessions: revoked.length };
   }
 
@@ -278,7 +377,9 @@ export class AuthService {
    */
   requestPasswordReset(email: string, origin: RequestOrigin): void {
     setImmediate(() => {
-      this.sendResetMail(email, origin).catch((err: Error) => this.logger.warn(`password reset mail failed: ${err.message}`));
+      this.sendResetMail(email, origin).catch((err: Error) =>
+        this.logger.warn(`password reset mail failed: ${err.message}`),
+      );
     });
   }
 
@@ -303,7 +404,10 @@ export class AuthService {
   }
 
   async resetPassword(input: { token: string; password: string }, origin: RequestOrigin): Promise<void> {
-    const invalid = () => AppException.validation('This reset link is invalid, expired or already used', [{ field: 'token', errors: ['invalid or expired'] }]);
+    const invalid = () =>
+      AppException.validation('This reset link is invalid, expired or already used', [
+        { field: 'token', errors: ['invalid or expired'] },
+      ]);
     const hash = sha256Hex(input.token);
     const [pending]: { user_id: string }[] = await this.dataSource.query(
       `SELECT user_id FROM password_reset_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`,
@@ -319,10 +423,17 @@ export class AuthService {
       [hash],
     );
     if (consumed[1] !== 1) throw invalid();
-    await this.dataSource.query(`UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [pending.user_id]);
+    await this.dataSource.query(
+      `UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`,
+      [pending.user_id],
+    );
     await this.setPassword(pending.user_id, current.hash, input.password);
     const revoked = await this.sessions.revokeAllForUser(pending.user_id, 'password_reset');
-    await this.events.record('password_reset', 'medium', originEvent(origin, pending.user_id, current.teamId, { sessionsRevoked: revoked.length }));
+    await this.events.record(
+      'password_reset',
+      'medium',
+      originEvent(origin, pending.user_id, current.teamId, { sessionsRevoked: revoked.length }),
+    );
   }
 
   async me(principal: UserPrincipal) {

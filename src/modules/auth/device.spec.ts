@@ -1,7 +1,8 @@
 import { deviceFingerprint, deviceLabel } from './device';
 
 describe('device', () => {
-  const chromeMac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+  const chromeMac =
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 
   it('labels a browser and OS', () => {
     expect(deviceLabel(chromeMac)).toBe('Chrome 120 on Mac OS 10');

@@ -10,7 +10,9 @@ function header(headers: Headers, name: string): string {
 
 /** A stable hash of what a browser says about itself: user agent, languages and client hints. */
 export function deviceFingerprint(headers: Headers): string {
-  const parts = ['user-agent', 'accept-language', 'sec-ch-ua', 'sec-ch-ua-platform', 'sec-ch-ua-mobile'].map((h) => header(headers, h));
+  const parts = ['user-agent', 'accept-language', 'sec-ch-ua', 'sec-ch-ua-platform', 'sec-ch-ua-mobile'].map((h) =>
+    header(headers, h),
+  );
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
 

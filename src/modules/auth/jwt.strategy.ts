@@ -30,7 +30,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   }
 
   async validate(claims: AccessClaims): Promise<UserPrincipal | false> {
-    if (typeof claims.sid !== 'string' || typeof claims.sub !== 'string' || typeof claims.auth_time !== 'number') return false;
+    if (typeof claims.sid !== 'string' || typeof claims.sub !== 'string' || typeof claims.auth_time !== 'number')
+      return false;
     const live = await this.sessions.liveSession(claims.sid);
     if (!live || live.userId !== claims.sub) return false;
     return {

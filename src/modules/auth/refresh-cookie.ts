@@ -25,7 +25,10 @@ export function clearRefreshCookie(reply: FastifyReply, config: AppConfig): void
 }
 
 /** The body's token (non-browser clients) wins over the cookie. */
-export function presentedRefreshToken(request: FastifyRequest, bodyToken?: string): { token?: string; fromBody: boolean } {
+export function presentedRefreshToken(
+  request: FastifyRequest,
+  bodyToken?: string,
+): { token?: string; fromBody: boolean } {
   if (bodyToken) return { token: bodyToken, fromBody: true };
   return { token: request.cookies?.[REFRESH_COOKIE], fromBody: false };
 }

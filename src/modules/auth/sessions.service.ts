@@ -40,7 +40,13 @@ export interface RotatedSession {
 /** Why a refresh token was refused: decided from what the database knows about it. */
 export type RefreshRefusal =
   | { kind: 'unknown' }
-  | { kind: 'dead-session'; sessionId: string; userId: string; teamId: string; reason: 'revoked' | 'expired' | 'idle' | 'absolute' | 'disabled' }
+  | {
+      kind: 'dead-session';
+      sessionId: string;
+      userId: string;
+      teamId: string;
+      reason: 'revoked' | 'expired' | 'idle' | 'absolute' | 'disabled';
+    }
   | { kind: 'predecessor-in-grace'; sessionId: string; userId: string; teamId: string }
   | { kind: 'reuse'; sessionId: string; userId: string; teamId: string };
 
@@ -66,13 +72,28 @@ export class SessionsService {
     return new Date(Math.min(byLifetime, byAbsolute));
   }
 
-  async create(userId: string, teamId: string, origin: SessionOrigin, manager: EntityManager = this.dataSource.manager): Promise<NewSession> {
+  async create(
+    userId: string,
+    teamId: string,
+    origin: SessionOrigin,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<NewSession> {
     const now = new Date();
     const refreshToken = randomToken();
     const [row]: { id: string }[] = await manager.query(
       `INSERT INTO sessions (user_id, team_id, token_hash, authenticated_at, created_at, last_used_at, expires_at, ip, user_agent, device, fingerprint)
        VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9) RETURNING id`,
-      [userId, teamId, sha256Hex(refreshToken), now, this.expiryFor(now, now), origin.ip, origin.userAgent, origin.device, origin.fingerprint],
+      [
+        userId,
+        teamId,
+        sha256Hex(refreshToken),
+        now,
+        this.expiryFor(now, now),
+        origin.ip,
+        origin.userAgent,
+        origin.device,
+        origin.fingerprint,
+      ],
     );
     return { sessionId: row.id, refreshToken, authenticatedAt: now };
   }
@@ -82,13 +103,16 @@ export class SessionsService {
     const now = Date.now();
     const hit = this.cache.get(sessionId);
     if (hit && now - hit.at < SESSION_CACHE_MS) return hit.value;
-    const [row]: { user_id: string; team_id: string; role: Role; email: string; mfa_enabled: boolean }[] = await this.dataSource.query(
-      `SELECT s.user_id, s.team_id, u.role, u.email, u.mfa_enabled
+    const [row]: { user_id: string; team_id: string; role: Role; email: string; mfa_enabled: boolean }[] =
+      await this.dataSource.query(
+        `SELECT s.user_id, s.team_id, u.role, u.email, u.mfa_enabled
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.created_at > $2 AND NOT u.disabled`,
-      [sessionId, new Date(now - this.config.sessions.absoluteMs)],
-    );
-    const value = row ? { userId: row.user_id, teamId: row.team_id, role: row.role, email: row.email, mfaEnabled: row.mfa_enabled } : null;
+        [sessionId, new Date(now - this.config.sessions.absoluteMs)],
+      );
+    const value = row
+      ? { userId: row.user_id, teamId: row.team_id, role: row.role, email: row.email, mfaEnabled: row.mfa_enabled }
+      : null;
     if (this.cache.size > 50_000) this.cache.clear();
     this.cache.set(sessionId, { at: now, value });
     return value;
@@ -109,8 +133,9 @@ export class SessionsService {
     const oldHash = sha256Hex(presented);
     const rotate = this.config.sessions.rotation;
     const next = rotate ? randomToken() : presented;
-    const rows: { id: string; user_id: string; team_id: string; role: Role; authenticated_at: Date }[] = await this.dataSource.query(
-      `WITH swapped AS (
+    const rows: { id: string; user_id: string; team_id: string; role: Role; authenticated_at: Date }[] =
+      await this.dataSource.query(
+        `WITH swapped AS (
          UPDATE sessions s
             SET token_hash = $2,
                 previous_token_hash = CASE WHEN $2 = $1 THEN s.previous_token_hash ELSE $1 END,
@@ -128,30 +153,45 @@ export class SessionsService {
          SELECT $1, id, user_id, $3 FROM swapped WHERE $2 <> $1
        )
        SELECT * FROM swapped`,
-      [
-        oldHash,
-        sha256Hex(next),
-        now,
-        this.config.jwt.refreshTtlSeconds,
-        this.config.sessions.absoluteMs / 1000,
-        this.config.sessions.inactivityMs / 1000,
-      ],
-    );
+        [
+          oldHash,
+          sha256Hex(next),
+          now,
+          this.config.jwt.refreshTtlSeconds,
+          this.config.sessions.absoluteMs / 1000,
+          this.config.sessions.inactivityMs / 1000,
+        ],
+      );
     const row = rows[0];
     if (!row) return null;
-    return { sessionId: row.id, userId: row.user_id, teamId: row.team_id, role: row.role, authenticatedAt: row.authenticated_at, refreshToken: next };
+    return {
+      sessionId: row.id,
+      userId: row.user_id,
+      teamId: row.team_id,
+      role: row.role,
+      authenticatedAt: row.authenticated_at,
+      refreshToken: next,
+    };
   }
 
   /** After a failed rotation: what was this token? */
   async diagnose(presented: string): Promise<RefreshRefusal> {
     const hash = sha256Hex(presented);
     const now = Date.now();
-    const [live]: { id: string; user_id: string; team_id: string; revoked_at: Date | null; expires_at: Date; last_used_at: Date; created_at: Date; disabled: boolean }[] =
-      await this.dataSource.query(
-        `SELECT s.id, s.user_id, s.team_id, s.revoked_at, s.expires_at, s.last_used_at, s.created_at, u.disabled
+    const [live]: {
+      id: string;
+      user_id: string;
+      team_id: string;
+      revoked_at: Date | null;
+      expires_at: Date;
+      last_used_at: Date;
+      created_at: Date;
+      disabled: boolean;
+    }[] = await this.dataSource.query(
+      `SELECT s.id, s.user_id, s.team_id, s.revoked_at, s.expires_at, s.last_used_at, s.created_at, u.disabled
            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`,
-        [hash],
-      );
+      [hash],
+    );
     if (live) {
       const reason = live.revoked_at
         ? 'revoked'
@@ -164,13 +204,22 @@ export class SessionsService {
               : 'expired';
       return { kind: 'dead-session', sessionId: live.id, userId: live.user_id, teamId: live.team_id, reason };
     }
-    const [parent]: { id: string; user_id: string; team_id: string; rotated_at: Date | null; revoked_at: Date | null }[] = await this.dataSource.query(
+    const [parent]: {
+      id: string;
+      user_id: string;
+      team_id: string;
+      rotated_at: Date | null;
+      revoked_at: Date | null;
+    }[] = await this.dataSource.query(
       `SELECT id, user_id, team_id, rotated_at, revoked_at FROM sessions WHERE previous_token_hash = $1`,
       [hash],
     );
     if (parent) {
-      const withinGrace = parent.rotated_at !== null && now - parent.rotated_at.getTime() <= this.config.sessions.reuseGraceSeconds * 1000;
-      if (withinGrace && !parent.revoked_at) return { kind: 'predecessor-in-grace', sessionId: parent.id, userId: parent.user_id, teamId: parent.team_id };
+      const withinGrace =
+        parent.rotated_at !== null &&
+        now - parent.rotated_at.getTime() <= this.config.sessions.reuseGraceSeconds * 1000;
+      if (withinGrace && !parent.revoked_at)
+        return { kind: 'predecessor-in-grace', sessionId: parent.id, userId: parent.user_id, teamId: parent.team_id };
       return { kind: 'reuse', sessionId: parent.id, userId: parent.user_id, teamId: parent.team_id };
     }
     const [used]: { session_id: string; user_id: string; team_id: string }[] = await this.dataSource.query(
@@ -181,15 +230,23 @@ export class SessionsService {
     return { kind: 'unknown' };
   }
 
-  async fingerprintOf(presented: string): Promise<{ sessionId: string; userId: string; teamId: string; fingerprint: string | null } | null> {
-    const [row]: { id: string; user_id: string; team_id: string; fingerprint: string | null }[] = await this.dataSource.query(
-      `SELECT id, user_id, team_id, fingerprint FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL`,
-      [sha256Hex(presented)],
-    );
+  async fingerprintOf(
+    presented: string,
+  ): Promise<{ sessionId: string; userId: string; teamId: string; fingerprint: string | null } | null> {
+    const [row]: { id: string; user_id: string; team_id: string; fingerprint: string | null }[] =
+      await this.dataSource.query(
+        `SELECT id, user_id, team_id, fingerprint FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL`,
+        [sha256Hex(presented)],
+      );
     return row ? { sessionId: row.id, userId: row.user_id, teamId: row.team_id, fingerprint: row.fingerprint } : null;
   }
 
-  private async revokeWhere(where: string, params: unknown[], reason: string, manager: EntityManager = this.dataSource.manager): Promise<string[]> {
+  private async revokeWhere(
+    where: string,
+    params: unknown[],
+    reason: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<string[]> {
     const rows: { id: string }[] = await manager.query(
       `UPDATE sessions SET revoked_at = now(), revoked_reason = $${params.length + 1}
         WHERE ${where} AND revoked_at IS NULL RETURNING id`,
@@ -206,10 +263,17 @@ export class SessionsService {
   }
 
   revokeSession(sessionId: string, reason: string, userId?: string): Promise<string[]> {
-    return userId ? this.revokeWhere('id = $1 AND user_id = $2', [sessionId, userId], reason) : this.revokeWhere('id = $1', [sessionId], reason);
+    return userId
+      ? this.revokeWhere('id = $1 AND user_id = $2', [sessionId, userId], reason)
+      : this.revokeWhere('id = $1', [sessionId], reason);
   }
 
-  revokeAllForUser(userId: string, reason: string, exceptSessionId?: string, manager?: EntityManager): Promise<string[]> {
+  revokeAllForUser(
+    userId: string,
+    reason: string,
+    exceptSessionId?: string,
+    manager?: EntityManager,
+  ): Promise<string[]> {
     return exceptSessionId
       ? this.revokeWhere('user_id = $1 AND id <> $2', [userId, exceptSessionId], reason, manager)
       : this.revokeWhere('user_id = $1', [userId], reason, manager);
@@ -217,17 +281,32 @@ export class SessionsService {
 
   async markAuthenticated(sessionId: string): Promise<Date> {
     const now = new Date();
-    await this.dataSource.query(`UPDATE sessions SET authenticated_at = $2, last_used_at = $2 WHERE id = $1`, [sessionId, now]);
+    await this.dataSource.query(`UPDATE sessions SET authenticated_at = $2, last_used_at = $2 WHERE id = $1`, [
+      sessionId,
+      now,
+    ]);
     return now;
   }
 
   async listLive(userId: string) {
     const now = Date.now();
-    const rows: { id: string; device: string | null; ip: string | null; user_agent: string | null; created_at: Date; last_used_at: Date }[] = await this.dataSource.query(
+    const rows: {
+      id: string;
+      device: string | null;
+      ip: string | null;
+      user_agent: string | null;
+      created_at: Date;
+      last_used_at: Date;
+    }[] = await this.dataSource.query(
       `SELECT id, device, ip, user_agent, created_at, last_used_at FROM sessions
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND created_at > $3 AND last_used_at > $4
         ORDER BY last_used_at DESC`,
-      [userId, new Date(now), new Date(now - this.config.sessions.absoluteMs), new Date(now - this.config.sessions.inactivityMs)],
+      [
+        userId,
+        new Date(now),
+        new Date(now - this.config.sessions.absoluteMs),
+        new Date(now - this.config.sessions.inactivityMs),
+      ],
     );
     return rows;
   }

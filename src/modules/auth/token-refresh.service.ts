@@ -38,14 +38,22 @@ export class TokenRefreshService {
       const owner = await this.sessions.fingerprintOf(presented);
       if (owner && owner.fingerprint && owner.fingerprint !== origin.fingerprint) {
         await this.sessions.revokeSession(owner.sessionId, 'device_mismatch');
-        await this.events.record('device_mismatch', 'high', originEvent(origin, owner.userId, owner.teamId, { sessionId: owner.sessionId, device: origin.device }));
+        await this.events.record(
+          'device_mismatch',
+          'high',
+          originEvent(origin, owner.userId, owner.teamId, { sessionId: owner.sessionId, device: origin.device }),
+        );
         throw invalid;
       }
     }
 
     const rotated = await this.sessions.rotate(presented);
     if (rotated) {
-      await this.events.record('token_refreshed', 'low', originEvent(origin, rotated.userId, rotated.teamId, { sessionId: rotated.sessionId }));
+      await this.events.record(
+        'token_refreshed',
+        'low',
+        originEvent(origin, rotated.userId, rotated.teamId, { sessionId: rotated.sessionId }),
+      );
       const access = this.tokens.signAccess({
         sub: rotated.userId,
         team: rotated.teamId,
@@ -62,8 +70,18 @@ export class TokenRefreshService {
     }
     if (refusalOutcome(refusal, this.config.sessions.theftDetection) === 'theft' && refusal.kind === 'reuse') {
       const revoked = await this.sessions.revokeAllForUser(refusal.userId, 'token_reuse');
-      await this.events.record('token_theft_detected', 'critical', originEvent(origin, refusal.userId, refusal.teamId, { sessionId: refusal.sessionId, sessionsRevoked: revoked.length }));
-      throw new AppException('TOKEN_REUSE_DETECTED', 'This refresh token was already used; every session of this account has been signed out');
+      await this.events.record(
+        'token_theft_detected',
+        'critical',
+        originEvent(origin, refusal.userId, refusal.teamId, {
+          sessionId: refusal.sessionId,
+          sessionsRevoked: revoked.length,
+        }),
+      );
+      throw new AppException(
+        'TOKEN_REUSE_DETECTED',
+        'This refresh token was already used; every session of this account has been signed out',
+      );
     }
     throw invalid;
   }

@@ -34,12 +34,21 @@ describe('ConsoleAssets', () => {
     expect(assets.find('pages/a%20b.js')?.body.toString()).toBe('export const a = 1;');
   });
 
-  it.each(['../secret.js', '..%2fsecret.js', '%2e%2e/secret.js', 'pages/../../secret.js', '.env', 'pages//a%20b.js', 'notes.md', 'link.js', 'app.js%00', '%E0%A4%A', 'pages%5c..%5c..%5csecret.js'])(
-    'refuses %s',
-    (path) => {
-      expect(assets.find(path)).toBeNull();
-    },
-  );
+  it.each([
+    '../secret.js',
+    '..%2fsecret.js',
+    '%2e%2e/secret.js',
+    'pages/../../secret.js',
+    '.env',
+    'pages//a%20b.js',
+    'notes.md',
+    'link.js',
+    'app.js%00',
+    '%E0%A4%A',
+    'pages%5c..%5c..%5csecret.js',
+  ])('refuses %s', (path) => {
+    expect(assets.find(path)).toBeNull();
+  });
 
   it('re-reads a file when it changes on disk, with a new ETag', () => {
     const first = assets.find('app.js')!;

@@ -30,7 +30,11 @@ export class ConsoleController {
     const { historySize: _notForTheBrowser, ...passwordPolicy } = config.passwordPolicy;
     const body: ConsoleClientConfig = {
       passwordPolicy,
-      apiKeys: { defaultExpiryDays: config.apiKeys.defaultExpiryDays, maxExpiryDays: MAX_API_KEY_LIFETIME_DAYS, expiryWarningDays: config.apiKeys.expiryWarningDays },
+      apiKeys: {
+        defaultExpiryDays: config.apiKeys.defaultExpiryDays,
+        maxExpiryDays: MAX_API_KEY_LIFETIME_DAYS,
+        expiryWarningDays: config.apiKeys.expiryWarningDays,
+      },
     };
     this.clientConfig = Buffer.from(JSON.stringify(body));
   }

@@ -47,12 +47,14 @@ function routes(controller: Ctor): Array<{ name: string; method: string; path: s
   return out;
 }
 
-const errorsOf = (cls: Ctor, plain: object) => validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
+const errorsOf = (cls: Ctor, plain: object) =>
+  validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
 
 describe.each(RESOURCES)('%p', (controller, def, listQuery, exportQuery, createDto) => {
   it('has the six generic routes, each declaring its permission; delete and export are sensitive', () => {
     const byKey = new Map(routes(controller).map((r) => [`${r.method} ${r.path}`, r]));
-    for (const key of ['GET /', 'GET export', 'GET :id', 'POST /', 'PATCH :id', 'DELETE :id']) expect(byKey.has(key)).toBe(true);
+    for (const key of ['GET /', 'GET export', 'GET :id', 'POST /', 'PATCH :id', 'DELETE :id'])
+      expect(byKey.has(key)).toBe(true);
     for (const route of byKey.values()) {
       const permission = Reflect.getMetadata(PERMISSION, route.handler) as PermissionSpec;
       expect(permission?.resource).toBe(def.resource);
@@ -77,7 +79,8 @@ describe.each(RESOURCES)('%p', (controller, def, listQuery, exportQuery, createD
     expect(errorsOf(listQuery, { limit: '101' })).toEqual(['limit']);
     expect(errorsOf(listQuery, { limit: 'ten' })).toEqual(['limit']);
     expect(errorsOf(listQuery, { unknownFilter: 'x' })).toEqual(['unknownFilter']);
-    for (const filter of def.filters) expect(errorsOf(listQuery, { [filter.param]: ['a', 'b'] })).toEqual([filter.param]);
+    for (const filter of def.filters)
+      expect(errorsOf(listQuery, { [filter.param]: ['a', 'b'] })).toEqual([filter.param]);
     expect(errorsOf(exportQuery, { limit: '10' })).toEqual(['limit']);
     expect(errorsOf(exportQuery, { cursor: 'abc' })).toEqual(['cursor']);
   });
@@ -88,7 +91,8 @@ describe('CRM DTO rules', () => {
     expect(errorsOf(CreateListingDto, { address: 'x', price: 450000 })).toEqual([]);
     expect(errorsOf(CreateListingDto, { address: 'x', price: '450000.50' })).toEqual([]);
     expect(errorsOf(CreateListingDto, { address: 'x', price: 0.29 })).toEqual([]);
-    for (const price of [1.005, -1, '1e5', '12.345', 1e13, 'abc', true]) expect(errorsOf(CreateListingDto, { address: 'x', price })).toEqual(['price']);
+    for (const price of [1.005, -1, '1e5', '12.345', 1e13, 'abc', true])
+      expect(errorsOf(CreateListingDto, { address: 'x', price })).toEqual(['price']);
   });
 
   it('dates and date-times are strict', () => {
@@ -105,6 +109,8 @@ describe('CRM DTO rules', () => {
     expect(errorsOf(CreateClientDto, { firstName: 'a', lastName: 'b', clientType: 'tenant' })).toEqual(['clientType']);
     expect(errorsOf(UpdateClientDto, { status: null })).toEqual([]);
     expect(errorsOf(CreateLeadDto, { firstName: 'a', lastName: 'b', leadStatus: 'converted' })).toEqual(['leadStatus']);
-    expect(errorsOf(CreateClientDto, { firstName: 'a', lastName: 'b', teamId: '00000000-0000-4000-8000-000000000000' })).toEqual(['teamId']);
+    expect(
+      errorsOf(CreateClientDto, { firstName: 'a', lastName: 'b', teamId: '00000000-0000-4000-8000-000000000000' }),
+    ).toEqual(['teamId']);
   });
 });

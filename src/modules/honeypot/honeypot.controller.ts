@@ -30,7 +30,10 @@ export class HoneypotController {
   }
 
   @Get('admin/users')
-  @ApiOperation({ summary: 'Honeypot: looks like an admin user list; records the caller', description: 'Always an empty list.' })
+  @ApiOperation({
+    summary: 'Honeypot: looks like an admin user list; records the caller',
+    description: 'Always an empty list.',
+  })
   @ApiOkResponse({ description: 'data: []' })
   async fakeAdminUsers(@Req() request: FastifyRequest) {
     await this.record(request, 'admin-users');
@@ -44,7 +47,11 @@ export class HoneypotController {
     const ip = actorOf(request).ip;
     const until = await this.blocklist.block(ip, 'honeypot: POST /v1/admin/backdoor');
     await this.record(request, 'backdoor', { blockedUntil: until.toISOString() });
-    await this.events.record('ip_blocked', 'high', { ip, userAgent: actorOf(request).userAgent, details: { reason: 'honeypot', blockedUntil: until.toISOString() } });
+    await this.events.record('ip_blocked', 'high', {
+      ip,
+      userAgent: actorOf(request).userAgent,
+      details: { reason: 'honeypot', blockedUntil: until.toISOString() },
+    });
     throw AppException.notFound('Route');
   }
 }

@@ -19,7 +19,10 @@ export class MfaController {
 
   @Post('setup')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Start TOTP enrolment: a new secret, its otpauth:// URI and a QR code (PNG data URL); not active until enabled' })
+  @ApiOperation({
+    summary:
+      'Start TOTP enrolment: a new secret, its otpauth:// URI and a QR code (PNG data URL); not active until enabled',
+  })
   @ApiOkResponse({ description: 'data: {secret, otpauthUrl, qrCode}' })
   @ApiConflictResponse({ description: 'CONFLICT: 2FA already enabled' })
   setup(@CurrentPrincipal() principal: UserPrincipal) {
@@ -39,14 +42,20 @@ export class MfaController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Turn 2FA off: needs the password and a current code (or a backup code)' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE' })
-  async disable(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ConfirmMfaDto, @CurrentActor() actor: Actor) {
+  async disable(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Body() body: ConfirmMfaDto,
+    @CurrentActor() actor: Actor,
+  ) {
     await this.mfa.disable(principal, body.password, body.code, actor);
     return { enabled: false };
   }
 
   @Post('backup-codes')
   @HttpCode(200)
-  @ApiOperation({ summary: 'A fresh set of 10 backup codes (the old set stops working): needs the password and a code' })
+  @ApiOperation({
+    summary: 'A fresh set of 10 backup codes (the old set stops working): needs the password and a code',
+  })
   @ApiOkResponse({ description: 'data: {backupCodes: string[10]}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE' })
   regenerate(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ConfirmMfaDto) {

@@ -36,8 +36,14 @@ export class MfaService implements MfaVerifier {
   }
 
   async setup(principal: UserPrincipal): Promise<{ secret: string; otpauthUrl: string; qrCode: string }> {
-    const [user]: { mfa_enabled: boolean }[] = await this.dataSource.query(`SELECT mfa_enabled FROM users WHERE id = $1`, [principal.userId]);
-    if (user?.mfa_enabled) throw AppException.conflict('Two-factor authentication is already enabled; disable it first to enrol a new device');
+    const [user]: { mfa_enabled: boolean }[] = await this.dataSource.query(
+      `SELECT mfa_enabled FROM users WHERE id = $1`,
+      [principal.userId],
+    );
+    if (user?.mfa_enabled)
+      throw AppException.conflict(
+        'Two-factor authentication is already enabled; disable it first to enrol a new device',
+      );
     const secret = totp.generateSecret(20);
     await this.dataSource.query(
       `INSERT INTO user_mfa (user_id, pending_secret_sealed, updated_at) VALUES ($1, $2, now())
@@ -52,16 +58,26 @@ export class MfaService implements MfaVerifier {
   private async issueBackupCodes(userId: string, m: EntityManager): Promise<string[]> {
     const codes = Array.from({ length: BACKUP_CODE_COUNT }, newBackupCode);
     await m.query(`DELETE FROM mfa_backup_codes WHERE user_id = $1`, [userId]);
-    await m.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, [userId, codes.map((c) => sha256Hex(normaliseBackupCode(c)))]);
+    await m.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, [
+      userId,
+      codes.map((c) => sha256Hex(normaliseBackupCode(c))),
+    ]);
     return codes;
   }
 
   async enable(principal: UserPrincipal, code: string, actor: Actor): Promise<{ backupCodes: string[] }> {
-    const [row]: { pending_secret_sealed: string | null }[] = await this.dataSource.query(`SELECT pending_secret_sealed FROM user_mfa WHERE user_id = $1`, [principal.userId]);
-    if (!row?.pending_secret_sealed) throw AppException.validation('Start with POST /v1/auth/2fa/setup', [{ field: 'code', errors: ['no enrolment in progress'] }]);
+    const [row]: { pending_secret_sealed: string | null }[] = await this.dataSource.query(
+      `SELECT pending_secret_sealed FROM user_mfa WHERE user_id = $1`,
+      [principal.userId],
+    );
+    if (!row?.pending_secret_sealed)
+      throw AppException.validation('Start with POST /v1/auth/2fa/setup', [
+        { field: 'code', errors: ['no enrolment in progress'] },
+      ]);
     const secret = this.box.open(row.pending_secret_sealed, principal.userId);
     const step = matchingStep(code, secret);
-    if (step === null) throw new AppException('INVALID_MFA_CODE', 'The code is not valid; check the time on your device and try again');
+    if (step === null)
+      throw new AppException('INVALID_MFA_CODE', 'The code is not valid; check the time on your device and try again');
     const backupCodes = await this.dataSource.transaction(async (m) => {
       await m.query(
         `UPDATE user_mfa SET secret_sealed = pending_secret_sealed, pending_secret_sealed = NULL, enabled_at = now(), last_used_step = $2, updated_at = now()
@@ -82,9 +98,14 @@ export class MfaService implements MfaVerifier {
       `SELECT password_hash, mfa_enabled FROM users WHERE id = $1`,
       [principal.userId],
     );
-    if (!user?.mfa_enabled) throw AppException.validation('Two-factor authentication is not enabled', [{ field: 'code', errors: ['2FA is not enabled'] }]);
-    if (!(await this.hasher.verify(user.password_hash, password))) throw new AppException('INVALID_CREDENTIALS', 'The password is not correct');
-    if (!(await this.verifyLoginCode(principal.userId, code))) throw new AppException('INVALID_MFA_CODE', 'The code is not valid');
+    if (!user?.mfa_enabled)
+      throw AppException.validation('Two-factor authentication is not enabled', [
+        { field: 'code', errors: ['2FA is not enabled'] },
+      ]);
+    if (!(await this.hasher.verify(user.password_hash, password)))
+      throw new AppException('INVALID_CREDENTIALS', 'The password is not correct');
+    if (!(await this.verifyLoginCode(principal.userId, code)))
+      throw new AppException('INVALID_MFA_CODE', 'The code is not valid');
   }
 
   async disable(principal: UserPrincipal, password: string, code: string, actor: Actor): Promise<void> {
@@ -98,7 +119,11 @@ export class MfaService implements MfaVerifier {
     await this.events.record('mfa_disabled', 'high', eventContext(actor));
   }
 
-  async regenerateBackupCodes(principal: UserPrincipal, password: string, code: string): Promise<{ backupCodes: string[] }> {
+  async regenerateBackupCodes(
+    principal: UserPrincipal,
+    password: string,
+    code: string,
+  ): Promise<{ backupCodes: string[] }> {
     await this.confirm(principal, password, code);
     return { backupCodes: await this.dataSource.transaction((m) => this.issueBackupCodes(principal.userId, m)) };
   }
@@ -110,7 +135,10 @@ export class MfaService implements MfaVerifier {
   async verifyLoginCode(userId: string, code: string): Promise<boolean> {
     const trimmed = code.trim();
     if (/^\d{6}$/.test(trimmed)) {
-      const [row]: { secret_sealed: string | null }[] = await this.dataSource.query(`SELECT secret_sealed FROM user_mfa WHERE user_id = $1`, [userId]);
+      const [row]: { secret_sealed: string | null }[] = await this.dataSource.query(
+        `SELECT secret_sealed FROM user_mfa WHERE user_id = $1`,
+        [userId],
+      );
       if (!row?.secret_sealed) return false;
       const step = matchingStep(trimmed, this.box.open(row.secret_sealed, userId));
       if (step === null) return false;
@@ -135,6 +163,10 @@ export class MfaService implements MfaVerifier {
          FROM users u LEFT JOIN user_mfa m ON m.user_id = u.id WHERE u.id = $1`,
       [userId],
     );
-    return { enabled: Boolean(row?.enabled_at), enabledAt: row?.enabled_at?.toISOString() ?? null, backupCodesLeft: row?.left ?? 0 };
+    return {
+      enabled: Boolean(row?.enabled_at),
+      enabledAt: row?.enabled_at?.toISOString() ?? null,
+      backupCodesLeft: row?.left ?? 0,
+    };
   }
 }

@@ -23,5 +23,8 @@ export function newBackupCode(): string {
 }
 
 export function normaliseBackupCode(code: string): string {
-  return code.trim().toLowerCase().replace(/[^a-z0-9]/g, '');
+  return code
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 }

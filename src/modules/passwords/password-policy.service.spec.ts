@@ -1,7 +1,9 @@
 import { loadConfig } from '../../config/app-config';
 import { PasswordPolicy } from './password-policy.service';
 
-const policy = new PasswordPolicy(loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32), DATA_ENCRYPTION_KEY: 'ab'.repeat(32) }));
+const policy = new PasswordPolicy(
+  loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32), DATA_ENCRYPTION_KEY: 'ab'.repeat(32) }),
+);
 
 describe('PasswordPolicy', () => {
   it('ships a real breached-password list of more than 10,000 entries', () => {
@@ -22,12 +24,17 @@ describe('PasswordPolicy', () => {
     expect(policy.violations('A1!' + 'a'.repeat(130))).toContain('Password must be at most 128 characters');
   });
 
-  it.each(['Password123!', 'P@ssword12345', 'Qwertyuiop1!', 'Iloveyou2024!!', 'Football#1234'])('refuses the decorated common password %s', (pw) => {
-    expect(policy.violations(pw)).toContain('This password is too common or appears in breach lists; choose another');
-  });
+  it.each(['Password123!', 'P@ssword12345', 'Qwertyuiop1!', 'Iloveyou2024!!', 'Football#1234'])(
+    'refuses the decorated common password %s',
+    (pw) => {
+      expect(policy.violations(pw)).toContain('This password is too common or appears in breach lists; choose another');
+    },
+  );
 
   it('refuses a password containing the email name', () => {
-    expect(policy.violations('Jane.Doe-Secure-77', { email: 'jane.doe@example.com' })).toContain('Password must not contain your email address');
+    expect(policy.violations('Jane.Doe-Secure-77', { email: 'jane.doe@example.com' })).toContain(
+      'Password must not contain your email address',
+    );
   });
 
   it('throws VALIDATION_ERROR with details per rule', () => {

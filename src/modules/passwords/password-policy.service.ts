@@ -5,7 +5,9 @@ import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 
 /** 49k passwords seen most often in breaches (shipped by @zxcvbn-ts/language-common). */
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
+  (dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()),
+);
 
 export const SPECIAL_CHARACTERS = /[^A-Za-z0-9]/;
 
@@ -23,13 +25,18 @@ export class PasswordPolicy {
 
   isCommon(password: string): boolean {
     const lower = password.toLowerCase();
-    const unleet = (s: string) => s.replace(/[@4]/g, 'a').replace(/3/g, 'e').replace(/[$5]/g, 's').replace(/0/g, 'o').replace(/[!1|]/g, 'i');
+    const unleet = (s: string) =>
+      s.replace(/[@4]/g, 'a').replace(/3/g, 'e').replace(/[$5]/g, 's').replace(/0/g, 'o').replace(/[!1|]/g, 'i');
     // The usual decoration is a suffix of digits and symbols: look at the word without it too.
     const withoutSuffix = lower.replace(/[^a-z]+$/, '');
     const candidates = new Set<string>();
     for (const form of [lower, unleet(lower), withoutSuffix, unleet(withoutSuffix)]) {
       const alnum = form.replace(/[^a-z0-9]/g, '');
-      candidates.add(form).add(alnum).add(alnum.replace(/\d+$/, '')).add(form.replace(/[^a-z]/g, ''));
+      candidates
+        .add(form)
+        .add(alnum)
+        .add(alnum.replace(/\d+$/, ''))
+        .add(form.replace(/[^a-z]/g, ''));
     }
     return [...candidates].some((candidate) => candidate.length >= 4 && COMMON_PASSWORDS.has(candidate));
   }
@@ -41,13 +48,17 @@ export class PasswordPolicy {
     if (typeof password !== 'string') return ['Password must be a string'];
     if (password.length < p.minLength) errors.push(`Password must be at least ${p.minLength} characters`);
     if (password.length > p.maxLength) errors.push(`Password must be at most ${p.maxLength} characters`);
-    if (p.requireUppercase && !/[A-Z]/.test(password)) errors.push('Password must contain at least one uppercase letter');
-    if (p.requireLowercase && !/[a-z]/.test(password)) errors.push('Password must contain at least one lowercase letter');
+    if (p.requireUppercase && !/[A-Z]/.test(password))
+      errors.push('Password must contain at least one uppercase letter');
+    if (p.requireLowercase && !/[a-z]/.test(password))
+      errors.push('Password must contain at least one lowercase letter');
     if (p.requireNumber && !/\d/.test(password)) errors.push('Password must contain at least one number');
-    if (p.requireSpecial && !SPECIAL_CHARACTERS.test(password)) errors.push('Password must contain at least one special character');
+    if (p.requireSpecial && !SPECIAL_CHARACTERS.test(password))
+      errors.push('Password must contain at least one special character');
     if (this.isCommon(password)) errors.push('This password is too common or appears in breach lists; choose another');
     const local = context.email?.split('@')[0]?.toLowerCase();
-    if (local && local.length >= 4 && password.toLowerCase().includes(local)) errors.push('Password must not contain your email address');
+    if (local && local.length >= 4 && password.toLowerCase().includes(local))
+      errors.push('Password must not contain your email address');
     return errors;
   }
 

@@ -16,7 +16,14 @@ export interface SecurityDashboard {
   activeSessions: number;
   averageSessionDurationSeconds: number | null;
   eventsByHour: { hour: string; counts: Record<string, number> }[];
-  recentCritical: { id: string; eventType: string; severity: string; ip: string | null; userId: string | null; createdAt: string }[];
+  recentCritical: {
+    id: string;
+    eventType: string;
+    severity: string;
+    ip: string | null;
+    userId: string | null;
+    createdAt: string;
+  }[];
 }
 
 const WINDOW_HOURS = 24;
@@ -49,13 +56,19 @@ export class SecurityDashboardService {
       bucket[row.event_type] = Number(row.n);
       hours.set(key, bucket);
     }
-    const critical: { id: string; event_type: string; severity: string; ip_address: string | null; user_id: string | null; created_at: Date }[] =
-      await this.dataSource.query(
-        `SELECT id, event_type, severity, ip_address, user_id, created_at FROM security_events
+    const critical: {
+      id: string;
+      event_type: string;
+      severity: string;
+      ip_address: string | null;
+      user_id: string | null;
+      created_at: Date;
+    }[] = await this.dataSource.query(
+      `SELECT id, event_type, severity, ip_address, user_id, created_at FROM security_events
           WHERE team_id = $1 AND severity IN ('critical', 'high') AND created_at >= $2
           ORDER BY created_at DESC, id DESC LIMIT 10`,
-        [teamId, from],
-      );
+      [teamId, from],
+    );
     const sessions = await this.sessionMetrics(teamId, from, now);
     const successes = count('login_success');
     const failures = count('login_failed') + count('lockout_attempt_while_locked');
@@ -84,7 +97,11 @@ export class SecurityDashboardService {
   }
 
   /** Live sessions now, and the mean length of the sessions used in the window (start to last use or revocation). */
-  private async sessionMetrics(teamId: string, from: Date, now: Date): Promise<{ activeSessions: number; averageSessionDurationSeconds: number | null }> {
+  private async sessionMetrics(
+    teamId: string,
+    from: Date,
+    now: Date,
+  ): Promise<{ activeSessions: number; averageSessionDurationSeconds: number | null }> {
     const [row]: { active: string; avg_seconds: string | null }[] = await this.dataSource.query(
       `SELECT
          count(*) FILTER (WHERE s.revoked_at IS NULL AND s.expires_at > $3) AS active,

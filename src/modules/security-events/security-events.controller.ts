@@ -28,9 +28,12 @@ export class SecurityEventsController {
   @Get('security/dashboard')
   @Permission('security', 'read')
   @ApiOperation({
-    summary: 'Last 24 hours: login attempts, successes, failures, lockouts, refreshes, theft detections, geo anomalies, active sessions, average session duration',
+    summary:
+      'Last 24 hours: login attempts, successes, failures, lockouts, refreshes, theft detections, geo anomalies, active sessions, average session duration',
   })
-  @ApiOkResponse({ description: 'Counts from the security event log, hourly series by type and recent high/critical events' })
+  @ApiOkResponse({
+    description: 'Counts from the security event log, hourly series by type and recent high/critical events',
+  })
   get(@CurrentPrincipal() principal: UserPrincipal) {
     return this.dashboard.forTeam(principal.teamId);
   }

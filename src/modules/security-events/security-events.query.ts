@@ -24,7 +24,8 @@ function encodeCursor(row: EventRow): string {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error('shape');
+    if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/i.test(id))
+      throw new Error('shape');
     return [at, id];
   } catch {
     throw AppException.validation('cursor is not valid', [{ field: 'cursor', errors: ['cursor is not valid'] }]);

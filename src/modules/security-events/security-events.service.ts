@@ -49,7 +49,12 @@ export class SecurityEventsService {
     this.emitter.on('recorded', listener);
   }
 
-  async record(type: SecurityEventType, severity: Severity, ctx: SecurityEventContext, manager?: EntityManager): Promise<SecurityEvent | undefined> {
+  async record(
+    type: SecurityEventType,
+    severity: Severity,
+    ctx: SecurityEventContext,
+    manager?: EntityManager,
+  ): Promise<SecurityEvent | undefined> {
     if (!this.config.securityEvents.enabled) return undefined;
     const repo = (manager ?? this.dataSource.manager).getRepository(SecurityEvent);
     try {

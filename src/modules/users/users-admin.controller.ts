@@ -19,7 +19,7 @@ export class UsersAdminController {
   @Get()
   @Permission('users', 'read')
   @ApiOperation({ summary: "The team's users (admin)" })
-  @ApiDataResponse(UserResponse, { isArray: true, description: 'The team\'s users, oldest first' })
+  @ApiDataResponse(UserResponse, { isArray: true, description: "The team's users, oldest first" })
   @ApiErrorResponses(401, ADMIN_ONLY)
   list(@CurrentActor() actor: Actor) {
     return this.users.list(actor);
@@ -38,9 +38,17 @@ export class UsersAdminController {
   @Post()
   @HttpCode(201)
   @Permission('users', 'write')
-  @ApiOperation({ summary: 'Add a user to the team (admin)', description: 'The password must pass the password policy.' })
+  @ApiOperation({
+    summary: 'Add a user to the team (admin)',
+    description: 'The password must pass the password policy.',
+  })
   @ApiDataResponse(UserResponse, { status: 201, description: 'Created' })
-  @ApiErrorResponses([400, 'VALIDATION_ERROR: bad fields, or the password breaks the policy (details list each rule)'], 401, ADMIN_ONLY, [409, 'CONFLICT: email taken'])
+  @ApiErrorResponses(
+    [400, 'VALIDATION_ERROR: bad fields, or the password breaks the policy (details list each rule)'],
+    401,
+    ADMIN_ONLY,
+    [409, 'CONFLICT: email taken'],
+  )
   create(@Body() body: CreateUserDto, @CurrentActor() actor: Actor) {
     return this.users.create(actor, body);
   }
@@ -49,7 +57,8 @@ export class UsersAdminController {
   @Permission('users', 'write')
   @ApiOperation({
     summary: "Change a user's role or disable them (admin)",
-    description: 'Disabling or changing the role revokes the user\'s sessions. You cannot demote or disable yourself (400); a team keeps at least one enabled admin (409).',
+    description:
+      "Disabling or changing the role revokes the user's sessions. You cannot demote or disable yourself (400); a team keeps at least one enabled admin (409).",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiDataResponse(UserResponse)
@@ -61,10 +70,17 @@ export class UsersAdminController {
   @Delete(':id')
   @Permission('users', 'delete')
   @Sensitive('delete')
-  @ApiOperation({ summary: 'Remove a user from the team (admin)', description: 'Revokes their sessions. Not yourself (400); not the last enabled admin (409). Needs a recent password entry.' })
+  @ApiOperation({
+    summary: 'Remove a user from the team (admin)',
+    description:
+      'Revokes their sessions. Not yourself (400); not the last enabled admin (409). Needs a recent password entry.',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiDataResponse(UserDeletedResponse)
-  @ApiErrorResponses(400, [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED'], ADMIN_ONLY, 404, [409, 'CONFLICT: the team would have no enabled admin left'])
+  @ApiErrorResponses(400, [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED'], ADMIN_ONLY, 404, [
+    409,
+    'CONFLICT: the team would have no enabled admin left',
+  ])
   remove(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
     return this.users.remove(actor, id);
   }

@@ -35,7 +35,9 @@ export class UsersAdminService {
   }
 
   async list(actor: Actor): Promise<PublicUser[]> {
-    const users = await this.dataSource.getRepository(User).find({ where: { teamId: this.teamOf(actor) }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const users = await this.dataSource
+      .getRepository(User)
+      .find({ where: { teamId: this.teamOf(actor) }, order: { createdAt: 'ASC', id: 'ASC' } });
     return users.map(publicUser);
   }
 
@@ -55,26 +57,44 @@ export class UsersAdminService {
     return this.dataSource.transaction(async (m) => {
       const repo = m.getRepository(User);
       const saved = await repo.save(
-        repo.create({ teamId, email: dto.email, passwordHash, firstName: dto.firstName, lastName: dto.lastName, role: dto.role, passwordChangedAt: new Date() }),
+        repo.create({
+          teamId,
+          email: dto.email,
+          passwordHash,
+          firstName: dto.firstName,
+          lastName: dto.lastName,
+          role: dto.role,
+          passwordChangedAt: new Date(),
+        }),
       );
       const user = publicUser((await repo.findOneByOrFail({ id: saved.id })) as User);
-      await this.audit.record(m, actor, { action: 'CREATE', resourceType: 'user', resourceId: user.id, oldValues: null, newValues: user });
+      await this.audit.record(m, actor, {
+        action: 'CREATE',
+        resourceType: 'user',
+        resourceId: user.id,
+        oldValues: null,
+        newValues: user,
+      });
       return user;
     });
   }
 
   async update(actor: Actor, id: string, dto: UpdateUserDto): Promise<PublicUser> {
     const teamId = this.teamOf(actor);
-    if (dto.role === undefined && dto.disabled === undefined) throw AppException.validation('Invalid input: send role and/or disabled');
+    if (dto.role === undefined && dto.disabled === undefined)
+      throw AppException.validation('Invalid input: send role and/or disabled');
     const self = actorUserId(actor) === id;
-    if (self && dto.role !== undefined && dto.role !== 'admin') throw AppException.validation('You cannot change your own role; ask another admin');
-    if (self && dto.disabled === true) throw AppException.validation('You cannot disable your own account; ask another admin');
+    if (self && dto.role !== undefined && dto.role !== 'admin')
+      throw AppException.validation('You cannot change your own role; ask another admin');
+    if (self && dto.disabled === true)
+      throw AppException.validation('You cannot disable your own account; ask another admin');
 
     return this.dataSource.transaction(async (m) => {
       const old = await this.lockTeamAndUser(m, teamId, id);
       const role = dto.role ?? old.role;
       const disabled = dto.disabled ?? old.disabled;
-      if (old.role === 'admin' && !old.disabled && (role !== 'admin' || disabled)) await this.assertAnotherAdmin(m, teamId, id);
+      if (old.role === 'admin' && !old.disabled && (role !== 'admin' || disabled))
+        await this.assertAnotherAdmin(m, teamId, id);
 
       const changed = (['role', 'disabled'] as const).filter((f) => dto[f] !== undefined && dto[f] !== old[f]);
       if (changed.length === 0) return publicUser(old);
@@ -95,13 +115,20 @@ export class UsersAdminService {
 
   async remove(actor: Actor, id: string): Promise<{ id: string; deleted: true }> {
     const teamId = this.teamOf(actor);
-    if (actorUserId(actor) === id) throw AppException.validation('You cannot delete your own account; ask another admin');
+    if (actorUserId(actor) === id)
+      throw AppException.validation('You cannot delete your own account; ask another admin');
     return this.dataSource.transaction(async (m) => {
       const old = await this.lockTeamAndUser(m, teamId, id);
       if (old.role === 'admin' && !old.disabled) await this.assertAnotherAdmin(m, teamId, id);
       await this.revokeSessions(m, id, 'user_deleted');
       await m.getRepository(User).delete({ id, teamId });
-      await this.audit.record(m, actor, { action: 'DELETE', resourceType: 'user', resourceId: id, oldValues: publicUser(old), newValues: null });
+      await this.audit.record(m, actor, {
+        action: 'DELETE',
+        resourceType: 'user',
+        resourceId: id,
+        oldValues: publicUser(old),
+        newValues: null,
+      });
       return { id, deleted: true as const };
     });
   }

@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 import { VALID_SCOPE } from '../../../common/security/principal';
 import { MAX_API_KEY_LIFETIME_DAYS } from '../../../config/app-config';
 
@@ -11,7 +23,12 @@ export class CreateApiKeyDto {
   @Length(1, 100)
   name: string;
 
-  @ApiProperty({ type: [String], example: ['clients:read', 'leads:write'], description: '<resource>:<action>; resource clients|leads|appointments|escrows|listings|*, action read|write|delete|*' })
+  @ApiProperty({
+    type: [String],
+    example: ['clients:read', 'leads:write'],
+    description:
+      '<resource>:<action>; resource clients|leads|appointments|escrows|listings|*, action read|write|delete|*',
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(20)
@@ -29,14 +46,22 @@ export class CreateApiKeyDto {
   @IsISO8601({ strict: true })
   expiresAt?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_API_KEY_LIFETIME_DAYS, description: 'Default API_KEY_DEFAULT_EXPIRY_DAYS (90)' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_API_KEY_LIFETIME_DAYS,
+    description: 'Default API_KEY_DEFAULT_EXPIRY_DAYS (90)',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(MAX_API_KEY_LIFETIME_DAYS)
   expiresInDays?: number;
 
-  @ApiPropertyOptional({ type: [String], example: ['203.0.113.7', '10.0.0.0/8', '2001:db8::/32'], description: 'IPv4/IPv6 addresses or CIDRs; empty = any' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['203.0.113.7', '10.0.0.0/8', '2001:db8::/32'],
+    description: 'IPv4/IPv6 addresses or CIDRs; empty = any',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)

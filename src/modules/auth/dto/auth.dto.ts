@@ -14,7 +14,11 @@ export class EmailField {
 }
 
 export class RegisterDto extends EmailField {
-  @ApiProperty({ description: 'Checked against the password policy (length, character classes, breached list)', minLength: 8, maxLength: 128 })
+  @ApiProperty({
+    description: 'Checked against the password policy (length, character classes, breached list)',
+    minLength: 8,
+    maxLength: 128,
+  })
   @IsString()
   @MaxLength(128)
   password: string;
@@ -39,7 +43,10 @@ export class RegisterDto extends EmailField {
 }
 
 export class OtpField {
-  @ApiPropertyOptional({ description: '6-digit TOTP code or a backup code; required when 2FA is enabled', example: '123456' })
+  @ApiPropertyOptional({
+    description: '6-digit TOTP code or a backup code; required when 2FA is enabled',
+    example: '123456',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9-]{6,20}$/, { message: 'otp must be a 6-digit code or a backup code' })

@@ -3,7 +3,13 @@ import { ApiTags } from '@nestjs/swagger';
 import { CrmController } from '../common/crm-resource.controller';
 import { appointmentsDefinition } from './appointments.definition';
 import { AppointmentsService } from './appointments.service';
-import { AppointmentExportQuery, AppointmentListQuery, AppointmentResponse, CreateAppointmentDto, UpdateAppointmentDto } from './dto/appointment.dto';
+import {
+  AppointmentExportQuery,
+  AppointmentListQuery,
+  AppointmentResponse,
+  CreateAppointmentDto,
+  UpdateAppointmentDto,
+} from './dto/appointment.dto';
 
 @ApiTags('appointments')
 @Controller('appointments')

@@ -19,6 +19,8 @@ describe('CRM CSV export', () => {
     ]);
     let text = '';
     for await (const chunk of toCsv(rows, ['id', 'name', 'when', 'price', 'n'])) text += chunk;
-    expect(text).toBe('id,name,when,price,n\n1,"Ada, Countess",2024-01-02T03:04:05.006Z,10.50,\n2,"Line\nbreak",2024-01-03T00:00:00.000Z,,2.5\n');
+    expect(text).toBe(
+      'id,name,when,price,n\n1,"Ada, Countess",2024-01-02T03:04:05.006Z,10.50,\n2,"Line\nbreak",2024-01-03T00:00:00.000Z,,2.5\n',
+    );
   });
 });

@@ -26,17 +26,41 @@ import {
 const trim = Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
 
 export const RequiredText = (max: number, description?: string) =>
-  applyDecorators(ApiProperty({ type: String, maxLength: max, description }), trim, IsString(), IsNotEmpty(), MaxLength(max));
+  applyDecorators(
+    ApiProperty({ type: String, maxLength: max, description }),
+    trim,
+    IsString(),
+    IsNotEmpty(),
+    MaxLength(max),
+  );
 
 export const OptionalText = (max: number, description?: string) =>
-  applyDecorators(ApiPropertyOptional({ type: String, maxLength: max, nullable: true, description }), IsOptional(), trim, IsString(), MaxLength(max));
+  applyDecorators(
+    ApiPropertyOptional({ type: String, maxLength: max, nullable: true, description }),
+    IsOptional(),
+    trim,
+    IsString(),
+    MaxLength(max),
+  );
 
 /** Free text kept as typed (no trimming). */
 export const OptionalNotes = (max = 10_000) =>
-  applyDecorators(ApiPropertyOptional({ type: String, maxLength: max, nullable: true }), IsOptional(), IsString(), MaxLength(max));
+  applyDecorators(
+    ApiPropertyOptional({ type: String, maxLength: max, nullable: true }),
+    IsOptional(),
+    IsString(),
+    MaxLength(max),
+  );
 
 export const OptionalEmail = () =>
-  applyDecorators(ApiPropertyOptional({ type: String, format: 'email', maxLength: 254, nullable: true }), IsOptional(), trim, IsString(), MaxLength(254), IsEmail());
+  applyDecorators(
+    ApiPropertyOptional({ type: String, format: 'email', maxLength: 254, nullable: true }),
+    IsOptional(),
+    trim,
+    IsString(),
+    MaxLength(254),
+    IsEmail(),
+  );
 
 export const OptionalPhone = () =>
   applyDecorators(
@@ -44,7 +68,9 @@ export const OptionalPhone = () =>
     IsOptional(),
     trim,
     IsString(),
-    Matches(/^[0-9+()\-.\s]{3,40}$/, { message: 'phone may contain digits, spaces and + ( ) - . only (3 to 40 characters)' }),
+    Matches(/^[0-9+()\-.\s]{3,40}$/, {
+      message: 'phone may contain digits, spaces and + ( ) - . only (3 to 40 characters)',
+    }),
   );
 
 export const OptionalEnum = (values: readonly string[], description?: string) =>
@@ -52,18 +78,32 @@ export const OptionalEnum = (values: readonly string[], description?: string) =>
 
 export const OptionalReference = (noun: string) =>
   applyDecorators(
-    ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: `A ${noun} of your team (404 otherwise)` }),
+    ApiPropertyOptional({
+      type: String,
+      format: 'uuid',
+      nullable: true,
+      description: `A ${noun} of your team (404 otherwise)`,
+    }),
     IsOptional(),
     IsUUID(),
   );
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$/;
-const dateTimeRules = [IsString(), Matches(DATE_TIME, { message: '$property must be an ISO-8601 date-time with a time zone' }), IsISO8601({ strict: true })];
+const dateTimeRules = [
+  IsString(),
+  Matches(DATE_TIME, { message: '$property must be an ISO-8601 date-time with a time zone' }),
+  IsISO8601({ strict: true }),
+];
 
-export const RequiredDateTime = (description?: string) => applyDecorators(ApiProperty({ type: String, format: 'date-time', description }), ...dateTimeRules);
+export const RequiredDateTime = (description?: string) =>
+  applyDecorators(ApiProperty({ type: String, format: 'date-time', description }), ...dateTimeRules);
 
 export const OptionalDateTime = (description?: string) =>
-  applyDecorators(ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description }), IsOptional(), ...dateTimeRules);
+  applyDecorators(
+    ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description }),
+    IsOptional(),
+    ...dateTimeRules,
+  );
 
 export const OptionalDate = (description?: string) =>
   applyDecorators(
@@ -75,11 +115,23 @@ export const OptionalDate = (description?: string) =>
   );
 
 export const OptionalInt = (min: number, max: number) =>
-  applyDecorators(ApiPropertyOptional({ type: Number, minimum: min, maximum: max, nullable: true }), IsOptional(), IsInt(), Min(min), Max(max));
+  applyDecorators(
+    ApiPropertyOptional({ type: Number, minimum: min, maximum: max, nullable: true }),
+    IsOptional(),
+    IsInt(),
+    Min(min),
+    Max(max),
+  );
 
 export const OptionalDecimal = (min: number, max: number, maxDecimalPlaces: number) =>
   applyDecorators(
-    ApiPropertyOptional({ type: Number, minimum: min, maximum: max, nullable: true, description: `Up to ${maxDecimalPlaces} decimal place(s)` }),
+    ApiPropertyOptional({
+      type: Number,
+      minimum: min,
+      maximum: max,
+      nullable: true,
+      description: `Up to ${maxDecimalPlaces} decimal place(s)`,
+    }),
     IsOptional(),
     IsNumber({ maxDecimalPlaces, allowNaN: false, allowInfinity: false }),
     Min(min),
@@ -92,7 +144,10 @@ const MONEY = /^\d{1,12}(\.\d{1,2})?$/;
 export const OptionalMoney = (description = 'Money in the team currency') =>
   applyDecorators(
     ApiPropertyOptional({
-      oneOf: [{ type: 'string', example: '450000.00' }, { type: 'number', example: 450000 }],
+      oneOf: [
+        { type: 'string', example: '450000.00' },
+        { type: 'number', example: 450000 },
+      ],
       nullable: true,
       description: `${description}. Send a number or a decimal string (at most 2 decimals); always returned as a decimal string, exactly.`,
     }),
@@ -100,7 +155,9 @@ export const OptionalMoney = (description = 'Money in the team currency') =>
     ValidateBy({
       name: 'isMoney',
       validator: {
-        validate: (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && MONEY.test(String(value))) || (typeof value === 'string' && MONEY.test(value)),
+        validate: (value: unknown) =>
+          (typeof value === 'number' && Number.isFinite(value) && MONEY.test(String(value))) ||
+          (typeof value === 'string' && MONEY.test(value)),
         defaultMessage: () => '$property must be an amount from 0 to 999999999999.99 with at most 2 decimals',
       },
     }),
@@ -111,13 +168,24 @@ export const OptionalMoney = (description = 'Money in the team currency') =>
 export const QueryEnum = (values: readonly string[], description?: string) =>
   applyDecorators(ApiPropertyOptional({ enum: values, description }), IsOptional(), IsIn(values));
 
-export const QueryUuid = (description?: string) => applyDecorators(ApiPropertyOptional({ type: String, format: 'uuid', description }), IsOptional(), IsUUID());
+export const QueryUuid = (description?: string) =>
+  applyDecorators(ApiPropertyOptional({ type: String, format: 'uuid', description }), IsOptional(), IsUUID());
 
 export const QueryText = (max: number, description?: string) =>
-  applyDecorators(ApiPropertyOptional({ type: String, maxLength: max, description }), IsOptional(), IsString(), IsNotEmpty(), MaxLength(max));
+  applyDecorators(
+    ApiPropertyOptional({ type: String, maxLength: max, description }),
+    IsOptional(),
+    IsString(),
+    IsNotEmpty(),
+    MaxLength(max),
+  );
 
 export const QueryDateTime = (description?: string) =>
-  applyDecorators(ApiPropertyOptional({ type: String, format: 'date-time', description }), IsOptional(), IsISO8601({ strict: true }));
+  applyDecorators(
+    ApiPropertyOptional({ type: String, format: 'date-time', description }),
+    IsOptional(),
+    IsISO8601({ strict: true }),
+  );
 
 export const QueryNumber = (min: number, max: number, description?: string) =>
   applyDecorators(

@@ -19,19 +19,30 @@ export interface CrmListQueryShape {
 /** The base of each resource's list query: paging, sort (from the resource's allowed list), search, total. */
 export function CrmListQuery(sorts: readonly string[], searchFields: readonly string[]): Type<CrmListQueryShape> {
   class ListQuery extends PaginationQuery {
-    @ApiPropertyOptional({ enum: sorts, default: DEFAULT_SORT, description: 'Sort key; a leading `-` means descending' })
+    @ApiPropertyOptional({
+      enum: sorts,
+      default: DEFAULT_SORT,
+      description: 'Sort key; a leading `-` means descending',
+    })
     @IsOptional()
     @IsIn(sorts)
     sort?: string;
 
-    @ApiPropertyOptional({ maxLength: 100, description: `Case-insensitive substring search over ${searchFields.join(', ')}` })
+    @ApiPropertyOptional({
+      maxLength: 100,
+      description: `Case-insensitive substring search over ${searchFields.join(', ')}`,
+    })
     @IsOptional()
     @IsString()
     @IsNotEmpty()
     @MaxLength(100)
     q?: string;
 
-    @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false', description: `Also count the matching rows (capped at ${TOTAL_CAP})` })
+    @ApiPropertyOptional({
+      enum: ['true', 'false'],
+      default: 'false',
+      description: `Also count the matching rows (capped at ${TOTAL_CAP})`,
+    })
     @IsOptional()
     @IsIn(['true', 'false'])
     includeTotal?: 'true' | 'false';

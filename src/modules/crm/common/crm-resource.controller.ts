@@ -52,12 +52,20 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     @ApiOperation({
       summary: `Export ${plural} as CSV`,
       description:
-        'Streams every matching row of your team as CSV (header row first), with the list\'s filters, `q` and `sort`. ' +
+        "Streams every matching row of your team as CSV (header row first), with the list's filters, `q` and `sort`. " +
         'Writes a `data_export` security event, and `data_export_large` (high) above 1000 rows. Bearer callers need a recent password entry.',
     })
     @ApiProduces('text/csv')
-    @ApiResponse({ status: 200, description: `CSV attachment (${plural}-YYYY-MM-DD.csv)`, content: { 'text/csv': { schema: { type: 'string' } } } })
-    @ApiErrorResponses(400, [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED: confirm the password (POST /v1/auth/reauth) first'], 403)
+    @ApiResponse({
+      status: 200,
+      description: `CSV attachment (${plural}-YYYY-MM-DD.csv)`,
+      content: { 'text/csv': { schema: { type: 'string' } } },
+    })
+    @ApiErrorResponses(
+      400,
+      [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED: confirm the password (POST /v1/auth/reauth) first'],
+      403,
+    )
     @ParamTypes(types.exportQuery, Object)
     async export(@Query() query: CrmListQueryShape, @CurrentActor() actor: Actor): Promise<StreamableFile> {
       const { rows } = await this.service.exportRows(actor, query);
@@ -82,7 +90,10 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     @Post()
     @HttpCode(201)
     @Permission(def.resource, 'write')
-    @ApiOperation({ summary: `Create ${aNoun}`, description: 'Written together with its audit entry, in one transaction.' })
+    @ApiOperation({
+      summary: `Create ${aNoun}`,
+      description: 'Written together with its audit entry, in one transaction.',
+    })
     @ApiDataResponse(types.response, { status: 201, description: 'Created' })
     @ApiErrorResponses(400, 401, 403, [404, 'NOT_FOUND: a referenced id is not a record of your team'], 409)
     @ParamTypes(types.create, Object)
@@ -92,10 +103,19 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
 
     @Patch(':id')
     @Permission(def.resource, 'write')
-    @ApiOperation({ summary: `Update ${aNoun}`, description: 'Send only the fields to change; null clears an optional field.' })
+    @ApiOperation({
+      summary: `Update ${aNoun}`,
+      description: 'Send only the fields to change; null clears an optional field.',
+    })
     @idParam
     @ApiDataResponse(types.response)
-    @ApiErrorResponses(400, 401, 403, [404, `NOT_FOUND: no such ${noun} in your team, or a referenced id is not a record of your team`], 409)
+    @ApiErrorResponses(
+      400,
+      401,
+      403,
+      [404, `NOT_FOUND: no such ${noun} in your team, or a referenced id is not a record of your team`],
+      409,
+    )
     @ParamTypes(String, types.update, Object)
     update(@Param('id', UuidPipe) id: string, @Body() body: object, @CurrentActor() actor: Actor) {
       return this.service.update(actor, id, body);
@@ -104,7 +124,10 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     @Delete(':id')
     @Permission(def.resource, 'delete')
     @Sensitive('delete')
-    @ApiOperation({ summary: `Delete ${aNoun}`, description: 'Bearer callers need a recent password entry (REAUTH_WINDOW_MINUTES).' })
+    @ApiOperation({
+      summary: `Delete ${aNoun}`,
+      description: 'Bearer callers need a recent password entry (REAUTH_WINDOW_MINUTES).',
+    })
     @idParam
     @ApiDataResponse(DeletedResponse)
     @ApiErrorResponses(

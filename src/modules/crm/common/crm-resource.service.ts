@@ -104,8 +104,13 @@ export abstract class CrmResourceService implements OnModuleInit {
       // as an exact decimal string, other decimals (bathrooms) as plain numbers.
       if (type === 'date') select = `to_char(${quoted}, 'YYYY-MM-DD')`;
       else if (type === 'timestamptz' || type === 'timestamp with time zone') select = utcIsoSql(quoted, 'ms');
-      else if (type === 'numeric' || type === 'decimal') select = col.scale === 2 ? `${quoted}::text` : `${quoted}::float8`;
-      const info: ColumnInfo = { property: col.propertyName, column: col.databaseName, select: `${select} AS "${col.propertyName}"` };
+      else if (type === 'numeric' || type === 'decimal')
+        select = col.scale === 2 ? `${quoted}::text` : `${quoted}::float8`;
+      const info: ColumnInfo = {
+        property: col.propertyName,
+        column: col.databaseName,
+        select: `${select} AS "${col.propertyName}"`,
+      };
       infos.push(info);
       if (!system.has(col.propertyName)) {
         this.settable.set(col.propertyName, info);
@@ -155,7 +160,10 @@ export abstract class CrmResourceService implements OnModuleInit {
   }
 
   protected rowStatement(teamId: string, id: string, lock = false): ScopedStatement {
-    return { sql: `SELECT ${this.selectList} FROM ${this.definition.table} WHERE team_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`, params: [teamId, id] };
+    return {
+      sql: `SELECT ${this.selectList} FROM ${this.definition.table} WHERE team_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+      params: [teamId, id],
+    };
   }
 
   protected findRow(m: EntityManager, teamId: string, id: string, lock = false): Promise<CrmRow[]> {
@@ -184,7 +192,10 @@ export abstract class CrmResourceService implements OnModuleInit {
     const key = sort ?? DEFAULT_SORT;
     const desc = key.startsWith('-');
     const spec = this.definition.sorts[desc ? key.slice(1) : key];
-    if (!spec) throw AppException.validation(`Invalid input: sort must be one of ${Object.keys(this.definition.sorts).join(', ')}`);
+    if (!spec)
+      throw AppException.validation(
+        `Invalid input: sort must be one of ${Object.keys(this.definition.sorts).join(', ')}`,
+      );
     return { key, spec, desc };
   }
 
@@ -196,15 +207,21 @@ export abstract class CrmResourceService implements OnModuleInit {
     teamId: string,
     query: CrmListQueryShape,
     limit: number,
-  ): { statement: ScopedStatement; finish: (rows: (CrmRow & { _k?: string })[]) => { items: CrmRow[]; nextCursor: string | null } } {
+  ): {
+    statement: ScopedStatement;
+    finish: (rows: (CrmRow & { _k?: string })[]) => { items: CrmRow[]; nextCursor: string | null };
+  } {
     const { where, params } = this.filterClause(teamId, query);
     const { key, spec, desc } = this.resolveSort(query.sort);
     if (query.cursor) {
       const cursor = decodeCursor(query.cursor);
-      if (cursor.s !== key || typeof cursor.v !== 'string' || !SORT_VALUE_PATTERN[spec.cast].test(cursor.v)) throw invalidCursor();
+      if (cursor.s !== key || typeof cursor.v !== 'string' || !SORT_VALUE_PATTERN[spec.cast].test(cursor.v))
+        throw invalidCursor();
       if (typeof cursor.i !== 'string' || !UUID_PATTERN.test(cursor.i)) throw invalidCursor();
       params.push(cursor.v, cursor.i);
-      where.push(`(${spec.expr}, id) ${desc ? '<' : '>'} ($${params.length - 1}::${spec.cast}, $${params.length}::uuid)`);
+      where.push(
+        `(${spec.expr}, id) ${desc ? '<' : '>'} ($${params.length - 1}::${spec.cast}, $${params.length}::uuid)`,
+      );
     }
     const dir = desc ? 'DESC' : 'ASC';
     params.push(limit + 1);
@@ -246,7 +263,10 @@ export abstract class CrmResourceService implements OnModuleInit {
   private createValues(body: object, trusted: Record<string, unknown> = {}): Record<string, unknown> {
     const values = { ...this.pickWritable(body), ...trusted };
     for (const field of this.requiredFields) {
-      if (values[field] === undefined || values[field] === null) throw AppException.validation(`Invalid input: ${field} is required`, [{ field, errors: [`${field} is required`] }]);
+      if (values[field] === undefined || values[field] === null)
+        throw AppException.validation(`Invalid input: ${field} is required`, [
+          { field, errors: [`${field} is required`] },
+        ]);
     }
     return values;
   }
@@ -263,19 +283,30 @@ export abstract class CrmResourceService implements OnModuleInit {
       params.push(value);
     }
     const placeholders = params.map((_, i) => `$${i + 1}`).join(', ');
-    return this.audit.withAudit(actor, teamId, `INSERT INTO ${this.definition.table} (${columns.join(', ')}) VALUES (${placeholders}) RETURNING ${this.selectList}`, params, {
-      action: 'CREATE',
-      resourceType: this.definition.auditType,
-      oldValues: null,
-      newValues: 'changed',
-    });
+    return this.audit.withAudit(
+      actor,
+      teamId,
+      `INSERT INTO ${this.definition.table} (${columns.join(', ')}) VALUES (${placeholders}) RETURNING ${this.selectList}`,
+      params,
+      {
+        action: 'CREATE',
+        resourceType: this.definition.auditType,
+        oldValues: null,
+        newValues: 'changed',
+      },
+    );
   }
 
   /**
    * Inserts a row and its audit entry on `m` (the caller's TeamScope transaction). `trusted` values come from
    * the server itself and may set read-only fields.
    */
-  async createWithin(m: EntityManager, actor: Actor, body: object, trusted: Record<string, unknown> = {}): Promise<CrmRow> {
+  async createWithin(
+    m: EntityManager,
+    actor: Actor,
+    body: object,
+    trusted: Record<string, unknown> = {},
+  ): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
     const values = this.createValues(body, trusted);
     await this.checkReferences(m, teamId, values);
@@ -291,7 +322,9 @@ export abstract class CrmResourceService implements OnModuleInit {
     if (fields.length === 0) throw AppException.validation('Invalid input: send at least one field to change');
     for (const field of fields) {
       if (changes[field] === null && this.notNullFields.has(field)) {
-        throw AppException.validation(`Invalid input: ${field} cannot be null`, [{ field, errors: [`${field} cannot be null`] }]);
+        throw AppException.validation(`Invalid input: ${field} cannot be null`, [
+          { field, errors: [`${field} cannot be null`] },
+        ]);
       }
     }
     return this.translateErrors('write', () =>
@@ -323,7 +356,12 @@ export abstract class CrmResourceService implements OnModuleInit {
       teamId,
       `UPDATE ${this.definition.table} SET ${sets.join(', ')} WHERE team_id = $1 AND id = $2 RETURNING ${this.selectList}`,
       params,
-      { action: 'UPDATE', resourceType: this.definition.auditType, oldValues: Object.fromEntries(fields.map((f) => [f, old[f] ?? null])), newValues: { fields } },
+      {
+        action: 'UPDATE',
+        resourceType: this.definition.auditType,
+        oldValues: Object.fromEntries(fields.map((f) => [f, old[f] ?? null])),
+        newValues: { fields },
+      },
     );
     const [row] = await queryRows<CrmRow>(m, sql, [...all]);
     if (!row) throw this.notFound();
@@ -332,12 +370,18 @@ export abstract class CrmResourceService implements OnModuleInit {
 
   async remove(actor: Actor, id: string): Promise<{ id: string; deleted: true }> {
     const teamId = this.teamOf(actor);
-    const statement = this.audit.withAudit(actor, teamId, `DELETE FROM ${this.definition.table} WHERE team_id = $1 AND id = $2 RETURNING ${this.selectList}`, [teamId, id], {
-      action: 'DELETE',
-      resourceType: this.definition.auditType,
-      oldValues: 'changed',
-      newValues: null,
-    });
+    const statement = this.audit.withAudit(
+      actor,
+      teamId,
+      `DELETE FROM ${this.definition.table} WHERE team_id = $1 AND id = $2 RETURNING ${this.selectList}`,
+      [teamId, id],
+      {
+        action: 'DELETE',
+        resourceType: this.definition.auditType,
+        oldValues: 'changed',
+        newValues: null,
+      },
+    );
     return this.translateErrors('delete', async () => {
       const [[row]] = await this.teamScope.batch<CrmRow>(teamId, [statement]);
       if (!row) throw this.notFound();
@@ -379,7 +423,12 @@ export abstract class CrmResourceService implements OnModuleInit {
   // ---------------------------------------------------------------------------------------------- helpers
 
   /** Hook: resource rules before an update of the locked row `old`. */
-  protected async beforeUpdate(_m: EntityManager, _actor: Actor, _old: CrmRow, _changes: Record<string, unknown>): Promise<void> {}
+  protected async beforeUpdate(
+    _m: EntityManager,
+    _actor: Actor,
+    _old: CrmRow,
+    _changes: Record<string, unknown>,
+  ): Promise<void> {}
 
   protected pickWritable(body: object): Record<string, unknown> {
     const out: Record<string, unknown> = {};
@@ -396,7 +445,9 @@ export abstract class CrmResourceService implements OnModuleInit {
       if (id === undefined || id === null) continue;
       const found = await queryRows(m, `SELECT 1 FROM ${ref.table} WHERE team_id = $1 AND id = $2`, [teamId, id]);
       if (found.length === 0) {
-        throw new AppException('NOT_FOUND', `${ref.field}: no such ${ref.noun} in your team`, [{ field: ref.field, errors: [`no such ${ref.noun} in your team`] }]);
+        throw new AppException('NOT_FOUND', `${ref.field}: no such ${ref.noun} in your team`, [
+          { field: ref.field, errors: [`no such ${ref.noun} in your team`] },
+        ]);
       }
     }
   }
@@ -415,11 +466,15 @@ export abstract class CrmResourceService implements OnModuleInit {
         case '23502':
           throw AppException.validation(`Invalid input: ${pg.column ?? 'a required field'} is required`);
         case '23505':
-          throw AppException.conflict(known ?? `A ${this.definition.label.toLowerCase()} with these values already exists`);
+          throw AppException.conflict(
+            known ?? `A ${this.definition.label.toLowerCase()} with these values already exists`,
+          );
         case '23001': // restrict_violation: ON DELETE RESTRICT
         case '23503':
           if (kind === 'delete') {
-            throw AppException.conflict(`This ${this.definition.label.toLowerCase()} is still referenced by other records (appointments or escrows); remove those links first`);
+            throw AppException.conflict(
+              `This ${this.definition.label.toLowerCase()} is still referenced by other records (appointments or escrows); remove those links first`,
+            );
           }
           throw new AppException('NOT_FOUND', 'A referenced record was not found in your team');
         default:

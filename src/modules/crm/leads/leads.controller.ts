@@ -28,11 +28,15 @@ export class LeadsController extends CrmController(leadsDefinition, {
   @Permission('leads', 'write')
   @ApiOperation({
     summary: 'Convert a lead into a client',
-    description: 'Creates the client (which keeps `leadId`) and sets the lead to `converted`, in one transaction. A second conversion is 409.',
+    description:
+      'Creates the client (which keeps `leadId`) and sets the lead to `converted`, in one transaction. A second conversion is 409.',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiDataResponse(ClientResponse, { status: 201, description: 'The new client' })
-  @ApiErrorResponses([400, 'VALIDATION_ERROR: the id is not a UUID'], 401, 403, 404, [409, 'CONFLICT: the lead is already converted'])
+  @ApiErrorResponses([400, 'VALIDATION_ERROR: the id is not a UUID'], 401, 403, 404, [
+    409,
+    'CONFLICT: the lead is already converted',
+  ])
   convert(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
     return this.leads.convert(actor, id);
   }

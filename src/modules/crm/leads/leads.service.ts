@@ -22,7 +22,12 @@ export class LeadsService extends CrmResourceService {
   }
 
   /** A converted lead keeps its status: reopening it would allow a second conversion. */
-  protected override async beforeUpdate(_m: EntityManager, _actor: Actor, old: CrmRow, changes: Record<string, unknown>): Promise<void> {
+  protected override async beforeUpdate(
+    _m: EntityManager,
+    _actor: Actor,
+    old: CrmRow,
+    changes: Record<string, unknown>,
+  ): Promise<void> {
     if (old.leadStatus === 'converted' && changes.leadStatus !== undefined && changes.leadStatus !== 'converted') {
       throw AppException.conflict('This lead has been converted; its status can no longer change');
     }
@@ -37,7 +42,11 @@ export class LeadsService extends CrmResourceService {
     // The route needs leads:write; creating the client needs clients:write too (roles that write leads write clients).
     const principal = actor.principal;
     if (principal?.kind === 'apiKey' && !scopesAllow(principal.scopes, 'clients', 'write')) {
-      await this.events.record('insufficient_scope', 'medium', eventContext(actor, { path: `/v1/leads/${id}/convert`, required: 'clients:write' }));
+      await this.events.record(
+        'insufficient_scope',
+        'medium',
+        eventContext(actor, { path: `/v1/leads/${id}/convert`, required: 'clients:write' }),
+      );
       throw new AppException('INSUFFICIENT_SCOPE', 'Requires clients:write');
     }
     return this.translateErrors('write', () =>
@@ -60,7 +69,11 @@ export class LeadsService extends CrmResourceService {
           { leadId: lead.id },
         );
         const [convertedAt] = await queryRows<{ now: Date }>(m, 'SELECT now() AS now');
-        await this.updateWithin(m, actor, lead, { leadStatus: 'converted', convertedClientId: client.id, convertedAt: convertedAt.now });
+        await this.updateWithin(m, actor, lead, {
+          leadStatus: 'converted',
+          convertedClientId: client.id,
+          convertedAt: convertedAt.now,
+        });
         return client;
       }),
     );

@@ -3,7 +3,13 @@ import { ApiTags } from '@nestjs/swagger';
 import { CrmController } from '../common/crm-resource.controller';
 import { listingsDefinition } from './listings.definition';
 import { ListingsService } from './listings.service';
-import { CreateListingDto, ListingExportQuery, ListingListQuery, ListingResponse, UpdateListingDto } from './dto/listing.dto';
+import {
+  CreateListingDto,
+  ListingExportQuery,
+  ListingListQuery,
+  ListingResponse,
+  UpdateListingDto,
+} from './dto/listing.dto';
 
 @ApiTags('listings')
 @Controller('listings')

@@ -13,7 +13,10 @@ export class CreateUserDto {
   @IsEmail()
   email: string;
 
-  @ApiProperty({ maxLength: 128, description: 'Checked against the password policy (length, character classes, breached lists)' })
+  @ApiProperty({
+    maxLength: 128,
+    description: 'Checked against the password policy (length, character classes, breached lists)',
+  })
   @IsString()
   @MaxLength(128)
   password: string;

@@ -1,7 +1,15 @@
 import { ApiProperty, IntersectionType, PartialType } from '@nestjs/swagger';
 import { CrmExportQuery, CrmListQuery } from '../../common/crm-list-query.dto';
 import { CrmRecordResponse } from '../../common/crm-record.response';
-import { OptionalEmail, OptionalEnum, OptionalNotes, OptionalPhone, OptionalText, QueryEnum, RequiredText } from '../../common/crm-fields';
+import {
+  OptionalEmail,
+  OptionalEnum,
+  OptionalNotes,
+  OptionalPhone,
+  OptionalText,
+  QueryEnum,
+  RequiredText,
+} from '../../common/crm-fields';
 import { CLIENT_SORTS, clientsDefinition } from '../clients.definition';
 import { CLIENT_STATUSES, CLIENT_TYPES, ClientStatus, ClientType } from '../client.entity';
 
@@ -26,5 +34,6 @@ export class ClientListQuery extends CrmListQuery(CLIENT_SORTS, clientsDefinitio
 export class ClientExportQuery extends CrmExportQuery(ClientListQuery) {}
 
 export class ClientResponse extends IntersectionType(CrmRecordResponse, CreateClientDto) {
-  @ApiProperty({ format: 'uuid', nullable: true, description: 'The lead this client was converted from' }) leadId: string | null;
+  @ApiProperty({ format: 'uuid', nullable: true, description: 'The lead this client was converted from' }) leadId:
+    string | null;
 }

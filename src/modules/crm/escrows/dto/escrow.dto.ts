@@ -1,7 +1,16 @@
 import { IntersectionType, PartialType } from '@nestjs/swagger';
 import { CrmExportQuery, CrmListQuery } from '../../common/crm-list-query.dto';
 import { CrmRecordResponse } from '../../common/crm-record.response';
-import { OptionalDate, OptionalEnum, OptionalMoney, OptionalReference, OptionalText, QueryEnum, QueryUuid, RequiredText } from '../../common/crm-fields';
+import {
+  OptionalDate,
+  OptionalEnum,
+  OptionalMoney,
+  OptionalReference,
+  OptionalText,
+  QueryEnum,
+  QueryUuid,
+  RequiredText,
+} from '../../common/crm-fields';
 import { ESCROW_SORTS, escrowsDefinition } from '../escrows.definition';
 import { ESCROW_STATUSES, EscrowStatus } from '../escrow.entity';
 

@@ -1,7 +1,16 @@
 import { ApiProperty, IntersectionType, OmitType, PartialType } from '@nestjs/swagger';
 import { CrmExportQuery, CrmListQuery } from '../../common/crm-list-query.dto';
 import { CrmRecordResponse } from '../../common/crm-record.response';
-import { OptionalEmail, OptionalEnum, OptionalNotes, OptionalPhone, OptionalText, QueryEnum, QueryText, RequiredText } from '../../common/crm-fields';
+import {
+  OptionalEmail,
+  OptionalEnum,
+  OptionalNotes,
+  OptionalPhone,
+  OptionalText,
+  QueryEnum,
+  QueryText,
+  RequiredText,
+} from '../../common/crm-fields';
 import { LEAD_SORTS, leadsDefinition } from '../leads.definition';
 import { LEAD_STATUSES, LEAD_TYPES, LeadStatus, LeadType, SETTABLE_LEAD_STATUSES } from '../lead.entity';
 
@@ -27,8 +36,12 @@ export class LeadListQuery extends CrmListQuery(LEAD_SORTS, leadsDefinition.sear
 
 export class LeadExportQuery extends CrmExportQuery(LeadListQuery) {}
 
-export class LeadResponse extends IntersectionType(CrmRecordResponse, OmitType(CreateLeadDto, ['leadStatus'] as const)) {
+export class LeadResponse extends IntersectionType(
+  CrmRecordResponse,
+  OmitType(CreateLeadDto, ['leadStatus'] as const),
+) {
   @ApiProperty({ enum: LEAD_STATUSES }) leadStatus: LeadStatus;
-  @ApiProperty({ format: 'uuid', nullable: true, description: 'The client created from this lead' }) convertedClientId: string | null;
+  @ApiProperty({ format: 'uuid', nullable: true, description: 'The client created from this lead' }) convertedClientId:
+    string | null;
   @ApiProperty({ format: 'date-time', nullable: true }) convertedAt: string | null;
 }

@@ -1,7 +1,17 @@
 import { IntersectionType, PartialType } from '@nestjs/swagger';
 import { CrmExportQuery, CrmListQuery } from '../../common/crm-list-query.dto';
 import { CrmRecordResponse } from '../../common/crm-record.response';
-import { OptionalDecimal, OptionalEnum, OptionalInt, OptionalMoney, OptionalText, QueryEnum, QueryNumber, QueryText, RequiredText } from '../../common/crm-fields';
+import {
+  OptionalDecimal,
+  OptionalEnum,
+  OptionalInt,
+  OptionalMoney,
+  OptionalText,
+  QueryEnum,
+  QueryNumber,
+  QueryText,
+  RequiredText,
+} from '../../common/crm-fields';
 import { LISTING_SORTS, listingsDefinition } from '../listings.definition';
 import { LISTING_STATUSES, ListingStatus } from '../listing.entity';
 
