@@ -41,7 +41,7 @@ const server = createServer((req, res) => {
     req.on('end', () => {
       const body = JSON.parse(raw || '{}') as { firstName?: string; lastName?: string; email?: string };
       pool.query(INSERT_SQL, [teamId, body.firstName ?? 'A', body.lastName ?? 'B', body.email ?? null]).then(
-        (r) => send(201, { success: true, data: camel(r.rows[0]) }),
+        (r) => send(201, { success: true, data: camel(r.rows[0] as Record<string, unknown>) }),
         () => send(500, { success: false }),
       );
     });

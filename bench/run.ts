@@ -8,7 +8,7 @@ import { freePort } from '../src/common/net/free-port';
  * run; with --big, also list p50 for a team of 10k rows vs a team of 1M rows. Writes bench/results/*.json.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ const PASSWORD = 'Bench-Marmot-Quill-42!';
 
 const PROFILE = argv.includes('--profile');
 // --only <regex>: run just the matching scenarios (e.g. to profile one path); ratios whose inputs are missing are skipped.
-const ONLY = argv.includes('--only') ? new RegExp(argv[argv.indexOf('--only') + 1]) : undefined;
+const ONLY = argv.includes('--only') ? new RegExp(argv[argv.indexOf('--only') + 1] ?? '') : undefined;
 
 function startProcess(
   script: string,
@@ -57,8 +57,8 @@ function startProcess(
       out += chunk.toString();
       if (ready.test(out)) resolve(child);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${script} exited (${code}): ${out.slice(-2000)}`)));
   });
 }
@@ -67,6 +67,10 @@ function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round(kb / 1024);
+}
+
+interface SignedIn {
+  accessToken: string;
 }
 
 interface Measured {
@@ -83,10 +87,11 @@ interface Scenario {
   opts: autocannon.Options;
 }
 
-const median = (xs: number[]) => {
+const median = (xs: number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const at = (i: number) => sorted[i] ?? NaN;
+  return sorted.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 };
 
 /** Every scenario once per round, in turn; per scenario the median req/s, p50 and p99 over the rounds. */
@@ -98,10 +103,10 @@ async function measureRounds(scenarios: Scenario[]): Promise<Measured[]> {
   for (const s of chosen) await autocannon({ ...s.opts, duration: 3, connections: CONNECTIONS });
   for (let round = 1; round <= ROUNDS; round++) {
     process.stdout.write(`round ${round}/${ROUNDS}\n`);
-    for (const s of chosen) rounds.get(s.name)!.push(await load(s.name, s.opts));
+    for (const s of chosen) rounds.get(s.name)?.push(await load(s.name, s.opts));
   }
   return chosen.map(({ name }) => {
-    const ms = rounds.get(name)!;
+    const ms = rounds.get(name) ?? [];
     return {
       name,
       rps: Math.round(median(ms.map((m) => m.rps))),
@@ -131,13 +136,16 @@ async function load(name: string, opts: autocannon.Options): Promise<Measured> {
   return m;
 }
 
-async function json(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+async function json<T>(
+  url: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<T> {
   const res = await fetch(url, {
     method: init.method ?? 'GET',
     headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
-  const body = (await res.json()) as { success: boolean; data: any; error?: { code: string; message: string } };
+  const body = (await res.json()) as { success: boolean; data: T; error?: { code: string; message: string } };
   if (!res.ok)
     throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status} ${body.error?.code}: ${body.error?.message}`);
   return body.data;
@@ -202,23 +210,27 @@ async function main(): Promise<void> {
     const settle = () => pg.query('VACUUM (ANALYZE) clients').then(() => pg.query('CHECKPOINT'));
     await settle();
     const email = seeded.emails[0];
-    const teamId = seeded.teamIds[0];
-    const first = await json(`${api}/v1/auth/login`, { method: 'POST', body: { email, password: PASSWORD } });
+    const [teamId = ''] = seeded.teamIds;
+    const first = await json<SignedIn>(`${api}/v1/auth/login`, { method: 'POST', body: { email, password: PASSWORD } });
 
     // An API key: 2FA first (the contract requires it of key creators), then the key with a backup code as otp.
     const auth = { authorization: `Bearer ${first.accessToken}` };
-    const setup = await json(`${api}/v1/auth/2fa/setup`, { method: 'POST', headers: auth, body: {} });
-    const enabled = await json(`${api}/v1/auth/2fa/enable`, {
+    const setup = await json<{ secret: string }>(`${api}/v1/auth/2fa/setup`, {
+      method: 'POST',
+      headers: auth,
+      body: {},
+    });
+    const enabled = await json<{ backupCodes: string[] }>(`${api}/v1/auth/2fa/enable`, {
       method: 'POST',
       headers: auth,
       body: { code: authenticator.generate(setup.secret) },
     });
-    const relogin = await json(`${api}/v1/auth/login`, {
+    const relogin = await json<SignedIn>(`${api}/v1/auth/login`, {
       method: 'POST',
       body: { email, password: PASSWORD, otp: enabled.backupCodes[0] },
     });
     const bearer = { authorization: `Bearer ${relogin.accessToken}` };
-    const created = await json(`${api}/v1/api-keys`, {
+    const created = await json<{ key: string }>(`${api}/v1/api-keys`, {
       method: 'POST',
       headers: bearer,
       body: {
@@ -228,7 +240,7 @@ async function main(): Promise<void> {
         expiresInDays: 30,
       },
     });
-    const apiKey: string = created.key;
+    const apiKey = created.key;
 
     const floorPort = await freePort();
     const floor = await startProcess(
@@ -273,7 +285,7 @@ async function main(): Promise<void> {
     if (BIG) {
       const bigSeed = await seedClients(query, { teams: 1, clients: 1_000_000, password: PASSWORD });
       process.stdout.write(`seeded 1M clients in one team in ${(bigSeed.elapsedMs / 1000).toFixed(1)} s\n`);
-      const bigLogin = await json(`${api}/v1/auth/login`, {
+      const bigLogin = await json<SignedIn>(`${api}/v1/auth/login`, {
         method: 'POST',
         body: { email: bigSeed.emails[0], password: PASSWORD },
       });

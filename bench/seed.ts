@@ -92,11 +92,14 @@ async function main(): Promise<void> {
     const client = new Client({ connectionString: db.url });
     await client.connect();
     try {
-      const result = await seedClients(async (sql, params) => (await client.query(sql, params)).rows, {
-        teams,
-        clients,
-        password: process.env.BENCH_PASSWORD || undefined,
-      });
+      const result = await seedClients(
+        async (sql, params) => (await client.query<Record<string, unknown>>(sql, params)).rows,
+        {
+          teams,
+          clients,
+          password: process.env.BENCH_PASSWORD || undefined,
+        },
+      );
       console.log(
         `seeded ${result.clients} clients over ${result.teamIds.length} teams in ${(result.elapsedMs / 1000).toFixed(1)} s`,
       );

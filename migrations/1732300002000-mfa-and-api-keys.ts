@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
  * TOTP enrolment (secrets sealed with AES-256-GCM, the last accepted time step to refuse replays),

@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /** The shared IP blocklist fed by honeypots. */
 export class SecurityOperations1732300009000 implements MigrationInterface {

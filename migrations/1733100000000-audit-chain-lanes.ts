@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /** Lanes per team: how many audited writes of one team can commit at the same time. */
 export const AUDIT_LANES = 16;

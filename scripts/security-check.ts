@@ -14,10 +14,9 @@ export function parseEnvFile(text: string): Record<string, string> {
   for (const line of text.split('\n')) {
     const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
     if (!m) continue;
-    let value = m[2];
+    const [, name = '', raw = ''] = m;
     // A trailing comment after whitespace, as in .env.example.
-    value = value.replace(/\s+#.*$/, '');
-    env[m[1]] = value;
+    env[name] = raw.replace(/\s+#.*$/, '');
   }
   return env;
 }

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyReply } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { AppConfig } from './config/app-config';
+import { type AppConfig } from './config/app-config';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/http/validation';
 import { setupOpenApi } from './openapi';
@@ -50,7 +50,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
   app.useLogger(app.get(Logger));
   // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
   // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
-  app.get(GracefulDrain).install(app.getHttpAdapter().getInstance() as never);
+  app.get(GracefulDrain).install(app.getHttpAdapter().getInstance());
 
   // Blocklisted IPs are refused before routing, parsing or any other work.
   const blocklist = app.get(IpBlocklistService);
@@ -63,31 +63,28 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     });
 
   await app.register(fastifyCookie as never);
-  await app.register(
-    fastifyHelmet as never,
-    {
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: config.csp.defaultSrc,
-          scriptSrc: config.csp.scriptSrc,
-          styleSrc: config.csp.styleSrc,
-          imgSrc: config.csp.imgSrc,
-          connectSrc: config.csp.connectSrc,
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'"],
-          // Upgrading to https only makes sense where https is served: in development over plain HTTP on a
-          // LAN address it would break /console and /docs.
-          upgradeInsecureRequests: config.isProduction ? [] : null,
-        },
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: config.csp.defaultSrc,
+        scriptSrc: config.csp.scriptSrc,
+        styleSrc: config.csp.styleSrc,
+        imgSrc: config.csp.imgSrc,
+        connectSrc: config.csp.connectSrc,
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        // Upgrading to https only makes sense where https is served: in development over plain HTTP on a
+        // LAN address it would break /console and /docs.
+        upgradeInsecureRequests: config.isProduction ? [] : null,
       },
-      hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: true },
-      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-      frameguard: { action: 'deny' },
-      crossOriginResourcePolicy: { policy: 'same-origin' },
-    } as never,
-  );
+    },
+    hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: true },
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    frameguard: { action: 'deny' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  } as never);
   app.enableCors({
     origin: config.cors.allowedOrigins.length ? config.cors.allowedOrigins : false,
     credentials: config.cors.allowCredentials,

@@ -1,5 +1,5 @@
-import { TestApp, startTestApp } from './helpers/test-app';
-import { SignedIn, registerTeam } from './helpers/auth';
+import { type TestApp, startTestApp } from './helpers/test-app';
+import { type SignedIn, registerTeam } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
 
 /** API keys on the CRM routes: scopes decide, the key's team is the only team it sees, audit rows name the key. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /** A well-formed key with a fresh prefix each time: the shape a key-guessing client would send. */
 const garbageKey = () => `hk_${randomBytes(4).toString('hex')}_${randomBytes(32).toString('base64url')}`;

@@ -1,7 +1,7 @@
 import { ApiKeyExpiryJob } from '../src/modules/api-keys/api-key-expiry.job';
 import { ApiKeyUsage } from '../src/modules/api-keys/api-key-usage.service';
-import { TestApp, startTestApp } from './helpers/test-app';
-import { STRONG_PASSWORD, SignedIn, loginOk, registerTeam } from './helpers/auth';
+import { type TestApp, startTestApp } from './helpers/test-app';
+import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam } from './helpers/auth';
 import { codeAt, enrolMfa } from './helpers/mfa';
 import { readOutbox } from './helpers/outbox';
 
@@ -22,7 +22,7 @@ describe('API keys', () => {
       backup = fresh.body.data.backupCodes;
       nextBackup = 0;
     }
-    return backup[nextBackup++];
+    return backup[nextBackup++]!;
   };
 
   beforeAll(async () => {
@@ -177,7 +177,7 @@ describe('API keys', () => {
       ['GET', '/v1/users'],
       ['GET', '/v1/api-keys'],
       ['GET', '/v1/security-events'],
-    ]) {
+    ] as const) {
       const res = await t.http.request(method, path, { apiKey: key });
       expect([res.status, res.body.error?.code]).toEqual([403, 'FORBIDDEN']);
     }
@@ -218,8 +218,8 @@ describe('API keys', () => {
     await job.warnExpiringKeys();
     const mails = readOutbox(t).filter((m) => /Expiring soon/.test(m.subject));
     expect(mails).toHaveLength(1);
-    expect(mails[0].to).toContain(admin.email);
-    expect(mails[0].text).toContain(soon.prefix);
+    expect(mails[0]!.to).toContain(admin.email);
+    expect(mails[0]!.text).toContain(soon.prefix);
     expect(readOutbox(t).filter((m) => /Far away/.test(m.subject))).toHaveLength(0);
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TeamScope } from '../src/database/team-scope';
 import { ClientsService } from '../src/modules/crm/clients/clients.service';
 import { ListingsService } from '../src/modules/crm/listings/listings.service';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { apiKeyActor, auditRows, insertTeam, userActor, verifyChains } from './helpers/crm';
 
 /**

@@ -1,7 +1,7 @@
 import { registerTeam } from './helpers/auth';
 import { listAll } from './helpers/crm-cases';
 import { expectNoLeak } from './helpers/http';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { verifyChains } from './helpers/crm';
 
 const UA = 'audit-e2e/1.0 (+https://example.com)';
@@ -162,8 +162,8 @@ describe('audit log over HTTP', () => {
       [`userId=${userId}`, () => true],
       ['userId=00000000-0000-4000-8000-000000000000', () => false],
       ['resourceType=client&action=UPDATE', (e) => e.resourceType === 'client' && e.action === 'UPDATE'],
-      [`from=${encodeURIComponent(all[2].createdAt)}`, (e) => e.createdAt >= all[2].createdAt],
-      [`to=${encodeURIComponent(all[2].createdAt)}`, (e) => e.createdAt <= all[2].createdAt],
+      [`from=${encodeURIComponent(all[2]!.createdAt)}`, (e) => e.createdAt >= all[2]!.createdAt],
+      [`to=${encodeURIComponent(all[2]!.createdAt)}`, (e) => e.createdAt <= all[2]!.createdAt],
       ['from=2999-01-01T00:00:00Z', () => false],
     ];
     for (const [query, match] of checks) {

@@ -1,4 +1,4 @@
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, login, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 import { readOutbox, waitForMail } from './helpers/outbox';
 
@@ -78,7 +78,7 @@ describe('auth: passwords, reset, re-auth and devices', () => {
     const mail = await waitForMail(t, (m) => m.to.includes(a.email) && /Reset/.test(m.subject));
     const link = /https:\/\/crm\.example\.com\/console\/#\/reset-password\?token=([\w%-]+)/.exec(mail.text);
     expect(link).not.toBeNull();
-    const token = decodeURIComponent(link![1]);
+    const token = decodeURIComponent(link![1]!);
 
     const reused = await t.http.post('/v1/auth/reset-password', { token, password: STRONG_PASSWORD });
     expect(reused.status).toBe(400);

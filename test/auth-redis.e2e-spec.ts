@@ -1,6 +1,6 @@
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { login, registerTeam } from './helpers/auth';
-import { RedisServer, describeWithRedis, startRedis } from './helpers/redis-server';
+import { type RedisServer, describeWithRedis, startRedis } from './helpers/redis-server';
 
 describeWithRedis('rate limits shared by several instances through Redis', () => {
   let redis: RedisServer;

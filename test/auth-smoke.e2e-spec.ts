@@ -1,4 +1,4 @@
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, loginOk, registerTeam } from './helpers/auth';
 
 describe('auth smoke', () => {

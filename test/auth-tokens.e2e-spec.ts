@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { TestApp, TEST_JWT_SECRET, startTestApp } from './helpers/test-app';
+import { type TestApp, TEST_JWT_SECRET, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -157,7 +157,7 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
     const winners = results.filter((r) => r.status === 200);
     expect(winners).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 200)) expect(r.body.error.code).toBe('INVALID_REFRESH_TOKEN');
-    const next = winners[0].body.data.refreshToken;
+    const next = winners[0]!.body.data.refreshToken;
     expect((await t.http.post('/v1/auth/refresh', { refreshToken: next })).status).toBe(200);
     const [{ n }] = await t.dataSource.query(
       `SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`,

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /** GET with the path sent byte for byte (fetch would normalise "..", which is exactly what we want to test). */
 function rawGet(

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { authenticator } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { registerTeam } from './helpers/auth';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import {
-  PageProblems,
+  type PageProblems,
   cspViolationsIn,
   findChromium,
   launchChromium,
@@ -14,9 +14,8 @@ import {
 } from './helpers/browser';
 
 // Browser globals inside page.evaluate callbacks (the tsconfig has no DOM lib; these declarations stay in this module).
-/* eslint-disable @typescript-eslint/no-explicit-any */
+
 declare const document: any;
-declare const window: any;
 declare const localStorage: any;
 declare const sessionStorage: any;
 
@@ -294,7 +293,7 @@ if (!CHROMIUM) {
       );
       expect(await overflowsAt360(page)).toBeLessThanOrEqual(0);
       await screenshot(page, '04-sessions');
-      elsewhereCookie = elsewhere.cookies.refresh_token.split(';')[0];
+      elsewhereCookie = elsewhere.cookies.refresh_token!.split(';')[0]!;
     });
 
     it(
@@ -362,7 +361,7 @@ if (!CHROMIUM) {
           { token: api.body.data.accessToken },
         );
         expect(created.status).toBe(201);
-        await t.http.post('/v1/auth/logout', {}, { cookie: api.cookies.refresh_token.split(';')[0] });
+        await t.http.post('/v1/auth/logout', {}, { cookie: api.cookies.refresh_token!.split(';')[0] });
 
         await page.getByRole('link', { name: 'Audit log' }).click();
         await page.getByLabel('Resource').selectOption('client');

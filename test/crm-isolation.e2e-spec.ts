@@ -1,8 +1,8 @@
 import { registerTeam } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
-import { CRM_CASES, Refs, createRefs, listAll } from './helpers/crm-cases';
+import { CRM_CASES, type Refs, createRefs, listAll } from './helpers/crm-cases';
 import { parseCsv } from './helpers/csv';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /**
  * Team isolation over HTTP: team B, signed in as its admin, uses team A's ids on every route and method of

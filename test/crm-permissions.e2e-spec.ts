@@ -1,6 +1,6 @@
 import { STRONG_PASSWORD, registerTeam } from './helpers/auth';
-import { CRM_CASES, Refs, createRefs } from './helpers/crm-cases';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { CRM_CASES, type Refs, createRefs } from './helpers/crm-cases';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /** 2.4 seconds: long enough for a request right after sign-in, short enough to wait out in a test. */
 const REAUTH_WINDOW_MINUTES = '0.04';

@@ -1,9 +1,9 @@
 import { UUID_PATTERN } from '../src/common/http/uuid.pipe';
 import { registerTeam } from './helpers/auth';
-import { CRM_CASES, CrmCase, Refs, createRefs, fillQuery, listAll } from './helpers/crm-cases';
+import { CRM_CASES, type CrmCase, type Refs, createRefs, fillQuery, listAll } from './helpers/crm-cases';
 import { parseCsv } from './helpers/csv';
 import { expectNoLeak } from './helpers/http';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /**
  * The generic resource behaviour, driven over all five resources from one table (test/helpers/crm-cases.ts):
@@ -145,7 +145,7 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
         expect([...ids].sort()).toEqual([...allIds].sort());
         const desc = sort.startsWith('-');
         for (let i = 1; i < pages.length; i++) {
-          const [a, b] = [key(pages[i - 1]), key(pages[i])];
+          const [a, b] = [key(pages[i - 1]!), key(pages[i]!)];
           if (desc ? a < b : a > b) throw new Error(`sort ${sort}: ${a} before ${b}`);
         }
       }
@@ -200,7 +200,7 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
         new RegExp(`^attachment; filename="${c.resource}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`),
       );
       const [header, ...records] = parseCsv(res.text);
-      expect(header[0]).toBe('id');
+      expect(header![0]).toBe('id');
       expect(header).toEqual(expect.arrayContaining(['createdAt', 'updatedAt', ...Object.keys(c.minimal(refs))]));
       expect(header).not.toContain('teamId');
       expect(records.map((r) => r[0]).sort()).toEqual(all.map((r) => r.id).sort());
@@ -219,8 +219,8 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
       ).toEqual([]);
 
       const filter = c.filters[0];
-      const filtered = await t.http.get(`${path}/export?${fillQuery(filter.query, refs)}`, { token });
-      expect(parseCsv(filtered.text).length - 1).toBe(all.filter((r) => filter.match(r, refs)).length);
+      const filtered = await t.http.get(`${path}/export?${fillQuery(filter!.query, refs)}`, { token });
+      expect(parseCsv(filtered.text).length - 1).toBe(all.filter((r) => filter!.match(r, refs)).length);
       expect400(await t.http.get(`${path}/export?limit=5`, { token }), 'export with limit');
     });
   });

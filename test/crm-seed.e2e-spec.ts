@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { seedClients } from '../bench/seed';
 import { ClientsService } from '../src/modules/crm/clients/clients.service';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { userActor } from './helpers/crm';
 
 /** bench/seed.ts at a small scale, so the benchmark fixture cannot rot; and the list plan it exists to measure. */
@@ -28,11 +28,11 @@ describe('bench seed (small run) and the list query plan', () => {
     expect(users).toEqual([{ role: 'admin' }, { role: 'admin' }]);
 
     const clients = t.app.get(ClientsService);
-    const page = await clients.list(userActor(result.teamIds[0]), { limit: 50 });
+    const page = await clients.list(userActor(result.teamIds[0]!), { limit: 50 });
     expect(page.items).toHaveLength(50);
     const times = page.items.map((c) => new Date(c.createdAt as string).getTime());
     expect([...times].sort((a, b) => b - a)).toEqual(times);
-    const search = await clients.list(userActor(result.teamIds[1]), { q: 'hopper', limit: 100 });
+    const search = await clients.list(userActor(result.teamIds[1]!), { q: 'hopper', limit: 100 });
     expect(search.items.length).toBeGreaterThan(0);
     expect(search.items.every((c) => String(c.lastName).toLowerCase().includes('hopper'))).toBe(true);
 

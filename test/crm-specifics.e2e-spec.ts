@@ -1,6 +1,6 @@
 import { registerTeam } from './helpers/auth';
 import { parseCsv } from './helpers/csv';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /**
  * What is specific to one resource or not driven by the table: lead conversion (also under concurrency),

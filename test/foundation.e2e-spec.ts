@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { expectNoLeak } from './helpers/http';
 
 describe('foundation: HTTP conventions, health, docs', () => {

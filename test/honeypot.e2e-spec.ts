@@ -1,4 +1,4 @@
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 describe('honeypots and the IP blocklist', () => {
   let t: TestApp;
@@ -10,14 +10,10 @@ describe('honeypots and the IP blocklist', () => {
   afterAll(() => t.close());
 
   const eventsFor = async (ip: string) =>
-    (await t.dataSource.query(
+    await t.dataSource.query<{ event_type: string; severity: string; details: Record<string, unknown> }[]>(
       `SELECT event_type, severity, details FROM security_events WHERE ip_address = $1 ORDER BY created_at`,
       [ip],
-    )) as {
-      event_type: string;
-      severity: string;
-      details: Record<string, unknown>;
-    }[];
+    );
 
   it('GET /v1/admin/users answers a fake empty list and logs the caller as suspicious', async () => {
     const res = await t.http.get('/v1/admin/users', from('203.0.113.7'));
@@ -25,7 +21,7 @@ describe('honeypots and the IP blocklist', () => {
     expect(res.body).toEqual({ success: true, data: [] });
     const events = await eventsFor('203.0.113.7');
     expect(events).toEqual([expect.objectContaining({ event_type: 'honeypot_triggered', severity: 'high' })]);
-    expect(events[0].details).toMatchObject({ decoy: 'admin-users', path: '/v1/admin/users' });
+    expect(events[0]!.details).toMatchObject({ decoy: 'admin-users', path: '/v1/admin/users' });
     // Looking is not enough to be blocked.
     expect((await t.http.get('/health', from('203.0.113.7'))).status).toBe(200);
   });

@@ -1,4 +1,4 @@
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, registerTeam } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
 
@@ -35,8 +35,8 @@ describe('admins without 2FA', () => {
     await enrolMfa(t, admin.accessToken);
     // The same access token works at once: the session cache was refreshed on enrolment.
     const [users, created, keys] = await Promise.all(attempts());
-    expect(users.status).toBe(200);
-    expect(created.status).toBe(201);
-    expect(keys.status).toBe(200);
+    expect(users!.status).toBe(200);
+    expect(created!.status).toBe(201);
+    expect(keys!.status).toBe(200);
   });
 });

@@ -1,4 +1,4 @@
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, login, loginOk, registerTeam } from './helpers/auth';
 import { codeAt, enrolMfa, oathtoolAvailable, oathtoolCode } from './helpers/mfa';
 
@@ -58,7 +58,7 @@ describe('two-factor authentication (TOTP)', () => {
       'INVALID_MFA_CODE',
     );
     const racing = await Promise.all(
-      Array.from({ length: 8 }, () => login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[1].toUpperCase() })),
+      Array.from({ length: 8 }, () => login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[1]!.toUpperCase() })),
     );
     expect(racing.filter((r) => r.status === 200)).toHaveLength(1);
   });

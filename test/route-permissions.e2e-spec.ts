@@ -2,7 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { ANY_PRINCIPAL, IS_PUBLIC, PERMISSION, USERS_ONLY } from '../src/common/security/decorators';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /**
  * Every route is either @Public() or declares who may call it (@Permission, @UsersOnly or @AnyPrincipal).

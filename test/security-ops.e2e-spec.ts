@@ -1,5 +1,5 @@
-import { IncomingMessage, Server, createServer } from 'node:http';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type IncomingMessage, type Server, createServer } from 'node:http';
+import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, login, loginOk, registerTeam } from './helpers/auth';
 import { waitForMail } from './helpers/outbox';
 import { probeServer, score } from '../scripts/security-check/checks';

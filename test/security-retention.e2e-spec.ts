@@ -1,5 +1,5 @@
 import { SecurityEventsRetention } from '../src/modules/security-events/security-events-retention.service';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 describe('security event retention', () => {
   let t: TestApp;

@@ -1,6 +1,6 @@
 import { STRONG_PASSWORD, registerTeam } from './helpers/auth';
 import { expectNoLeak } from './helpers/http';
-import { TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, startTestApp } from './helpers/test-app';
 
 /**
  * /v1/users: admins add users (password policy, unique email), change roles, disable and delete them; those

@@ -42,7 +42,6 @@ function EnableTwoFactor({ onEnabled }) {
   const [code, setCode] = useState('');
   const start = useAction();
   const confirm = useAction();
-  const codeRef = useRef(null);
 
   async function begin() {
     await start.run(async () => setSetup((await api('POST', '/auth/2fa/setup', {})).data));

@@ -1,4 +1,4 @@
-import { AppConfig } from '../../src/config/app-config';
+import { type AppConfig } from '../../src/config/app-config';
 
 export interface ControlResult {
   id: string;

@@ -102,14 +102,14 @@ export interface AppConfig {
 
 type Env = Record<string, string | undefined>;
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** "15m", "7d", "900" (seconds) → seconds. */
 export function parseDurationSeconds(variable: string, raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
   if (!match) throw new ConfigError(variable, `"${raw}" is not a duration (examples: 900, 15m, 12h, 7d)`);
   const value = Number(match[1]);
-  const unit = match[2] ?? 's';
+  const unit = (match[2] ?? 's') as keyof typeof DURATION_UNITS;
   const seconds = (value * DURATION_UNITS[unit]) / 1000;
   if (seconds <= 0) throw new ConfigError(variable, 'must be greater than zero');
   return seconds;

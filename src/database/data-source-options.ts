@@ -1,6 +1,6 @@
-import { DataSourceOptions } from 'typeorm';
+import { type DataSourceOptions } from 'typeorm';
 import { SnakeNamingStrategy } from 'typeorm-naming-strategies';
-import { AppConfig } from '../config/app-config';
+import { type AppConfig } from '../config/app-config';
 import { MIGRATIONS } from '../../migrations';
 
 /** One definition of how we talk to Postgres, shared by the app, the migration CLI and the tests. */

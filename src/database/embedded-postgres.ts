@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { inspect } from 'node:util';
 import { Client } from 'pg';
 
 /** A running embedded PostgreSQL server and the URL of the application database on it. */
@@ -193,7 +194,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     }
     await server.start();
   } catch (err) {
-    const text = err instanceof Error ? err.message : String(err ?? '');
+    const text = err instanceof Error ? err.message : inspect(err);
     if (/EACCES/.test(text)) {
       throw new EmbeddedPostgresError(
         `The embedded PostgreSQL could not start (${text}). The "postgres" user must be able to enter ${dataDir} and node_modules; or set DATABASE_URL.`,

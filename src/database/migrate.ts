@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
+import { type AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 
 // Any constant works; it only has to be the same for every instance of the app.

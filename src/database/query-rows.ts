@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import { type EntityManager } from 'typeorm';
 
 /**
  * Raw SQL returning the rows, whatever the statement. (`EntityManager.query` returns `[rows, count]` for
@@ -16,4 +16,11 @@ export async function queryRows<T = Record<string, unknown>>(
   } finally {
     await runner.release();
   }
+}
+
+/** The single row a statement is known to return (an INSERT … RETURNING, a row read under its lock). */
+export function oneRow<T>(rows: readonly T[], what = 'statement'): T {
+  const row = rows[0];
+  if (row === undefined) throw new Error(`${what} returned no row`);
+  return row;
 }

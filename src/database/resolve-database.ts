@@ -1,4 +1,4 @@
-import { AppConfig } from '../config/app-config';
+import { type AppConfig } from '../config/app-config';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
 export interface ResolvedDatabase {
@@ -9,7 +9,7 @@ export interface ResolvedDatabase {
 
 /** DATABASE_URL when set; otherwise a real PostgreSQL embedded under DATA_DIR. */
 export async function resolveDatabase(config: AppConfig, log: (m: string) => void): Promise<ResolvedDatabase> {
-  if (config.database.url) return { url: config.database.url, embedded: false, stop: async () => undefined };
+  if (config.database.url) return { url: config.database.url, embedded: false, stop: () => Promise.resolve() };
   const started = Date.now();
   const db = await startEmbeddedPostgres({
     dataDir: config.dataDir,

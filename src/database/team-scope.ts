@@ -94,6 +94,12 @@ export class TeamScope {
     }
   }
 
+  /** One statement's rows, scoped and in one round trip (see `batch`). */
+  async rows<T = Record<string, unknown>>(teamId: string, statement: ScopedStatement): Promise<T[]> {
+    const [rows = []] = await this.batch<T>(teamId, [statement]);
+    return rows;
+  }
+
   /** The statements, in order and in one transaction, in one round trip; the rows of each. */
   async batch<T = Record<string, unknown>>(teamId: string, statements: readonly ScopedStatement[]): Promise<T[][]> {
     let inlined: string[];

@@ -1,4 +1,4 @@
-import { Type } from '@nestjs/common';
+import { type Type } from '@nestjs/common';
 import { AlertsModule } from './alerts/alerts.module';
 import { AnomalyModule } from './anomaly/anomaly.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';

@@ -1,5 +1,5 @@
-import { TestApp } from './test-app';
-import { HttpResponse } from './http';
+import { type TestApp } from './test-app';
+import { type HttpResponse } from './http';
 
 /** Passes the default policy and the breached list. */
 export const STRONG_PASSWORD = 'Tidal-Quill-Harbor-42!';
@@ -23,7 +23,7 @@ export interface SignedIn {
 
 function refreshFrom(res: HttpResponse): string {
   const header = res.cookies.refresh_token ?? '';
-  return decodeURIComponent(header.split(';')[0].slice('refresh_token='.length));
+  return decodeURIComponent(header.split(';')[0]!.slice('refresh_token='.length));
 }
 
 function signedIn(res: HttpResponse, email: string, password: string): SignedIn {

@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-c
 export const ARTIFACTS_DIR = join(__dirname, '..', 'artifacts', 'console');
 
 // Browser globals inside page.evaluate callbacks (the tsconfig has no DOM lib; these declarations stay in this module).
-/* eslint-disable @typescript-eslint/no-explicit-any */
+
 declare const document: any;
 declare const window: any;
 

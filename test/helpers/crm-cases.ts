@@ -1,5 +1,5 @@
-import { CrmResource } from '../../src/common/security/principal';
-import { TestApp } from './test-app';
+import { type CrmResource } from '../../src/common/security/principal';
+import { type TestApp } from './test-app';
 
 /** Ids of rows the appointment and escrow cases reference (rows of the same team). */
 export interface Refs {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Actor } from '../../src/common/security/principal';
+import { type Actor } from '../../src/common/security/principal';
 import { verifyAuditChains } from '../../src/modules/audit/audit-verifier';
-import { TestApp } from './test-app';
+import { type TestApp } from './test-app';
 
 /** A team row straight in the database (for service-level tests that need no signed-in user). */
 export async function insertTeam(t: TestApp, name = 'Team'): Promise<string> {
@@ -38,10 +38,9 @@ export function apiKeyActor(teamId: string, apiKeyId: string = randomUUID(), sco
 
 /** The audit verifier over the test app's connection (table owner: sees every team). */
 export function verifyChains(t: TestApp, teamId?: string) {
-  return verifyAuditChains(
-    async <T>(sql: string, params?: unknown[]) => (await t.dataSource.query(sql, params)) as T[],
-    { teamId },
-  );
+  return verifyAuditChains(async <T>(sql: string, params?: unknown[]) => await t.dataSource.query<T[]>(sql, params), {
+    teamId,
+  });
 }
 
 export async function auditRows(t: TestApp, teamId: string): Promise<any[]> {

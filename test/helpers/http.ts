@@ -45,7 +45,7 @@ export class HttpClient {
       }
     }
     const cookies: Record<string, string> = {};
-    for (const c of res.headers.getSetCookie()) cookies[c.split('=')[0]] = c;
+    for (const c of res.headers.getSetCookie()) cookies[c.split('=')[0]!] = c;
     return { status: res.status, body: parsed as T, text, headers: res.headers, cookies };
   }
 

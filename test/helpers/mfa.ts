@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { authenticator } from 'otplib';
-import { TestApp } from './test-app';
+import { type TestApp } from './test-app';
 
 /** The TOTP code of a step relative to now (0 = current, 1 = next: accepted now within the ±1 window). */
 export function codeAt(secret: string, stepOffset = 0): string {

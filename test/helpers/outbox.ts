@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestApp } from './test-app';
+import { type TestApp } from './test-app';
 
 export interface SentMail {
   file: string;
@@ -37,7 +37,7 @@ export function readOutbox(t: TestApp): SentMail[] {
     .sort()
     .map((file) => {
       const raw = readFileSync(join(dir, file), 'utf8');
-      const [folded, ...rest] = raw.split(/\r?\n\r?\n/);
+      const [folded = '', ...rest] = raw.split(/\r?\n\r?\n/);
       const head = folded.replace(/\r?\n[ \t]+/g, ' ');
       const header = (name: string) => decodeWords(new RegExp(`^${name}: (.*)$`, 'im').exec(head)?.[1]?.trim() ?? '');
       let body = rest.join('\n\n');

@@ -1,5 +1,5 @@
 import { freePort } from '../../src/common/net/free-port';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 
 export interface RedisServer {
   url: string;

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { type DataSource } from 'typeorm';
+import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { createApp } from '../../src/app.factory';
 import { TEMPLATE_DB, TEST_DATA_DIR, TEST_STATE_FILE } from '../setup/paths';
 import { HttpClient } from './http';

@@ -1,12 +1,12 @@
 import { freePort } from '../../src/common/net/free-port';
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
 import { runMigrations } from '../../src/database/migrate';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TEST_DATA_DIR } from '../setup/paths';
 import { HttpClient } from '../helpers/http';
 import { STRONG_PASSWORD } from '../helpers/auth';
@@ -52,7 +52,7 @@ describe('database outage under load', () => {
       if (Date.now() > deadline) throw new Error(`embedded database did not start: ${pgOut}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    db = { url: /ready (\S+)/.exec(pgOut)![1] };
+    db = { url: /ready (\S+)/.exec(pgOut)![1]! };
     const config = loadConfig({
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.DEBUG_RESTART ? 'warn' : 'silent',

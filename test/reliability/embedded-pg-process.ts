@@ -4,9 +4,9 @@
  * Prints "ready <url>" after each start and "stopped" after each stop.
  */
 import { createInterface } from 'node:readline';
-import { EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 
-const [dataDir, port] = process.argv.slice(2);
+const [dataDir = '', port = ''] = process.argv.slice(2);
 let db: EmbeddedDatabase | undefined;
 
 async function start(): Promise<void> {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpClient } from '../helpers/http';
 import { STRONG_PASSWORD } from '../helpers/auth';
-import { SpawnedApp, spawnApp } from './spawn-app';
+import { type SpawnedApp, spawnApp } from './spawn-app';
 
 /**
  * SIGTERM: the server stops accepting, finishes the requests in flight, closes the pool and stops the

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { TestApp, startTestApp } from '../helpers/test-app';
+import { type TestApp, startTestApp } from '../helpers/test-app';
 import { expectNoLeak } from '../helpers/http';
 import { registerTeam } from '../helpers/auth';
 

@@ -1,6 +1,6 @@
 import { HttpClient } from '../helpers/http';
 import { STRONG_PASSWORD } from '../helpers/auth';
-import { SpawnedApp, spawnApp } from './spawn-app';
+import { type SpawnedApp, spawnApp } from './spawn-app';
 
 const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 
@@ -58,7 +58,7 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
       ];
       const worker = async () => {
         while (!stop) {
-          const res = await mix[requests++ % mix.length]();
+          const res = await mix[requests++ % mix.length]!();
           if (res.status >= 500) errors.push(`${res.status} ${res.text.slice(0, 120)}`);
         }
       };
@@ -80,12 +80,12 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
       const steady = samples.slice(Math.floor(samples.length / 3));
       const mbPerMinute = slope(steady);
       // Compare medians of the first and last quarter, so one sample caught mid-request does not decide.
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       const quarter = Math.max(1, Math.floor(steady.length / 4));
       const growth =
         median(steady.slice(-quarter).map((s) => s[1])) - median(steady.slice(0, quarter).map((s) => s[1]));
       process.stdout.write(
-        `soak: ${requests} requests in ${SOAK_SECONDS} s; heap after GC ${steady[0][1].toFixed(1)} → ${steady[steady.length - 1][1].toFixed(1)} MB, ` +
+        `soak: ${requests} requests in ${SOAK_SECONDS} s; heap after GC ${steady[0]![1].toFixed(1)} → ${steady[steady.length - 1]![1].toFixed(1)} MB, ` +
           `trend ${mbPerMinute.toFixed(2)} MB/min, median growth ${growth.toFixed(1)} MB; RSS ${rss[0]?.toFixed(0)} → ${rss[rss.length - 1]?.toFixed(0)} MB\n`,
       );
       expect(requests).toBeGreaterThan(SOAK_SECONDS * 20);

@@ -1,4 +1,4 @@
-import { EmbeddedDatabase } from '../../src/database/embedded-postgres';
+import { type EmbeddedDatabase } from '../../src/database/embedded-postgres';
 
 export default async function globalTeardown(): Promise<void> {
   const db = (globalThis as Record<string, unknown>).__HEARTH_TEST_DB__ as EmbeddedDatabase | undefined;

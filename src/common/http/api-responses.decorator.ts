@@ -1,4 +1,4 @@
-import { Type, applyDecorators } from '@nestjs/common';
+import { type Type, applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 
 const ERROR_SCHEMA = {

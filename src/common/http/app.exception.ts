@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { ErrorCode, ErrorCodeName } from './error-codes';
+import { ErrorCode, type ErrorCodeName } from './error-codes';
 
 /** The one exception type services throw: a contract error code, a human message, optional details. */
 export class AppException extends HttpException {

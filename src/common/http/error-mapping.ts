@@ -1,7 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { AppException } from './app.exception';
-import { ErrorCode, ErrorCodeName, codeForStatus } from './error-codes';
-import { ErrorEnvelope } from './envelope';
+import { ErrorCode, codeForStatus } from './error-codes';
+import { type ErrorEnvelope } from './envelope';
 
 export interface MappedError {
   status: number;
@@ -38,7 +38,7 @@ const DB_BAD_INPUT_CODES = new Set([
 
 function make(
   status: number,
-  code: ErrorCodeName | string,
+  code: string,
   message: string,
   details?: unknown,
   unexpected = false,
@@ -74,7 +74,7 @@ export function mapError(exception: unknown): MappedError {
     const response = exception.getResponse();
     let message = exception.message;
     if (typeof response === 'object' && response && 'message' in response) {
-      const m = (response as { message: unknown }).message;
+      const m = response.message;
       message = Array.isArray(m) ? m.join('; ') : String(m);
     }
     if (status === 404) message = 'Not found';
@@ -109,7 +109,7 @@ export function mapError(exception: unknown): MappedError {
           ? 'Request body is larger than 1 MiB'
           : statusCode === 415
             ? 'Unsupported content type; send application/json'
-            : String(err.code ?? '').includes('JSON') || err instanceof SyntaxError
+            : (typeof err.code === 'string' && err.code.includes('JSON')) || err instanceof SyntaxError
               ? 'Malformed JSON body'
               : typeof err.message === 'string' && !err.message.includes('/')
                 ? err.message

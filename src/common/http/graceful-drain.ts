@@ -23,9 +23,15 @@ export class GracefulDrain {
       this.inFlight = Math.max(0, this.inFlight - 1);
       this.lastActivity = Date.now();
     };
-    fastify.addHook('onResponse', async (_request, _reply) => finished());
+    fastify.addHook('onResponse', (_request, _reply, done) => {
+      finished();
+      done();
+    });
     // A client that gives up must not keep the drain waiting.
-    fastify.addHook('onRequestAbort', async (_request) => finished());
+    fastify.addHook('onRequestAbort', (_request, done) => {
+      finished();
+      done();
+    });
   }
 
   /** Resolves once nothing is in flight and no request came for `quietMs`, or after `maxMs`. */

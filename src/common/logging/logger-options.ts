@@ -2,7 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { AppConfig } from '../../config/app-config';
+import { type AppConfig } from '../../config/app-config';
 
 /** Paths pino replaces with [Redacted]: credentials in headers, secrets in any logged object. */
 export const REDACT_PATHS = [

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { AppConfig } from '../../config/app-config';
+import { type AppConfig } from '../../config/app-config';
 
 export type RateLimitBucket = Exclude<keyof AppConfig['rateLimits'], 'global'>;
 

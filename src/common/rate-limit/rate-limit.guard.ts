@@ -73,7 +73,7 @@ export class RateLimitGuard implements CanActivate {
     if (this.shouldReport(bucket, ip, decision)) {
       await this.events.record('rate_limited', 'medium', {
         ip,
-        userAgent: (request.headers['user-agent'] as string | undefined) ?? null,
+        userAgent: request.headers['user-agent'] ?? null,
         details: { bucket, path: request.url.split('?')[0], limit: decision.limit },
       });
     }

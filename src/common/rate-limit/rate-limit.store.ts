@@ -17,7 +17,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
   private readonly sweeper = setInterval(() => this.sweep(), 60_000).unref();
 
-  async hit(key: string, windowMs: number): Promise<WindowState> {
+  hit(key: string, windowMs: number): Promise<WindowState> {
     const now = Date.now();
     let w = this.windows.get(key);
     if (!w || w.resetAt <= now) {
@@ -25,14 +25,14 @@ export class MemoryRateLimitStore implements RateLimitStore {
       this.windows.set(key, w);
     }
     w.count += 1;
-    return { count: w.count, resetMs: w.resetAt - now };
+    return Promise.resolve({ count: w.count, resetMs: w.resetAt - now });
   }
 
-  async peek(key: string): Promise<WindowState> {
+  peek(key: string): Promise<WindowState> {
     const now = Date.now();
     const w = this.windows.get(key);
-    if (!w || w.resetAt <= now) return { count: 0, resetMs: 0 };
-    return { count: w.count, resetMs: w.resetAt - now };
+    if (!w || w.resetAt <= now) return Promise.resolve({ count: 0, resetMs: 0 });
+    return Promise.resolve({ count: w.count, resetMs: w.resetAt - now });
   }
 
   private sweep(): void {
@@ -40,8 +40,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
     for (const [key, w] of this.windows) if (w.resetAt <= now) this.windows.delete(key);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     clearInterval(this.sweeper);
+    return Promise.resolve();
   }
 }
 
@@ -65,9 +66,9 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async hit(key: string, windowMs: number): Promise<WindowState> {
-    const [count, ttl] = (await (
+    const [count, ttl] = await (
       this.redis as unknown as { rlHit(k: string, w: number): Promise<[number, number]> }
-    ).rlHit(this.prefix + key, Math.max(1, Math.round(windowMs)))) as [number, number];
+    ).rlHit(this.prefix + key, Math.max(1, Math.round(windowMs)));
     return { count: Number(count), resetMs: Number(ttl) };
   }
 

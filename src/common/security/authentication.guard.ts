@@ -28,13 +28,13 @@ function runStrategy(strategy: PassportStrategyLike, request: unknown): Promise<
     const attempt = Object.create(strategy) as PassportStrategyLike & Record<string, unknown>;
     attempt.success = (user: Principal) => resolve({ user });
     attempt.fail = (info: unknown) => resolve({ failed: info });
-    attempt.error = (err: unknown) => reject(err);
+    attempt.error = (err: unknown) => reject(err instanceof Error ? err : new Error(String(err)));
     attempt.pass = () => resolve({ failed: undefined });
     attempt.redirect = () => resolve({ failed: undefined });
     try {
       attempt.authenticate(request, { session: false });
     } catch (err) {
-      reject(err);
+      reject(err instanceof Error ? err : new Error(String(err)));
     }
   });
 }

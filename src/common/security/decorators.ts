@@ -1,7 +1,7 @@
-import { ExecutionContext, SetMetadata, applyDecorators, createParamDecorator } from '@nestjs/common';
+import { type ExecutionContext, SetMetadata, applyDecorators, createParamDecorator } from '@nestjs/common';
 import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Action, Actor, PermissionResource, Principal } from './principal';
+import { type Action, type Actor, type PermissionResource, type Principal } from './principal';
 import { actorOf } from './request-context';
 
 export const IS_PUBLIC = 'security:public';

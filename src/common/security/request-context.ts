@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { Actor, Principal } from './principal';
+import { type Actor, type Principal } from './principal';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig, MAX_API_KEY_LIFETIME_DAYS } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 import { Actor, ApiKeyPrincipal, UserPrincipal } from '../../common/security/principal';
+import { oneRow, queryRows } from '../../database/query-rows';
 import { TeamScope } from '../../database/team-scope';
 import { AuditService } from '../audit/audit.service';
 import { MfaService } from '../mfa/mfa.service';
@@ -19,6 +20,11 @@ const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const PREFIX_LENGTH = 11;
 const LOOKUP_CACHE_MS = 5_000;
 const DAY_MS = 86_400_000;
+
+/** A key as listed and audited (no hash). */
+type StoredKey = Parameters<typeof publicKey>[0];
+const STORED_KEY_COLUMNS =
+  'id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at';
 
 interface KeyRow {
   id: string;
@@ -124,10 +130,11 @@ export class ApiKeysService {
     const key = `${prefix}_${randomBytes(32).toString('base64url')}`;
     const scopes = [...new Set(input.scopes)];
     const created = await this.teamScope.run(principal.teamId, async (m) => {
-      const [row] = await m.query(
+      const inserted = await queryRows<StoredKey>(
+        m,
         `INSERT INTO api_keys (team_id, name, prefix, key_hash, scopes, allowed_ips, expires_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         RETURNING id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at`,
+         RETURNING ${STORED_KEY_COLUMNS}`,
         [
           principal.teamId,
           input.name,
@@ -139,6 +146,7 @@ export class ApiKeysService {
           principal.userId,
         ],
       );
+      const row = oneRow(inserted, 'api key insert');
       const shown = publicKey(row);
       await this.audit.record(m, actor, {
         action: 'CREATE',
@@ -165,12 +173,12 @@ export class ApiKeysService {
 
   async list(teamId: string) {
     return this.teamScope.run(teamId, async (m) => {
-      const rows = await m.query(
-        `SELECT id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at
-           FROM api_keys WHERE team_id = $1 ORDER BY created_at DESC`,
+      const rows = await queryRows<StoredKey>(
+        m,
+        `SELECT ${STORED_KEY_COLUMNS} FROM api_keys WHERE team_id = $1 ORDER BY created_at DESC`,
         [teamId],
       );
-      return rows.map((r: Parameters<typeof publicKey>[0]) => {
+      return rows.map((r) => {
         const pending = this.usage.lastUsed(r.id);
         return publicKey({
           ...r,
@@ -182,16 +190,20 @@ export class ApiKeysService {
 
   async revoke(principal: UserPrincipal, id: string, actor: Actor) {
     const revoked = await this.teamScope.run(principal.teamId, async (m) => {
-      const [old] = await m.query(
-        `SELECT id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at FROM api_keys WHERE id = $1 AND team_id = $2 FOR UPDATE`,
+      const [old] = await queryRows<StoredKey>(
+        m,
+        `SELECT ${STORED_KEY_COLUMNS} FROM api_keys WHERE id = $1 AND team_id = $2 FOR UPDATE`,
         [id, principal.teamId],
       );
       if (!old) throw AppException.notFound('API key');
       if (old.revoked_at) throw AppException.conflict('This API key is already revoked');
-      const [[row]] = await m.query(
-        `UPDATE api_keys SET revoked_at = now() WHERE id = $1
-         RETURNING id, name, prefix, scopes, allowed_ips, expires_at, revoked_at, last_used_at, created_by, created_at`,
-        [id],
+      const row = oneRow(
+        await queryRows<StoredKey>(
+          m,
+          `UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING ${STORED_KEY_COLUMNS}`,
+          [id],
+        ),
+        'api key revoke',
       );
       await this.audit.record(m, actor, {
         action: 'DELETE',
@@ -211,7 +223,8 @@ export class ApiKeysService {
     const now = Date.now();
     const hit = this.cache.get(prefix);
     if (hit && now - hit.at < LOOKUP_CACHE_MS) return hit.row;
-    const [row]: KeyRow[] = await this.dataSource.query(
+    const [row] = await queryRows<KeyRow>(
+      this.dataSource.manager,
       `SELECT id, team_id, name, key_hash, scopes, allowed_ips, expires_at, revoked_at, created_by FROM api_keys WHERE prefix = $1`,
       [prefix],
     );

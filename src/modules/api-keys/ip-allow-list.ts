@@ -10,7 +10,7 @@ export function normaliseIpRule(rule: string): string | null {
   const value = rule.trim();
   try {
     if (value.includes('/')) {
-      if (!strictAddress(value.split('/')[0])) return null;
+      if (!strictAddress(value.split('/')[0] ?? '')) return null;
       const [addr, bits] = ipaddr.parseCIDR(value);
       return `${addr.toNormalizedString()}/${bits}`;
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AuditAction, AuditResourceType, GENESIS_HASH, auditLinkHash } from './audit-chain';
+import { type AuditAction, type AuditResourceType, GENESIS_HASH, auditLinkHash } from './audit-chain';
 
 /** Any way of running SQL that returns the rows (a pg Client, a pool, a TypeORM DataSource adapter). */
 export type RowQuery = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;

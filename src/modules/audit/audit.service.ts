@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../../common/paginati
 import { UUID_PATTERN } from '../../common/http/uuid.pipe';
 import { DEFAULT_PAGE_SIZE } from '../../common/pagination/pagination-query.dto';
 import { Actor, actorApiKeyId, actorUserId } from '../../common/security/principal';
-import { queryRows } from '../../database/query-rows';
+import { oneRow, queryRows } from '../../database/query-rows';
 import { utcIsoSql } from '../../database/sql-time';
 import { ScopedStatement, TeamScope } from '../../database/team-scope';
 import { AuditAction, AuditResourceType } from './audit-chain';
@@ -81,7 +81,7 @@ export class AuditService {
     teamId: string | undefined = actor.principal?.teamId,
   ): Promise<{ id: string; seq: string; hash: string }> {
     if (!teamId) throw new Error('AuditService.record: no team for this audit entry');
-    const [row] = await queryRows<{ id: string; seq: string; hash: string }>(
+    const rows = await queryRows<{ id: string; seq: string; hash: string }>(
       manager,
       `INSERT INTO audit_log (${WRITER_COLUMNS})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)
@@ -100,7 +100,7 @@ export class AuditService {
         auditJson(entry.newValues),
       ],
     );
-    return row;
+    return oneRow(rows, 'audit insert');
   }
 
   /**
@@ -172,17 +172,15 @@ export class AuditService {
       add('(created_at, id) < (?::timestamptz, ?::uuid)', at, id);
     }
     params.push(limit + 1);
-    const [rows] = await this.teamScope.batch<Omit<AuditLogEntry, 'seq'> & { seq: string; _k: string }>(teamId, [
-      {
-        sql: `SELECT ${LIST_COLUMNS}, ${utcIsoSql('created_at', 'us')} AS "_k"
+    const rows = await this.teamScope.rows<Omit<AuditLogEntry, 'seq'> & { seq: string; _k: string }>(teamId, {
+      sql: `SELECT ${LIST_COLUMNS}, ${utcIsoSql('created_at', 'us')} AS "_k"
                 FROM audit_log WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
-        params,
-      },
-    ]);
+      params,
+    });
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
-    const nextCursor = more ? encodeCursor({ at: last._k, id: last.id }) : null;
+    const nextCursor = more && last ? encodeCursor({ at: last._k, id: last.id }) : null;
     const items = page.map(({ _k, ...r }) => ({ ...r, seq: Number(r.seq) }));
     return new Page(items, { limit, nextCursor });
   }

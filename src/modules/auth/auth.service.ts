@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { oneRow, queryRows } from '../../database/query-rows';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
@@ -95,16 +96,18 @@ export class AuthService {
     this.policy.assertAcceptable(input.password, { email: input.email });
     const passwordHash = await this.hasher.hash(input.password);
     const { userId, teamId } = await this.dataSource.transaction(async (m) => {
-      const taken = await m.query(`SELECT 1 FROM users WHERE email = $1`, [input.email]);
+      const taken = await queryRows(m, `SELECT 1 FROM users WHERE email = $1`, [input.email]);
       if (taken.length) throw AppException.conflict('An account with this email already exists');
-      const [team]: { id: string }[] = await m.query(`INSERT INTO teams (name) VALUES ($1) RETURNING id`, [
-        input.teamName,
-      ]);
-      const [user]: { id: string }[] = await m.query(
+      const team = oneRow(
+        await queryRows<{ id: string }>(m, `INSERT INTO teams (name) VALUES ($1) RETURNING id`, [input.teamName]),
+      );
+      const [user] = await queryRows<{ id: string }>(
+        m,
         `INSERT INTO users (team_id, email, password_hash, first_name, last_name, role, password_changed_at)
          VALUES ($1, $2, $3, $4, $5, 'admin', now()) RETURNING id`,
         [team.id, input.email, passwordHash, input.firstName, input.lastName],
       );
+      if (!user) throw new Error('user insert returned no row');
       await m.query(`INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)`, [
         user.id,
         origin.fingerprint,
@@ -149,9 +152,13 @@ export class AuthService {
     const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
     // The sub-select locks the row first and reads the lock as it was, so exactly one of many parallel
     // failures sees "not locked before, locked now" and reports the lock.
-    const rows: [{ failed_login_attempts: number; locked_until: Date | null; previous_lock: Date | null }[], number] =
-      await this.dataSource.query(
-        `UPDATE users u SET
+    const rows = await queryRows<{
+      failed_login_attempts: number;
+      locked_until: Date | null;
+      previous_lock: Date | null;
+    }>(
+      this.dataSource.manager,
+      `UPDATE users u SET
          failed_login_attempts = CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END,
          locked_until = CASE
            WHEN old.locked_until IS NOT NULL AND old.locked_until > $2 THEN old.locked_until
@@ -160,9 +167,9 @@ export class AuthService {
        FROM (SELECT id, locked_until FROM users WHERE id = $1 FOR UPDATE) old
        WHERE u.id = old.id
        RETURNING u.failed_login_attempts, u.locked_until, old.locked_until AS previous_lock`,
-        [user.id, now, this.config.lockout.maxAttempts, lockUntil],
-      );
-    const after = rows[0][0];
+      [user.id, now, this.config.lockout.maxAttempts, lockUntil],
+    );
+    const after = oneRow(rows, 'lockout update');
     await this.limits.recordFailure('login', origin.ip);
     const ctx = originEvent(origin, user.id, user.team_id);
     await this.events.record('login_failed', 'low', {

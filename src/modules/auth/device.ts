@@ -24,5 +24,5 @@ export function deviceLabel(userAgent: string | null | undefined): string {
   const os = ua.os.name ? `${ua.os.name}${ua.os.version ? ` ${ua.os.version.split('.')[0]}` : ''}` : '';
   if (browser && os) return `${browser} on ${os}`.slice(0, 120);
   if (browser || os) return (browser || os).slice(0, 120);
-  return userAgent.split(/[\s/]/)[0].slice(0, 60) || 'Unknown device';
+  return (userAgent.split(/[\s/]/)[0] ?? '').slice(0, 60) || 'Unknown device';
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { oneRow, queryRows } from '../../database/query-rows';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { Role } from '../../common/security/principal';
@@ -80,7 +81,8 @@ export class SessionsService {
   ): Promise<NewSession> {
     const now = new Date();
     const refreshToken = randomToken();
-    const [row]: { id: string }[] = await manager.query(
+    const rows = await queryRows<{ id: string }>(
+      manager,
       `INSERT INTO sessions (user_id, team_id, token_hash, authenticated_at, created_at, last_used_at, expires_at, ip, user_agent, device, fingerprint)
        VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9) RETURNING id`,
       [
@@ -95,7 +97,7 @@ export class SessionsService {
         origin.fingerprint,
       ],
     );
-    return { sessionId: row.id, refreshToken, authenticatedAt: now };
+    return { sessionId: oneRow(rows, 'session insert').id, refreshToken, authenticatedAt: now };
   }
 
   /** The session behind an access token, if it may still be used (cached ~2 s; revocation clears it here at once). */

@@ -52,7 +52,7 @@ export class ConsoleController {
   @Get('*')
   file(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     // The raw URL, not the router's decoded parameter: an encoded "/" or "\" must stay inside its segment.
-    const path = request.url.split(/[?#]/)[0].replace(/^\/console\/?/, '');
+    const path = (request.url.split(/[?#]/)[0] ?? '').replace(/^\/console\/?/, '');
     return this.send(request, reply, this.assets.find(path));
   }
 

@@ -3,14 +3,14 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { PERMISSION, PermissionSpec, SENSITIVE } from '../../common/security/decorators';
+import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../common/security/decorators';
 import { AppointmentsController } from './appointments/appointments.controller';
 import { appointmentsDefinition } from './appointments/appointments.definition';
 import { AppointmentExportQuery, AppointmentListQuery, CreateAppointmentDto } from './appointments/dto/appointment.dto';
 import { ClientsController } from './clients/clients.controller';
 import { clientsDefinition } from './clients/clients.definition';
 import { ClientExportQuery, ClientListQuery, CreateClientDto, UpdateClientDto } from './clients/dto/client.dto';
-import { CrmResourceDefinition, sortOptions } from './common/crm-resource.definition';
+import { type CrmResourceDefinition, sortOptions } from './common/crm-resource.definition';
 import { EscrowsController } from './escrows/escrows.controller';
 import { escrowsDefinition } from './escrows/escrows.definition';
 import { EscrowExportQuery, EscrowListQuery, CreateEscrowDto } from './escrows/dto/escrow.dto';
@@ -38,10 +38,11 @@ function routes(controller: Ctor): Array<{ name: string; method: string; path: s
     for (const name of Object.getOwnPropertyNames(proto)) {
       const handler = (proto as Record<string, unknown>)[name];
       if (name === 'constructor' || seen.has(name) || typeof handler !== 'function') continue;
-      const path = Reflect.getMetadata(PATH_METADATA, handler);
+      const path: unknown = Reflect.getMetadata(PATH_METADATA, handler);
       if (path === undefined) continue;
       seen.add(name);
-      out.push({ name, method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path, handler });
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? '?';
+      out.push({ name, method, path: path as string, handler });
     }
   }
   return out;

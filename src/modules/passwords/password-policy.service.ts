@@ -5,9 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 
 /** 49k passwords seen most often in breaches (shipped by @zxcvbn-ts/language-common). */
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
-  (dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()),
-);
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
 
 export const SPECIAL_CHARACTERS = /[^A-Za-z0-9]/;
 

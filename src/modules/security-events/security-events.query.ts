@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { oneRow } from '../../database/query-rows';
 import { AppException } from '../../common/http/app.exception';
 import { Page } from '../../common/http/envelope';
 import { ListSecurityEventsQuery } from './dto/list-security-events.query';
@@ -74,7 +75,7 @@ export class SecurityEventsQuery {
         details: r.details,
         createdAt: r.created_at.toISOString(),
       })),
-      { limit, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null },
+      { limit, nextCursor: rows.length > limit ? encodeCursor(oneRow(page.slice(-1))) : null },
     );
   }
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppException } from '../../common/http/app.exception';
 import { Actor, actorUserId } from '../../common/security/principal';
-import { queryRows } from '../../database/query-rows';
+import { oneRow, queryRows } from '../../database/query-rows';
 import { AuditService } from '../audit/audit.service';
 import { SessionsService } from '../auth/sessions.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
@@ -67,7 +67,7 @@ export class UsersAdminService {
           passwordChangedAt: new Date(),
         }),
       );
-      const user = publicUser((await repo.findOneByOrFail({ id: saved.id })) as User);
+      const user = publicUser(await repo.findOneByOrFail({ id: saved.id }));
       await this.audit.record(m, actor, {
         action: 'CREATE',
         resourceType: 'user',
@@ -145,10 +145,12 @@ export class UsersAdminService {
   }
 
   private async assertAnotherAdmin(m: EntityManager, teamId: string, exceptId: string): Promise<void> {
-    const [row] = await queryRows<{ n: number }>(
-      m,
-      `SELECT count(*)::int AS n FROM users WHERE team_id = $1 AND role = 'admin' AND NOT disabled AND id <> $2`,
-      [teamId, exceptId],
+    const row = oneRow(
+      await queryRows<{ n: number }>(
+        m,
+        `SELECT count(*)::int AS n FROM users WHERE team_id = $1 AND role = 'admin' AND NOT disabled AND id <> $2`,
+        [teamId, exceptId],
+      ),
     );
     if (row.n === 0) throw AppException.conflict('A team must keep at least one enabled admin');
   }

@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -15,10 +14,11 @@ import {
 } from 'class-validator';
 import { VALID_SCOPE } from '../../../common/security/principal';
 import { MAX_API_KEY_LIFETIME_DAYS } from '../../../config/app-config';
+import { Trim } from '../../../common/http/string-transforms';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 100, example: 'Zapier sync' })
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @Trim()
   @IsString()
   @Length(1, 100)
   name: string;

@@ -1,13 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+import { Trim } from '../../../common/http/string-transforms';
 
 /** Email as typed, trimmed; uniqueness and lookups ignore case (citext). */
 export class EmailField {
   @ApiProperty({ example: 'jane@realty.example', maxLength: 254 })
-  @Transform(trim)
+  @Trim()
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email: string;
@@ -24,19 +22,19 @@ export class RegisterDto extends EmailField {
   password: string;
 
   @ApiProperty({ maxLength: 100 })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @Length(1, 100)
   firstName: string;
 
   @ApiProperty({ maxLength: 100 })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @Length(1, 100)
   lastName: string;
 
   @ApiProperty({ maxLength: 200, example: 'Sunset Realty' })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @Length(1, 200)
   teamName: string;
@@ -55,7 +53,7 @@ export class OtpField {
 
 export class LoginDto extends OtpField {
   @ApiProperty({ example: 'jane@realty.example' })
-  @Transform(trim)
+  @Trim()
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email: string;

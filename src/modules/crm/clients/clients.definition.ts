@@ -1,4 +1,4 @@
-import { COMMON_SORTS, CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
 import { Client } from './client.entity';
 
 export const clientsDefinition: CrmResourceDefinition = {

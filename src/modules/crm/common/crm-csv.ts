@@ -1,5 +1,5 @@
-import { stringify, Stringifier } from 'csv-stringify';
-import { Readable, pipeline } from 'node:stream';
+import { stringify, type Stringifier } from 'csv-stringify';
+import { type Readable, pipeline } from 'node:stream';
 import { Logger } from '@nestjs/common';
 
 const logger = new Logger('CrmExport');

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
+import { Trim } from '../../../common/http/string-transforms';
 import {
   IsEmail,
   IsIn,
@@ -23,12 +24,10 @@ import {
  * null, which clears the field on PATCH; required fields refuse null (the service checks PATCH bodies too).
  */
 
-const trim = Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
-
 export const RequiredText = (max: number, description?: string) =>
   applyDecorators(
     ApiProperty({ type: String, maxLength: max, description }),
-    trim,
+    Trim(),
     IsString(),
     IsNotEmpty(),
     MaxLength(max),
@@ -38,7 +37,7 @@ export const OptionalText = (max: number, description?: string) =>
   applyDecorators(
     ApiPropertyOptional({ type: String, maxLength: max, nullable: true, description }),
     IsOptional(),
-    trim,
+    Trim(),
     IsString(),
     MaxLength(max),
   );
@@ -56,7 +55,7 @@ export const OptionalEmail = () =>
   applyDecorators(
     ApiPropertyOptional({ type: String, format: 'email', maxLength: 254, nullable: true }),
     IsOptional(),
-    trim,
+    Trim(),
     IsString(),
     MaxLength(254),
     IsEmail(),
@@ -66,7 +65,7 @@ export const OptionalPhone = () =>
   applyDecorators(
     ApiPropertyOptional({ type: String, maxLength: 40, nullable: true, example: '+1 (555) 010-2030' }),
     IsOptional(),
-    trim,
+    Trim(),
     IsString(),
     Matches(/^[0-9+()\-.\s]{3,40}$/, {
       message: 'phone may contain digits, spaces and + ( ) - . only (3 to 40 characters)',

@@ -1,7 +1,7 @@
-import { Type } from '@nestjs/common';
-import { CrmResource } from '../../../common/security/principal';
-import { AuditResourceType } from '../../audit/audit-chain';
-import { CrmRecord } from './crm-record.entity';
+import { type Type } from '@nestjs/common';
+import { type CrmResource } from '../../../common/security/principal';
+import { type AuditResourceType } from '../../audit/audit-chain';
+import { type CrmRecord } from './crm-record.entity';
 
 /** How a sort key is compared and carried in a cursor. */
 export type SortCast = 'timestamptz' | 'text' | 'numeric' | 'date';

@@ -1,20 +1,20 @@
-import { OnModuleInit } from '@nestjs/common';
+import { type OnModuleInit } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { EntityManager } from 'typeorm';
+import { type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { Page } from '../../../common/http/envelope';
 import { UUID_PATTERN } from '../../../common/http/uuid.pipe';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../../common/pagination/keyset-cursor';
 import { DEFAULT_PAGE_SIZE } from '../../../common/pagination/pagination-query.dto';
-import { Actor, actorApiKeyId, actorUserId } from '../../../common/security/principal';
-import { queryRows } from '../../../database/query-rows';
+import { type Actor, actorApiKeyId, actorUserId } from '../../../common/security/principal';
+import { oneRow, queryRows } from '../../../database/query-rows';
 import { utcIsoSql } from '../../../database/sql-time';
-import { ScopedStatement, TeamScope } from '../../../database/team-scope';
-import { SecurityEventsService, eventContext } from '../../security-events/security-events.service';
-import { AuditService } from '../../audit/audit.service';
+import { type ScopedStatement, type TeamScope } from '../../../database/team-scope';
+import { type SecurityEventsService, eventContext } from '../../security-events/security-events.service';
+import { type AuditService } from '../../audit/audit.service';
 import { SYSTEM_FIELDS } from './crm-record.entity';
-import { CrmResourceDefinition, DEFAULT_SORT, SortCast, SortSpec } from './crm-resource.definition';
-import { CrmListQueryShape, TOTAL_CAP } from './crm-list-query.dto';
+import { type CrmResourceDefinition, DEFAULT_SORT, type SortCast, type SortSpec } from './crm-resource.definition';
+import { type CrmListQueryShape, TOTAL_CAP } from './crm-list-query.dto';
 
 /** A CRM row in its API shape (camelCase, money as strings, dates as YYYY-MM-DD, timestamps as ISO text, all made by the SELECT). */
 export type CrmRow = Record<string, unknown> & { id: string };
@@ -145,16 +145,16 @@ export abstract class CrmResourceService implements OnModuleInit {
     const page = this.pageStatement(teamId, query, limit);
     // The page (and the capped total) in one scoped round trip.
     const statements = wantTotal ? [page.statement, this.countStatement(teamId, query, TOTAL_CAP)] : [page.statement];
-    const [rows, counted] = await this.teamScope.batch<CrmRow & { _k?: string }>(teamId, statements);
+    const [rows = [], counted = []] = await this.teamScope.batch<CrmRow & { _k?: string }>(teamId, statements);
     const { items, nextCursor } = page.finish(rows);
     const meta: { limit: number; nextCursor: string | null; total?: number } = { limit, nextCursor };
-    if (wantTotal) meta.total = Number((counted[0] as unknown as { n: number }).n);
+    if (wantTotal) meta.total = Number((oneRow(counted, 'count') as unknown as { n: number }).n);
     return new Page(items, meta);
   }
 
   async get(actor: Actor, id: string): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
-    const [[row]] = await this.teamScope.batch<CrmRow>(teamId, [this.rowStatement(teamId, id)]);
+    const [row] = await this.teamScope.rows<CrmRow>(teamId, this.rowStatement(teamId, id));
     if (!row) throw this.notFound();
     return row;
   }
@@ -231,7 +231,7 @@ export abstract class CrmResourceService implements OnModuleInit {
       const more = rows.length > limit;
       if (more) rows.length = limit;
       const last = rows[rows.length - 1];
-      const nextCursor = more ? encodeCursor({ s: key, v: last._k ?? null, i: last.id }) : null;
+      const nextCursor = more && last ? encodeCursor({ s: key, v: last._k ?? null, i: last.id }) : null;
       for (const row of rows) delete row._k;
       return { items: rows as CrmRow[], nextCursor };
     };
@@ -252,8 +252,8 @@ export abstract class CrmResourceService implements OnModuleInit {
     // Without references to check, the insert and its audit row are one statement in one round trip.
     if (this.definition.references.length === 0) {
       return this.translateErrors('write', async () => {
-        const [[row]] = await this.teamScope.batch<CrmRow>(teamId, [this.insertStatement(actor, teamId, values)]);
-        return row;
+        const rows = await this.teamScope.rows<CrmRow>(teamId, this.insertStatement(actor, teamId, values));
+        return oneRow(rows, 'insert');
       });
     }
     return this.translateErrors('write', () => this.teamScope.run(teamId, (m) => this.createWithin(m, actor, body)));
@@ -311,8 +311,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     const values = this.createValues(body, trusted);
     await this.checkReferences(m, teamId, values);
     const { sql, params } = this.insertStatement(actor, teamId, values);
-    const [row] = await queryRows<CrmRow>(m, sql, [...params]);
-    return row;
+    return oneRow(await queryRows<CrmRow>(m, sql, [...params]), 'insert');
   }
 
   async update(actor: Actor, id: string, body: object): Promise<CrmRow> {
@@ -383,7 +382,7 @@ export abstract class CrmResourceService implements OnModuleInit {
       },
     );
     return this.translateErrors('delete', async () => {
-      const [[row]] = await this.teamScope.batch<CrmRow>(teamId, [statement]);
+      const [row] = await this.teamScope.rows<CrmRow>(teamId, statement);
       if (!row) throw this.notFound();
       return { id: row.id, deleted: true as const };
     });
@@ -399,36 +398,35 @@ export abstract class CrmResourceService implements OnModuleInit {
   async exportRows(actor: Actor, query: CrmListQueryShape): Promise<{ rows: Readable; count: number }> {
     const teamId = this.teamOf(actor);
     this.resolveSort(query.sort);
-    const [[counted]] = await this.teamScope.batch<{ n: number }>(teamId, [this.countStatement(teamId, query)]);
-    const count = Number(counted.n);
+    const counted = await this.teamScope.rows<{ n: number }>(teamId, this.countStatement(teamId, query));
+    const count = Number(oneRow(counted, 'count').n);
     const filters = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
     const details = { resource: this.definition.resource, rows: count, format: 'csv', filters };
     await this.events.record('data_export', 'medium', eventContext(actor, details));
     if (count > LARGE_EXPORT_ROWS) await this.events.record('data_export_large', 'high', eventContext(actor, details));
 
-    const self = this;
-    async function* batches(): AsyncGenerator<CrmRow> {
+    const batches = async function* (this: CrmResourceService): AsyncGenerator<CrmRow> {
       let cursor: string | undefined;
       do {
-        const batch = self.pageStatement(teamId, { ...query, cursor }, EXPORT_BATCH);
-        const [rows] = await self.teamScope.batch<CrmRow & { _k?: string }>(teamId, [batch.statement]);
+        const batch = this.pageStatement(teamId, { ...query, cursor }, EXPORT_BATCH);
+        const rows = await this.teamScope.rows<CrmRow & { _k?: string }>(teamId, batch.statement);
         const page = batch.finish(rows);
         for (const row of page.items) yield row;
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
-    }
-    return { rows: Readable.from(batches()), count };
+    };
+    return { rows: Readable.from(batches.call(this)), count };
   }
 
   // ---------------------------------------------------------------------------------------------- helpers
 
   /** Hook: resource rules before an update of the locked row `old`. */
-  protected async beforeUpdate(
+  protected beforeUpdate(
     _m: EntityManager,
     _actor: Actor,
     _old: CrmRow,
     _changes: Record<string, unknown>,
-  ): Promise<void> {}
+  ): void | Promise<void> {}
 
   protected pickWritable(body: object): Record<string, unknown> {
     const out: Record<string, unknown> = {};

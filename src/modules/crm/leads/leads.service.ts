@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { Actor, scopesAllow } from '../../../common/security/principal';
-import { queryRows } from '../../../database/query-rows';
+import { oneRow, queryRows } from '../../../database/query-rows';
 import { TeamScope } from '../../../database/team-scope';
 import { AuditService } from '../../audit/audit.service';
 import { SecurityEventsService, eventContext } from '../../security-events/security-events.service';
@@ -22,12 +22,12 @@ export class LeadsService extends CrmResourceService {
   }
 
   /** A converted lead keeps its status: reopening it would allow a second conversion. */
-  protected override async beforeUpdate(
+  protected override beforeUpdate(
     _m: EntityManager,
     _actor: Actor,
     old: CrmRow,
     changes: Record<string, unknown>,
-  ): Promise<void> {
+  ): void {
     if (old.leadStatus === 'converted' && changes.leadStatus !== undefined && changes.leadStatus !== 'converted') {
       throw AppException.conflict('This lead has been converted; its status can no longer change');
     }
@@ -68,7 +68,7 @@ export class LeadsService extends CrmResourceService {
           },
           { leadId: lead.id },
         );
-        const [convertedAt] = await queryRows<{ now: Date }>(m, 'SELECT now() AS now');
+        const convertedAt = oneRow(await queryRows<{ now: Date }>(m, 'SELECT now() AS now'));
         await this.updateWithin(m, actor, lead, {
           leadStatus: 'converted',
           convertedClientId: client.id,

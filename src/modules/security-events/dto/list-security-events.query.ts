@@ -6,12 +6,12 @@ import { SECURITY_EVENT_TYPES, SEVERITIES, SecurityEventType, Severity } from '.
 export class ListSecurityEventsQuery {
   @ApiPropertyOptional({ enum: SECURITY_EVENT_TYPES })
   @IsOptional()
-  @IsIn(SECURITY_EVENT_TYPES as unknown as string[])
+  @IsIn(SECURITY_EVENT_TYPES)
   eventType?: SecurityEventType;
 
   @ApiPropertyOptional({ enum: SEVERITIES })
   @IsOptional()
-  @IsIn(SEVERITIES as unknown as string[])
+  @IsIn(SEVERITIES)
   severity?: Severity;
 
   @ApiPropertyOptional({ description: 'ISO-8601 lower bound (inclusive) on createdAt' })

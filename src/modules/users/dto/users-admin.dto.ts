@@ -1,13 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ROLES, Role } from '../../../common/security/principal';
-
-const trim = Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
+import { Trim, TrimLowercase } from '../../../common/http/string-transforms';
 
 export class CreateUserDto {
   @ApiProperty({ format: 'email', maxLength: 254 })
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @TrimLowercase()
   @IsString()
   @MaxLength(254)
   @IsEmail()
@@ -22,14 +20,14 @@ export class CreateUserDto {
   password: string;
 
   @ApiProperty({ maxLength: 100 })
-  @trim
+  @Trim()
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
   firstName: string;
 
   @ApiProperty({ maxLength: 100 })
-  @trim
+  @Trim()
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
