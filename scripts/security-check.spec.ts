@@ -18,6 +18,15 @@ describe('security:check', () => {
     expect(formatReport(results)).toContain('Score: 10/10');
   });
 
+  it('warns, without lowering the score, when production runs with TRUST_PROXY unset', () => {
+    const env = parseEnvFile(readFileSync(join(__dirname, 'security-check', 'recommended-production.env'), 'utf8'));
+    delete env.TRUST_PROXY;
+    const results = checkConfig(loadConfig({ DATA_DIR: '/tmp/hearth-security-check-test', ...env }), env);
+    expect(results.find((r) => r.id === 'trust-proxy')).toMatchObject({ pass: false, warning: true });
+    expect(score(results)).toBe(10);
+    expect(formatReport(results)).toMatch(/WARN {2}trust-proxy .*TRUST_PROXY unset/);
+  });
+
   it("names each failing control of the plan's starting point (1 h tokens, no rotation, no lockout)", () => {
     const { results, failing } = evaluate('before-upgrade.env');
     expect(failing).toEqual(

@@ -6,6 +6,8 @@ export interface ControlResult {
   control: string;
   pass: boolean;
   detail: string;
+  /** Advice, not a control: printed as WARN when it does not pass and left out of the score. */
+  warning?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -155,6 +157,17 @@ export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
       Boolean(env.DATA_ENCRYPTION_KEY),
       env.DATA_ENCRYPTION_KEY ? 'set' : 'not set (a development key was generated)',
     ),
+    {
+      ...r(
+        'trust-proxy',
+        'Behind a reverse proxy, TRUST_PROXY names it, so rate limits, allow-lists and events see the client IP',
+        !config.isProduction || config.trustProxy !== undefined,
+        config.trustProxy === undefined
+          ? 'TRUST_PROXY unset: every request behind a proxy appears to come from the proxy (fine only without one)'
+          : `TRUST_PROXY=${String(config.trustProxy)}`,
+      ),
+      warning: true,
+    },
   ];
 }
 
@@ -257,14 +270,20 @@ export async function probeServer(options: ProbeOptions): Promise<ControlResult[
 }
 
 export function score(results: ControlResult[]): number {
-  if (results.length === 0) return 0;
-  return Math.round((results.filter((r) => r.pass).length / results.length) * 100) / 10;
+  const controls = results.filter((r) => !r.warning);
+  if (controls.length === 0) return 0;
+  return Math.round((controls.filter((r) => r.pass).length / controls.length) * 100) / 10;
 }
 
 export function formatReport(results: ControlResult[]): string {
-  const lines = results.map((r) => `${r.pass ? 'PASS' : 'FAIL'}  ${r.id.padEnd(22)} ${r.control} — ${r.detail}`);
-  const failing = results.filter((r) => !r.pass).map((r) => r.id);
-  lines.push('', `Score: ${score(results)}/10 (${results.length - failing.length} of ${results.length} controls pass)`);
+  const verdict = (r: ControlResult) => (r.pass ? 'PASS' : r.warning ? 'WARN' : 'FAIL');
+  const lines = results.map((r) => `${verdict(r)}  ${r.id.padEnd(22)} ${r.control} — ${r.detail}`);
+  const controls = results.filter((r) => !r.warning);
+  const failing = controls.filter((r) => !r.pass).map((r) => r.id);
+  lines.push(
+    '',
+    `Score: ${score(results)}/10 (${controls.length - failing.length} of ${controls.length} controls pass)`,
+  );
   if (failing.length) lines.push(`Failing: ${failing.join(', ')}`);
   return lines.join('\n');
 }

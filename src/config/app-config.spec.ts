@@ -64,6 +64,8 @@ describe('loadConfig', () => {
     ['DATA_ENCRYPTION_KEY', { DATA_ENCRYPTION_KEY: '' }],
     ['COOKIE_SECURE', { COOKIE_SECURE: 'false' }],
     ['DATABASE_URL', { DATABASE_URL: '' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'true' }],
+    ['TRUST_PROXY', { TRUST_PROXY: ' TRUE ' }],
   ])('production refuses an unsafe %s', (variable, override) => {
     expect(refusal({ ...prod, ...override }).variable).toBe(variable);
   });

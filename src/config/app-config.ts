@@ -230,6 +230,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       throw new ConfigError('JWT_SECRET', `must be at least 32 characters in production (got ${jwt.length})`);
     if (!e.raw('DATA_ENCRYPTION_KEY'))
       throw new ConfigError('DATA_ENCRYPTION_KEY', 'is required in production (32 bytes, hex or base64)');
+    if (e.raw('TRUST_PROXY')?.trim().toLowerCase() === 'true')
+      throw new ConfigError(
+        'TRUST_PROXY',
+        'must not be true in production (any client could pick its IP with X-Forwarded-For): name the proxy hops, e.g. 1, loopback or a CIDR',
+      );
     if (!e.boolean('COOKIE_SECURE', true))
       throw new ConfigError(
         'COOKIE_SECURE',
