@@ -49,6 +49,24 @@ export class SecurityEventsService {
     this.emitter.on('recorded', listener);
   }
 
+  /**
+   * One structured line per event, team or not: the operator's view of the whole instance (honeypot hits,
+   * unknown emails and blocked IPs belong to no team and reach no admin's event list).
+   */
+  private logLine(event: SecurityEvent): void {
+    const line = {
+      securityEvent: event.eventType,
+      severity: event.severity,
+      ip: event.ipAddress,
+      userId: event.userId,
+      teamId: event.teamId,
+      apiKeyId: event.apiKeyId,
+      details: event.details,
+    };
+    if (event.severity === 'high' || event.severity === 'critical') this.logger.warn(line);
+    else this.logger.log(line);
+  }
+
   async record(
     type: SecurityEventType,
     severity: Severity,
@@ -71,6 +89,7 @@ export class SecurityEventsService {
         }),
       );
       this.emitter.emit('recorded', event);
+      this.logLine(event);
       return event;
     } catch (err) {
       this.logger.error(`could not record security event ${type}: ${(err as Error).message}`);
