@@ -48,6 +48,21 @@ describe('honeypots and the IP blocklist', () => {
     expect(hours).toBeLessThanOrEqual(24);
   });
 
+  it('a cross-site POST to the backdoor (any web page can make a visitor send one) is recorded and blocks nothing', async () => {
+    const visitor = '198.51.100.31';
+    const viaPage = (headers: Record<string, string>) => ({ headers: { 'x-forwarded-for': visitor, ...headers } });
+    // A classic form POST from another site: the browser adds its Origin; or only Fetch metadata says so.
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+      const res = await t.http.post('/v1/admin/backdoor', { cmd: 'id' }, viaPage(headers));
+      expect(res.status).toBe(404);
+    }
+    expect((await t.http.get('/health', from(visitor))).status).toBe(200);
+    expect(await t.dataSource.query(`SELECT 1 FROM ip_blocklist WHERE ip = $1`, [visitor])).toEqual([]);
+    const events = await eventsFor(visitor);
+    expect(events.map((e) => e.event_type)).toEqual(['honeypot_triggered', 'honeypot_triggered']);
+    expect(events[0]!.details).toMatchObject({ decoy: 'backdoor', crossSite: 'https://evil.example', blocked: false });
+  });
+
   it('the blocklist is shared through the database: another instance refuses the IP too', async () => {
     const second = await startTestApp({ env: { TRUST_PROXY: 'loopback' }, database: t.database });
     try {

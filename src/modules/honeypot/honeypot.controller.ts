@@ -1,7 +1,9 @@
-import { All, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { All, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiExcludeController, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppException } from '../../common/http/app.exception';
+import { type AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
 import { Public } from '../../common/security/decorators';
 import { actorOf } from '../../common/security/request-context';
 import { SecurityEventsService } from '../security-events/security-events.service';
@@ -12,13 +14,26 @@ import { IpBlocklistService } from './ip-blocklist.service';
  * paths scanners probe. They answer like the real thing would, and record who asked.
  */
 @ApiTags('honeypots')
+@ApiExcludeController() // a decoy is only a decoy while nothing documents it
 @Public()
 @Controller()
 export class HoneypotController {
   constructor(
     private readonly events: SecurityEventsService,
     private readonly blocklist: IpBlocklistService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * A browser sent this on behalf of another site (an Origin outside CORS_ALLOWED_ORIGINS, or Fetch
+   * metadata saying cross-site): any web page can make its visitors POST here, so such a hit must not get
+   * their office's IP blocked.
+   */
+  private crossSite(request: FastifyRequest): string | null {
+    const origin = request.headers.origin;
+    if (typeof origin === 'string' && origin !== '' && !this.config.cors.allowedOrigins.includes(origin)) return origin;
+    return request.headers['sec-fetch-site'] === 'cross-site' ? 'sec-fetch-site: cross-site' : null;
+  }
 
   private async record(request: FastifyRequest, decoy: string, extra: Record<string, unknown> = {}) {
     const actor = actorOf(request);
@@ -45,6 +60,11 @@ export class HoneypotController {
   @ApiOperation({ summary: 'Honeypot: answers 404 and blocklists the caller IP for HONEYPOT_BLOCK_HOURS' })
   async backdoor(@Req() request: FastifyRequest): Promise<never> {
     const ip = actorOf(request).ip;
+    const crossSite = this.crossSite(request);
+    if (crossSite) {
+      await this.record(request, 'backdoor', { crossSite, blocked: false });
+      throw AppException.notFound('Route');
+    }
     const until = await this.blocklist.block(ip, 'honeypot: POST /v1/admin/backdoor');
     await this.record(request, 'backdoor', { blockedUntil: until.toISOString() });
     await this.events.record('ip_blocked', 'high', {
@@ -59,13 +79,13 @@ export class HoneypotController {
 /** Paths outside /v1 that scanners probe; recorded, answered 404, not blocked (they are often noise). */
 export const SCANNER_DECOYS = ['/.env', '/wp-login.php', '/wp-admin', '/phpmyadmin', '/.git/config', '/server-status'];
 
+@ApiExcludeController()
 @Public()
 @Controller()
 export class ScannerDecoyController {
   constructor(private readonly events: SecurityEventsService) {}
 
   @All(SCANNER_DECOYS.map((p) => p.slice(1)))
-  @ApiExcludeEndpoint()
   async decoy(@Req() request: FastifyRequest): Promise<never> {
     const actor = actorOf(request);
     await this.events.record('honeypot_triggered', 'medium', {
