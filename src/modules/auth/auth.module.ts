@@ -12,12 +12,13 @@ import { UsedRefreshToken } from './entities/used-refresh-token.entity';
 import { SessionsService } from './sessions.service';
 import { TokenRefreshService } from './token-refresh.service';
 import { TokenService } from './token.service';
-import { User } from '../users/entities/user.entity';
+import { UsersModule } from '../users/users.module';
 import { Team } from '../teams/entities/team.entity';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User, Team, Session, UsedRefreshToken, PasswordHistory, PasswordResetToken, KnownDevice]),
+    UsersModule,
+    TypeOrmModule.forFeature([Team, Session, UsedRefreshToken, PasswordHistory, PasswordResetToken, KnownDevice]),
   ],
   controllers: [AuthController],
   providers: [

@@ -12,26 +12,17 @@ import { MailService } from '../notifications/mail.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
 import { SecurityEventContext, SecurityEventsService } from '../security-events/security-events.service';
-import { User, publicUser } from '../users/entities/user.entity';
+import { type PublicUser, type User, type UserCredentials, UsersRepository, publicUser } from '../users/users.module';
 import { SessionOrigin, SessionsService } from './sessions.service';
 import { IssuedAccessToken, TokenService, randomToken, sha256Hex } from './token.service';
 
 const RESET_TOKEN_TTL_MS = 30 * 60_000;
 const MULTIPLE_FAILURES_THRESHOLD = 3;
 
-interface CredentialRow {
-  id: string;
-  team_id: string;
-  email: string;
-  password_hash: string;
-  role: Role;
-  disabled: boolean;
-  mfa_enabled: boolean;
-  locked_until: Date | null;
-}
+type CredentialRow = UserCredentials;
 
 export interface SignedIn extends IssuedAccessToken {
-  user: ReturnType<typeof publicUser>;
+  user: PublicUser;
   refreshToken: string;
 }
 
@@ -64,11 +55,12 @@ export class AuthService {
     private readonly events: SecurityEventsService,
     private readonly limits: RateLimitService,
     private readonly mail: MailService,
+    private readonly users: UsersRepository,
     @Optional() private readonly mfa?: MfaVerifier,
   ) {}
 
   private async loadUser(id: string): Promise<User> {
-    const user = await this.dataSource.getRepository(User).findOneBy({ id });
+    const user = await this.users.findById(id);
     if (!user) throw AppException.unauthenticated();
     return user;
   }
@@ -96,24 +88,27 @@ export class AuthService {
     this.policy.assertAcceptable(input.password, { email: input.email });
     const passwordHash = await this.hasher.hash(input.password);
     const { userId, teamId } = await this.dataSource.transaction(async (m) => {
-      const taken = await queryRows(m, `SELECT 1 FROM users WHERE email = $1`, [input.email]);
-      if (taken.length) throw AppException.conflict('An account with this email already exists');
+      if (await this.users.emailTaken(input.email, m))
+        throw AppException.conflict('An account with this email already exists');
       const team = oneRow(
         await queryRows<{ id: string }>(m, `INSERT INTO teams (name) VALUES ($1) RETURNING id`, [input.teamName]),
       );
-      const [user] = await queryRows<{ id: string }>(
+      const userId = await this.users.insertRegisteredAdmin(
+        {
+          teamId: team.id,
+          email: input.email,
+          passwordHash,
+          firstName: input.firstName,
+          lastName: input.lastName,
+        },
         m,
-        `INSERT INTO users (team_id, email, password_hash, first_name, last_name, role, password_changed_at)
-         VALUES ($1, $2, $3, $4, $5, 'admin', now()) RETURNING id`,
-        [team.id, input.email, passwordHash, input.firstName, input.lastName],
       );
-      if (!user) throw new Error('user insert returned no row');
       await m.query(`INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)`, [
-        user.id,
+        userId,
         origin.fingerprint,
         origin.device,
       ]);
-      return { userId: user.id, teamId: team.id };
+      return { userId, teamId: team.id };
     });
     const session = await this.sessions.create(userId, teamId, origin);
     await this.events.record('login_success', 'low', originEvent(origin, userId, teamId, { method: 'register' }));
@@ -125,12 +120,8 @@ export class AuthService {
     };
   }
 
-  private async findByEmail(email: string): Promise<CredentialRow | undefined> {
-    const [row]: CredentialRow[] = await this.dataSource.query(
-      `SELECT id, team_id, email, password_hash, role, disabled, mfa_enabled, locked_until FROM users WHERE email = $1`,
-      [email],
-    );
-    return row;
+  private findByEmail(email: string): Promise<CredentialRow | undefined> {
+    return this.users.findCredentialsByEmail(email);
   }
 
   private lockedMessage(until: Date): string {
@@ -150,26 +141,12 @@ export class AuthService {
   ): Promise<AppException> {
     const now = new Date();
     const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
-    // The sub-select locks the row first and reads the lock as it was, so exactly one of many parallel
-    // failures sees "not locked before, locked now" and reports the lock.
-    const rows = await queryRows<{
-      failed_login_attempts: number;
-      locked_until: Date | null;
-      previous_lock: Date | null;
-    }>(
-      this.dataSource.manager,
-      `UPDATE users u SET
-         failed_login_attempts = CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END,
-         locked_until = CASE
-           WHEN old.locked_until IS NOT NULL AND old.locked_until > $2 THEN old.locked_until
-           WHEN (CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END) >= $3 THEN $4::timestamptz
-           ELSE NULL END
-       FROM (SELECT id, locked_until FROM users WHERE id = $1 FOR UPDATE) old
-       WHERE u.id = old.id
-       RETURNING u.failed_login_attempts, u.locked_until, old.locked_until AS previous_lock`,
-      [user.id, now, this.config.lockout.maxAttempts, lockUntil],
-    );
-    const after = oneRow(rows, 'lockout update');
+    // Exactly one of many parallel failures sees "not locked before, locked now" and reports the lock.
+    const after = await this.users.recordFailedAttempt(user.id, {
+      now,
+      maxAttempts: this.config.lockout.maxAttempts,
+      lockUntil,
+    });
     await this.limits.recordFailure('login', origin.ip);
     const ctx = originEvent(origin, user.id, user.team_id);
     await this.events.record('login_failed', 'low', {
@@ -242,20 +219,14 @@ export class AuthService {
         );
     }
     if (this.hasher.needsRehash(user.password_hash)) {
-      await this.dataSource.query(`UPDATE users SET password_hash = $2 WHERE id = $1`, [
-        user.id,
-        await this.hasher.hash(password),
-      ]);
+      await this.users.replacePasswordHash(user.id, await this.hasher.hash(password));
     }
     return user;
   }
 
   async login(input: { email: string; password: string; otp?: string }, origin: RequestOrigin): Promise<SignedIn> {
     const user = await this.verifyCredentials(input.email, input.password, input.otp, origin);
-    await this.dataSource.query(
-      `UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now() WHERE id = $1`,
-      [user.id],
-    );
+    await this.users.recordSuccessfulLogin(user.id);
     const session = await this.sessions.create(user.id, user.team_id, origin);
     const ctx = originEvent(origin, user.id, user.team_id);
     await this.events.record('login_success', 'low', {
@@ -308,9 +279,7 @@ export class AuthService {
     const user = await this.findByEmail(principal.email);
     if (!user || user.id !== principal.userId) throw AppException.unauthenticated();
     await this.verifyCredentials(user.email, input.password, input.otp, origin);
-    await this.dataSource.query(`UPDATE users SET failed_login_attempts = 0, locked_until = NULL WHERE id = $1`, [
-      user.id,
-    ]);
+    await this.users.clearFailedAttempts(user.id);
     const at = await this.sessions.markAuthenticated(principal.sessionId);
     return this.access(user.id, user.team_id, user.role, principal.sessionId, at);
   }
@@ -335,18 +304,12 @@ export class AuthService {
     const hash = await this.hasher.hash(password);
     await this.dataSource.transaction(async (m) => {
       await m.query(`INSERT INTO password_history (user_id, password_hash) VALUES ($1, $2)`, [userId, oldHash]);
-      await m.query(
-        `UPDATE users SET password_hash = $2, password_changed_at = now(), failed_login_attempts = 0, locked_until = NULL WHERE id = $1`,
-        [userId, hash],
-      );
+      await this.users.setPassword(userId, hash, m);
     });
   }
 
   private async passwordHashOf(userId: string): Promise<{ hash: string; email: string; teamId: string }> {
-    const [row]: { password_hash: string; email: string; team_id: string }[] = await this.dataSource.query(
-      `SELECT password_hash, email, team_id FROM users WHERE id = $1`,
-      [userId],
-    );
+    const row = await this.users.findPasswordHash(userId);
     if (!row) throw AppException.unauthenticated();
     return { hash: row.password_hash, email: row.email, teamId: row.team_id };
   }

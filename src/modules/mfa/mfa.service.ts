@@ -12,6 +12,7 @@ import { SessionsService } from '../auth/sessions.service';
 import { sha256Hex } from '../auth/token.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
+import { UsersRepository } from '../users/users.module';
 import { matchingStep, newBackupCode, normaliseBackupCode, totp } from './totp';
 
 const ISSUER = 'Hearth CRM';
@@ -31,15 +32,13 @@ export class MfaService implements MfaVerifier {
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionsService,
     private readonly events: SecurityEventsService,
+    private readonly users: UsersRepository,
   ) {
     this.box = new SecretBox(config.dataEncryptionKey);
   }
 
   async setup(principal: UserPrincipal): Promise<{ secret: string; otpauthUrl: string; qrCode: string }> {
-    const [user]: { mfa_enabled: boolean }[] = await this.dataSource.query(
-      `SELECT mfa_enabled FROM users WHERE id = $1`,
-      [principal.userId],
-    );
+    const user = await this.users.findMfaEnabled(principal.userId);
     if (user?.mfa_enabled)
       throw AppException.conflict(
         'Two-factor authentication is already enabled; disable it first to enrol a new device',
@@ -84,7 +83,7 @@ export class MfaService implements MfaVerifier {
           WHERE user_id = $1`,
         [principal.userId, step],
       );
-      await m.query(`UPDATE users SET mfa_enabled = true WHERE id = $1`, [principal.userId]);
+      await this.users.setMfaEnabled(principal.userId, true, m);
       return this.issueBackupCodes(principal.userId, m);
     });
     this.sessions.forgetUser(principal.userId);
@@ -94,10 +93,7 @@ export class MfaService implements MfaVerifier {
 
   /** Password and a second factor: what disabling 2FA or replacing backup codes requires. */
   private async confirm(principal: UserPrincipal, password: string, code: string): Promise<void> {
-    const [user]: { password_hash: string; mfa_enabled: boolean }[] = await this.dataSource.query(
-      `SELECT password_hash, mfa_enabled FROM users WHERE id = $1`,
-      [principal.userId],
-    );
+    const user = await this.users.findPasswordHashAndMfa(principal.userId);
     if (!user?.mfa_enabled)
       throw AppException.validation('Two-factor authentication is not enabled', [
         { field: 'code', errors: ['2FA is not enabled'] },
@@ -113,7 +109,7 @@ export class MfaService implements MfaVerifier {
     await this.dataSource.transaction(async (m) => {
       await m.query(`DELETE FROM user_mfa WHERE user_id = $1`, [principal.userId]);
       await m.query(`DELETE FROM mfa_backup_codes WHERE user_id = $1`, [principal.userId]);
-      await m.query(`UPDATE users SET mfa_enabled = false WHERE id = $1`, [principal.userId]);
+      await this.users.setMfaEnabled(principal.userId, false, m);
     });
     this.sessions.forgetUser(principal.userId);
     await this.events.record('mfa_disabled', 'high', eventContext(actor));

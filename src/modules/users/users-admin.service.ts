@@ -3,15 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppException } from '../../common/http/app.exception';
 import { Actor, actorUserId } from '../../common/security/principal';
-import { oneRow, queryRows } from '../../database/query-rows';
+import { queryRows } from '../../database/query-rows';
 import { AuditService } from '../audit/audit.service';
 import { SessionsService } from '../auth/sessions.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
-import { User, publicUser } from './entities/user.entity';
+import { type PublicUser, type User, publicUser } from './entities/user.entity';
 import { CreateUserDto, UpdateUserDto } from './dto/users-admin.dto';
-
-type PublicUser = ReturnType<typeof publicUser>;
+import { UsersRepository } from './users.repository';
 
 /**
  * Team user administration (admins only). The team always comes from the caller. Every change commits with
@@ -26,6 +25,7 @@ export class UsersAdminService {
     private readonly policy: PasswordPolicy,
     private readonly audit: AuditService,
     private readonly sessions: SessionsService,
+    private readonly users: UsersRepository,
   ) {}
 
   private teamOf(actor: Actor): string {
@@ -35,14 +35,12 @@ export class UsersAdminService {
   }
 
   async list(actor: Actor): Promise<PublicUser[]> {
-    const users = await this.dataSource
-      .getRepository(User)
-      .find({ where: { teamId: this.teamOf(actor) }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const users = await this.users.listTeam(this.teamOf(actor));
     return users.map(publicUser);
   }
 
   async get(actor: Actor, id: string): Promise<PublicUser> {
-    const user = await this.dataSource.getRepository(User).findOne({ where: { id, teamId: this.teamOf(actor) } });
+    const user = await this.users.findInTeam(id, this.teamOf(actor));
     if (!user) throw AppException.notFound('User');
     return publicUser(user);
   }
@@ -50,24 +48,16 @@ export class UsersAdminService {
   async create(actor: Actor, dto: CreateUserDto): Promise<PublicUser> {
     const teamId = this.teamOf(actor);
     this.policy.assertAcceptable(dto.password, { email: dto.email });
-    if (await this.dataSource.getRepository(User).exists({ where: { email: dto.email } })) {
+    if (await this.users.emailTaken(dto.email)) {
       throw AppException.conflict('A user with this email already exists');
     }
     const passwordHash = await this.hasher.hash(dto.password);
     return this.dataSource.transaction(async (m) => {
-      const repo = m.getRepository(User);
-      const saved = await repo.save(
-        repo.create({
-          teamId,
-          email: dto.email,
-          passwordHash,
-          firstName: dto.firstName,
-          lastName: dto.lastName,
-          role: dto.role,
-          passwordChangedAt: new Date(),
-        }),
+      const id = await this.users.insertTeamMember(
+        { teamId, email: dto.email, passwordHash, firstName: dto.firstName, lastName: dto.lastName, role: dto.role },
+        m,
       );
-      const user = publicUser(await repo.findOneByOrFail({ id: saved.id }));
+      const user = publicUser(await this.users.findByIdOrFail(id, m));
       await this.audit.record(m, actor, {
         action: 'CREATE',
         resourceType: 'user',
@@ -98,10 +88,10 @@ export class UsersAdminService {
 
       const changed = (['role', 'disabled'] as const).filter((f) => dto[f] !== undefined && dto[f] !== old[f]);
       if (changed.length === 0) return publicUser(old);
-      await m.getRepository(User).update({ id, teamId }, { role, disabled });
+      await this.users.updateRoleAndDisabled(id, teamId, { role, disabled }, m);
       if (disabled && !old.disabled) await this.revokeSessions(m, id, 'user_disabled');
       else if (role !== old.role) await this.revokeSessions(m, id, 'role_changed');
-      const user = publicUser(await m.getRepository(User).findOneByOrFail({ id }));
+      const user = publicUser(await this.users.findByIdOrFail(id, m));
       await this.audit.record(m, actor, {
         action: 'UPDATE',
         resourceType: 'user',
@@ -121,7 +111,7 @@ export class UsersAdminService {
       const old = await this.lockTeamAndUser(m, teamId, id);
       if (old.role === 'admin' && !old.disabled) await this.assertAnotherAdmin(m, teamId, id);
       await this.revokeSessions(m, id, 'user_deleted');
-      await m.getRepository(User).delete({ id, teamId });
+      await this.users.remove(id, teamId, m);
       await this.audit.record(m, actor, {
         action: 'DELETE',
         resourceType: 'user',
@@ -139,20 +129,14 @@ export class UsersAdminService {
    */
   private async lockTeamAndUser(m: EntityManager, teamId: string, id: string): Promise<User> {
     await queryRows(m, `SELECT id FROM teams WHERE id = $1 FOR NO KEY UPDATE`, [teamId]);
-    const user = await m.getRepository(User).findOne({ where: { id, teamId }, lock: { mode: 'pessimistic_write' } });
+    const user = await this.users.lockInTeam(id, teamId, m);
     if (!user) throw AppException.notFound('User');
     return user;
   }
 
   private async assertAnotherAdmin(m: EntityManager, teamId: string, exceptId: string): Promise<void> {
-    const row = oneRow(
-      await queryRows<{ n: number }>(
-        m,
-        `SELECT count(*)::int AS n FROM users WHERE team_id = $1 AND role = 'admin' AND NOT disabled AND id <> $2`,
-        [teamId, exceptId],
-      ),
-    );
-    if (row.n === 0) throw AppException.conflict('A team must keep at least one enabled admin');
+    if ((await this.users.countOtherEnabledAdmins(teamId, exceptId, m)) === 0)
+      throw AppException.conflict('A team must keep at least one enabled admin');
   }
 
   /** Ends every live session of the user (the auth module's sessions table), in the caller's transaction. */

@@ -66,3 +66,5 @@ export function publicUser(u: User) {
     createdAt: u.createdAt.toISOString(),
   };
 }
+
+export type PublicUser = ReturnType<typeof publicUser>;
