@@ -1,5 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/security/decorators';
 import { RateLimit } from '../common/rate-limit/rate-limit.decorator';
@@ -7,6 +13,9 @@ import { AppException } from '../common/http/app.exception';
 import { GracefulDrain } from '../common/http/graceful-drain';
 
 @ApiTags('health')
+@ApiTooManyRequestsResponse({
+  description: 'RATE_LIMIT: over RATE_LIMIT_HEALTH_MAX; Retry-After says when to come back',
+})
 @Public()
 @RateLimit('health')
 @Controller('health')
@@ -19,6 +28,7 @@ export class HealthController {
 
   /** Liveness: the process answers. */
   @Get()
+  @ApiOperation({ summary: 'Liveness: the process answers (status and uptime)' })
   @ApiOkResponse({ description: 'The process is alive' })
   live() {
     return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
@@ -27,6 +37,7 @@ export class HealthController {
   /** Readiness: the database answers within 1.5 s. */
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: the database answers within 1.5 s and the process is not shutting down' })
   @ApiOkResponse({ description: 'Ready to serve: the database is reachable' })
   @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
   async ready() {

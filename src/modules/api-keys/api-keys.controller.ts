@@ -4,6 +4,7 @@ import {
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
@@ -48,6 +49,7 @@ export class ApiKeysController {
   @Delete(':id')
   @Permission('api_keys', 'delete')
   @ApiOperation({ summary: 'Revoke a key; it stops working at once' })
+  @ApiOkResponse({ description: 'data: the revoked key, without its secret (revokedAt set)' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND' })
   @ApiConflictResponse({ description: 'CONFLICT: already revoked' })
   revoke(

@@ -5,6 +5,7 @@ import {
   ApiConflictResponse,
   ApiCookieAuth,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -135,6 +136,9 @@ export class AuthController {
   @ApiCookieAuth('refresh-cookie')
   @ApiOperation({ summary: "Revoke this session's refresh token (cookie or body) and clear the cookie" })
   @ApiOkResponse({ description: 'data: {loggedOut: true}' })
+  @ApiBadRequestResponse({
+    description: 'VALIDATION_ERROR: unknown fields, or refreshToken is not a string (at most 200)',
+  })
   async logout(
     @Body() body: RefreshDto,
     @Req() request: FastifyRequest,
@@ -151,6 +155,8 @@ export class AuthController {
   @UsersOnly()
   @ApiOperation({ summary: 'Revoke every session of the signed-in user (all devices)' })
   @ApiOkResponse({ description: 'data: {revokedSessions}' })
+  @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' })
+  @ApiForbiddenResponse({ description: 'FORBIDDEN: API keys cannot use this route' })
   async logoutAll(@CurrentPrincipal() principal: UserPrincipal, @Res({ passthrough: true }) reply: FastifyReply) {
     const revoked = await this.sessions.revokeAllForUser(principal.userId, 'logout_all');
     clearRefreshCookie(reply, this.config);
@@ -160,6 +166,9 @@ export class AuthController {
   @Get('sessions')
   @UsersOnly()
   @ApiOperation({ summary: 'Active sessions of the signed-in user: device, ip, createdAt, lastUsedAt, current' })
+  @ApiOkResponse({ description: 'data: [{id, device, ip, userAgent, createdAt, lastUsedAt, current}]' })
+  @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' })
+  @ApiForbiddenResponse({ description: 'FORBIDDEN: API keys cannot use this route' })
   async listSessions(@CurrentPrincipal() principal: UserPrincipal) {
     const rows = await this.sessions.listLive(principal.userId);
     return rows.map((s) => ({
@@ -176,6 +185,10 @@ export class AuthController {
   @Delete('sessions/:id')
   @UsersOnly()
   @ApiOperation({ summary: 'Revoke one of your sessions' })
+  @ApiOkResponse({ description: 'data: {revoked: true, id}' })
+  @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: the id is not a UUID' })
+  @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' })
+  @ApiForbiddenResponse({ description: 'FORBIDDEN: API keys cannot use this route' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND: not one of your live sessions' })
   async revokeSession(@CurrentPrincipal() principal: UserPrincipal, @Param('id', UuidPipe) id: string) {
     const revoked = await this.sessions.revokeSession(id, 'revoked_by_user', principal.userId);
@@ -186,6 +199,10 @@ export class AuthController {
   @Get('me')
   @AnyPrincipal()
   @ApiOperation({ summary: 'The caller: the signed-in user, or the API key and its scopes' })
+  @ApiOkResponse({
+    description: 'data: {type: "user", ...the user, sessionId, authTime} or {type: "apiKey", id, name, teamId, scopes}',
+  })
+  @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' })
   async me(@CurrentPrincipal() principal: Principal) {
     if (principal.kind === 'apiKey') {
       return {
@@ -221,6 +238,7 @@ export class AuthController {
   @HttpCode(200)
   @UsersOnly()
   @ApiOperation({ summary: 'Change the password; every other session is revoked (this one stays)' })
+  @ApiOkResponse({ description: 'data: {revokedSessions}' })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: policy or a recently used password' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: wrong current password' })
   changePassword(
@@ -240,6 +258,8 @@ export class AuthController {
     description: 'Always 202, whether or not the address exists.',
   })
   @ApiAcceptedResponse({ description: 'data: {accepted: true}' })
+  @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: not an email address' })
+  @ApiTooManyRequestsResponse({ description: 'AUTH_RATE_LIMIT with Retry-After' })
   forgotPassword(@Body() body: ForgotPasswordDto, @Req() request: FastifyRequest) {
     this.auth.requestPasswordReset(body.email, originOf(request));
     return { accepted: true };
@@ -251,6 +271,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Set a new password with the token from the reset mail; every session is revoked; does not sign in',
   })
+  @ApiOkResponse({ description: 'data: {reset: true}' })
   @ApiBadRequestResponse({
     description: 'VALIDATION_ERROR: invalid/expired/used token, policy, or a recently used password',
   })

@@ -1,5 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { CurrentActor, CurrentPrincipal, UsersOnly } from '../../common/security/decorators';
 import { Actor, UserPrincipal } from '../../common/security/principal';
 import { ConfirmMfaDto, EnableMfaDto } from './dto/mfa.dto';
@@ -13,6 +20,9 @@ export class MfaController {
 
   @Get()
   @ApiOperation({ summary: 'Whether 2FA is on, since when, and how many backup codes are left' })
+  @ApiOkResponse({ description: 'data: {enabled, enabledAt, backupCodesLeft}' })
+  @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' })
+  @ApiForbiddenResponse({ description: 'FORBIDDEN: API keys cannot use this route' })
   status(@CurrentPrincipal() principal: UserPrincipal) {
     return this.mfa.status(principal.userId);
   }
@@ -41,6 +51,7 @@ export class MfaController {
   @Post('disable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Turn 2FA off: needs the password and a current code (or a backup code)' })
+  @ApiOkResponse({ description: 'data: {enabled: false}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE' })
   async disable(
     @CurrentPrincipal() principal: UserPrincipal,

@@ -143,11 +143,11 @@ const MONEY = /^\d{1,12}(\.\d{1,2})?$/;
 export const OptionalMoney = (description = 'Money in the team currency') =>
   applyDecorators(
     ApiPropertyOptional({
+      // OpenAPI 3.0: `nullable` needs a `type` beside it, so null is allowed by the string branch (and only there).
       oneOf: [
-        { type: 'string', example: '450000.00' },
-        { type: 'number', example: 450000 },
+        { type: 'string', nullable: true, pattern: MONEY.source, example: '450000.00' },
+        { type: 'number', minimum: 0, maximum: 999_999_999_999.99, example: 450000 },
       ],
-      nullable: true,
       description: `${description}. Send a number or a decimal string (at most 2 decimals); always returned as a decimal string, exactly.`,
     }),
     IsOptional(),
