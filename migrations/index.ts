@@ -5,6 +5,7 @@ import { SecurityOperations1732300009000 } from './1732300009000-security-operat
 import { CrmResources1732400000000 } from './1732400000000-crm-resources';
 import { AuditLog1732400001000 } from './1732400001000-audit-log';
 import { AuditChainLanes1733100000000 } from './1733100000000-audit-chain-lanes';
+import { TenantRlsEverywhere1733200000000 } from './1733200000000-tenant-rls-everywhere';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CrmResources1732400000000,
   AuditLog1732400001000,
   AuditChainLanes1733100000000,
+  TenantRlsEverywhere1733200000000,
 ];
