@@ -3,6 +3,7 @@ import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, login, loginOk, registerTeam } from './helpers/auth';
 import { waitForMail } from './helpers/outbox';
 import { probeServer, score } from '../scripts/security-check/checks';
+import { GeoAnomalyService } from '../src/modules/anomaly/geo-anomaly.service';
 
 interface Received {
   at: number;
@@ -157,11 +158,22 @@ describe('security operations: alerts, dashboard, event log, anomalies', () => {
     }
     expect(row).toBeDefined();
     expect(row!.details.miles).toBeGreaterThan(3000);
-    // Nearby logins do not.
+    // Nearby logins do not. The check runs after the login has been answered: wait for that check itself (the
+    // one for the second login) to finish, then look for the event it would have written.
+    const checks = jest.spyOn(t.app.get(GeoAnomalyService), 'check');
     const b = await registerTeam(t);
     await loginOk(t, b.email, STRONG_PASSWORD, { headers: { 'x-forwarded-for': '81.2.69.160' } });
     await loginOk(t, b.email, STRONG_PASSWORD, { headers: { 'x-forwarded-for': '81.2.69.161' } });
-    await new Promise((r) => setTimeout(r, 300));
+    const checkOf = () =>
+      checks.mock.calls.findIndex(([event]) => event.userId === b.userId && event.ipAddress === '81.2.69.161');
+    const checkDeadline = Date.now() + 5000;
+    while (checkOf() < 0 && Date.now() < checkDeadline) await new Promise((r) => setTimeout(r, 20));
+    expect(checkOf()).toBeGreaterThanOrEqual(0);
+    // It compared the two logins and found them close (a distance, not null), under the threshold.
+    const miles = await checks.mock.results[checkOf()]!.value;
+    checks.mockRestore();
+    expect(miles).not.toBeNull();
+    expect(miles).toBeLessThanOrEqual(500);
     const none = await t.dataSource.query(
       `SELECT 1 FROM security_events WHERE event_type = 'geo_anomaly_detected' AND user_id = $1`,
       [b.userId],

@@ -2,7 +2,12 @@ import { HttpClient } from '../helpers/http';
 import { STRONG_PASSWORD } from '../helpers/auth';
 import { type SpawnedApp, spawnApp } from './spawn-app';
 
-const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
+// 60 s inside `npm test`; `npm run test:soak` runs the long one (SOAK_SECONDS=300).
+const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
+if (!Number.isFinite(SOAK_SECONDS) || SOAK_SECONDS < 30)
+  throw new Error(`SOAK_SECONDS must be a number of seconds >= 30, not ${process.env.SOAK_SECONDS}`);
+// About 24 heap samples whatever the duration (every 5 s for 2 minutes and more), so a short soak still has a trend.
+const SAMPLE_MS = Math.min(5_000, Math.round((SOAK_SECONDS * 1000) / 24));
 
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
@@ -15,7 +20,8 @@ function slope(points: [number, number][]): number {
 }
 
 /**
- * A mixed load (reads, audited writes, auth checks, bad requests) for SOAK_SECONDS (5 minutes by default)
+ * A mixed load (reads, audited writes, auth checks, bad requests) for SOAK_SECONDS (60 s by default, 300 s in
+ * `npm run test:soak`)
  * while the API's heap after a full GC is sampled: after warm-up it must show no growth trend.
  */
 describe(`memory soak (${SOAK_SECONDS} s)`, () => {
@@ -62,13 +68,13 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
           if (res.status >= 500) errors.push(`${res.status} ${res.text.slice(0, 120)}`);
         }
       };
-      // The heap after a full GC every 5 s: what a leak grows. (Resident memory only shows the allocator's
+      // The heap after a full GC every SAMPLE_MS: what a leak grows. (Resident memory only shows the allocator's
       // high-water mark, which rises with load and rarely falls, so it is reported but not judged.)
       const rss: number[] = [];
       const sampler = setInterval(() => {
         rss.push(app.rssMb());
         void app.heapAfterGcMb().then((mb) => samples.push([(Date.now() - start) / 60_000, mb]));
-      }, 5_000);
+      }, SAMPLE_MS);
       const workers = Array.from({ length: 4 }, worker);
       await new Promise((r) => setTimeout(r, SOAK_SECONDS * 1000));
       stop = true;
@@ -89,7 +95,11 @@ describe(`memory soak (${SOAK_SECONDS} s)`, () => {
           `trend ${mbPerMinute.toFixed(2)} MB/min, median growth ${growth.toFixed(1)} MB; RSS ${rss[0]?.toFixed(0)} → ${rss[rss.length - 1]?.toFixed(0)} MB\n`,
       );
       expect(requests).toBeGreaterThan(SOAK_SECONDS * 20);
-      expect(mbPerMinute).toBeLessThan(1);
+      // Under 1 MB/min; a short soak (the 60 s one in `npm test`) has too little steady time for a per-minute slope
+      // to mean that much, so there the trend may add up to 2 MB over the steady window: it catches fast leaks
+      // only, and `npm run test:soak` (300 s, where the 1 MB/min bound is the tighter one) the slow ones.
+      const steadyMinutes = steady[steady.length - 1]![0] - steady[0]![0] || 1;
+      expect(mbPerMinute).toBeLessThan(Math.max(1, 2 / steadyMinutes));
       expect(growth).toBeLessThan(5);
     },
     (SOAK_SECONDS + 120) * 1000,
