@@ -7,7 +7,7 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { EnvelopeInterceptor } from './common/http/envelope.interceptor';
-import { RateLimitGuard } from './common/rate-limit/rate-limit.guard';
+import { ApiKeyRateLimitGuard, RateLimitGuard } from './common/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { AuthenticationGuard } from './common/security/authentication.guard';
 import { AuthorizationGuard } from './common/security/authorization.guard';
@@ -45,9 +45,12 @@ export class AppModule {
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
-        // Order matters: limits before credentials, credentials before permissions.
+        // Order matters: the IP's limits before credentials (a flood is refused before any credential work),
+        // credentials before an API key's own budget (a wrong secret is charged to the IP, never to the key it
+        // names), and all of them before permissions.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: AuthenticationGuard },
+        { provide: APP_GUARD, useClass: ApiKeyRateLimitGuard },
         { provide: APP_GUARD, useClass: AuthorizationGuard },
       ],
     };

@@ -1,90 +1,163 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+  type ThrottlerRequest,
+} from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppException } from '../http/app.exception';
+import { type AppConfig } from '../../config/app-config';
 import { clientIp } from '../security/request-context';
-import { SecurityEventsService } from '../../modules/security-events/security-events.service';
 import { RATE_LIMIT, RateLimitSpec } from './rate-limit.decorator';
-import { Bucket, LimitDecision, RateLimitService } from './rate-limit.service';
+import { Bucket, LimitDecision, RateLimitService, limitKey } from './rate-limit.service';
+import { RateLimitStorage } from './rate-limit.storage';
 
-const AUTH_BUCKETS = new Set<Bucket>(['login', 'register', 'refresh', 'forgotPassword']);
+/** The named throttlers, in the order they are checked: the global limit first, then the routes' own. */
+export const THROTTLERS: readonly Bucket[] = ['global', 'login', 'register', 'refresh', 'forgotPassword', 'health'];
+
+/** ThrottlerModule's options: one named throttler per configured limit, all on the one RateLimitStorage. */
+export function throttlerOptions(config: AppConfig, storage: RateLimitStorage): ThrottlerModuleOptions {
+  return {
+    storage,
+    throttlers: THROTTLERS.map((name) => ({
+      name,
+      limit: config.rateLimits[name].max,
+      ttl: config.rateLimits[name].windowMs,
+    })),
+  };
+}
 
 /**
- * Runs before authentication: the global limit on every /v1 route (per client IP, or per API key prefix),
- * then the route's own limit. 429 carries Retry-After and the contract's RATE_LIMIT / AUTH_RATE_LIMIT code.
+ * The route as routed: Fastify's matched route pattern (`/v1/clients/:id`), whatever the request target looked
+ * like (`/%761/clients`, `http://host/v1/clients`). Undefined only if no route matched, which never reaches a guard.
+ */
+export function routedPath(request: FastifyRequest): string | undefined {
+  return request.routeOptions?.url;
+}
+
+/** The global limit covers every /v1 route; decided on the matched route, never on the raw URL. */
+function underGlobalLimit(request: FastifyRequest): boolean {
+  const route = routedPath(request);
+  // Fail closed: a routed request always has its pattern, but if it did not, it is counted.
+  return route === undefined || route === '/v1' || route.startsWith('/v1/');
+}
+
+/** The request asks to be authenticated by an API key: AuthenticationGuard's own test for the key strategy. */
+function presentsApiKey(request: FastifyRequest): boolean {
+  return request.headers['x-api-key'] !== undefined;
+}
+
+/**
+ * @nestjs/throttler's guard with the app's named throttlers, keyed per client and never per spelling of a path:
+ * whether a limit applies comes from the matched route (its pattern, and the handler's @RateLimit metadata),
+ * and a counter's key is `<throttler>:<client>`, so `/v1/clients`, `/%761/clients`, `/v1/clients/` and an
+ * absolute-form target draw from one budget.
+ *
+ * Runs BEFORE authentication:
+ * - global, per client IP, for every /v1 route; for a request that presents an API key the IP's budget is only
+ *   checked here (not counted): ApiKeyRateLimitGuard counts it after authentication, on the key once the key
+ *   authenticated, on the IP otherwise;
+ * - the route's own limit (@RateLimit), per client IP; a failures-only one (login) is only checked here, the
+ *   failures are counted by RateLimitService.recordFailure.
+ * 429 carries Retry-After and the contract's RATE_LIMIT / AUTH_RATE_LIMIT code (RateLimitService.reject).
  */
 @Injectable()
-export class RateLimitGuard implements CanActivate {
+export class RateLimitGuard extends ThrottlerGuard {
   constructor(
-    private readonly reflector: Reflector,
-    private readonly limits: RateLimitService,
-    private readonly events: SecurityEventsService,
-  ) {}
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() protected readonly storage: RateLimitStorage,
+    reflector: Reflector,
+    protected readonly limits: RateLimitService,
+  ) {
+    super(options, storage, reflector);
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  override async onModuleInit(): Promise<void> {
+    await super.onModuleInit();
+    // ThrottlerGuard orders throttlers by ttl; the contract's order is global first, then the route's own.
+    this.throttlers.sort((a, b) => THROTTLERS.indexOf(a.name as Bucket) - THROTTLERS.indexOf(b.name as Bucket));
+  }
+
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return Promise.resolve(clientIp(request as unknown as FastifyRequest));
+  }
+
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
+    return limitKey(throttlerName as Bucket, tracker);
+  }
+
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    const { context, throttler } = props;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const bucket = throttler.name as Bucket;
+    if (bucket === 'global') {
+      if (!underGlobalLimit(request)) return true;
+      const subject = `ip:${await props.getTracker(request as never, context)}`;
+      return presentsApiKey(request) ? this.enforce(props, subject, 'check') : this.enforce(props, subject, 'count');
+    }
     const spec = this.reflector.getAllAndOverride<RateLimitSpec | undefined>(RATE_LIMIT, [
       context.getHandler(),
       context.getClass(),
     ]);
-    const ip = clientIp(request);
-
-    if (request.url.startsWith('/v1/')) {
-      const apiKey = request.headers['x-api-key'];
-      // Per key (its public prefix) for integrations, per client IP for everyone else.
-      const subject =
-        typeof apiKey === 'string' && /^hk_[a-z0-9]{8}_/.test(apiKey) ? `key:${apiKey.slice(0, 11)}` : `ip:${ip}`;
-      const decision = await this.limits.consume('global', subject);
-      reply.header('X-RateLimit-Limit', String(decision.limit));
-      reply.header('X-RateLimit-Remaining', String(Math.max(0, decision.limit - decision.count)));
-      if (!decision.allowed) await this.reject(request, 'global', decision);
-      if (subject.startsWith('key:')) {
-        // Rejected keys are charged to the caller's IP (AuthenticationGuard), so inventing a fresh prefix per
-        // request does not buy a fresh budget: an IP over its limit is refused whatever key it shows.
-        const byIp = await this.limits.check('global', `ip:${ip}`);
-        if (!byIp.allowed) await this.reject(request, 'global', byIp);
-      }
-    }
-
-    if (spec) {
-      const decision = spec.failuresOnly
-        ? await this.limits.check(spec.bucket, ip)
-        : await this.limits.consume(spec.bucket, ip);
-      if (!decision.allowed) await this.reject(request, spec.bucket, decision);
-    }
-    return true;
+    if (spec?.bucket !== bucket) return true;
+    const subject = await props.getTracker(request as never, context);
+    return this.enforce(props, subject, spec.failuresOnly ? 'check' : 'count');
   }
 
-  /** bucket:ip → when its window ends: one event per window and subject, so a flood does not flood the log. */
-  private readonly reported = new Map<string, number>();
-
-  private shouldReport(bucket: Bucket, ip: string, decision: LimitDecision): boolean {
-    const key = `${bucket}:${ip}`;
-    const now = Date.now();
-    if ((this.reported.get(key) ?? 0) > now) return false;
-    if (this.reported.size > 10_000) this.reported.clear();
-    this.reported.set(key, now + decision.resetMs);
+  /** Count this request (`count`) or only look at the window (`check`); 429 when over the limit. */
+  protected async enforce(props: ThrottlerRequest, subject: string, mode: 'count' | 'check'): Promise<true> {
+    const { context, throttler, limit, ttl } = props;
+    const bucket = throttler.name as Bucket;
+    const key = props.generateKey(context, subject, bucket);
+    let decision: LimitDecision;
+    if (mode === 'count') {
+      const record = await this.storage.increment(key, ttl, limit);
+      decision = {
+        count: record.totalHits,
+        resetMs: record.timeToExpire * 1000,
+        allowed: !record.isBlocked,
+        limit,
+        retryAfterSeconds: Math.max(1, record.timeToBlockExpire || record.timeToExpire),
+      };
+    } else {
+      const state = await this.storage.peek(key);
+      decision = {
+        ...state,
+        allowed: state.count < limit,
+        limit,
+        retryAfterSeconds: Math.max(1, Math.ceil(state.resetMs / 1000)),
+      };
+    }
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (bucket === 'global' && mode === 'count') {
+      const reply = context.switchToHttp().getResponse<FastifyReply>();
+      void reply.header('X-RateLimit-Limit', String(limit));
+      void reply.header('X-RateLimit-Remaining', String(Math.max(0, limit - decision.count)));
+    }
+    if (!decision.allowed) await this.limits.reject(request, bucket, subject, decision);
     return true;
   }
+}
 
-  private async reject(request: FastifyRequest, bucket: Bucket, decision: LimitDecision): Promise<never> {
-    const ip = clientIp(request);
-    if (this.shouldReport(bucket, ip, decision)) {
-      await this.events.record('rate_limited', 'medium', {
-        ip,
-        userAgent: request.headers['user-agent'] ?? null,
-        details: { bucket, path: request.url.split('?')[0], limit: decision.limit },
-      });
-    }
-    const isAuth = AUTH_BUCKETS.has(bucket);
-    throw new AppException(
-      isAuth ? 'AUTH_RATE_LIMIT' : 'RATE_LIMIT',
-      isAuth
-        ? `Too many attempts; try again in ${decision.retryAfterSeconds} seconds`
-        : `Too many requests; try again in ${decision.retryAfterSeconds} seconds`,
-      undefined,
-      { 'Retry-After': String(decision.retryAfterSeconds) },
-    );
+/**
+ * Runs AFTER AuthenticationGuard, for a /v1 request that presented an API key: a key that authenticated is
+ * charged to its own budget (per key id); a key shown on a public route is charged to the caller's IP. A key that
+ * did not authenticate never gets here: AuthenticationGuard / ApiKeyStrategy charged the IP and answered 401/403.
+ * So a wrong secret never spends the budget of the key it names.
+ */
+@Injectable()
+export class ApiKeyRateLimitGuard extends RateLimitGuard {
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    const { context, throttler } = props;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (throttler.name !== 'global' || !underGlobalLimit(request) || !presentsApiKey(request)) return true;
+    const principal = request.principal;
+    const subject =
+      principal?.kind === 'apiKey'
+        ? `key:${principal.apiKeyId}`
+        : `ip:${await props.getTracker(request as never, context)}`;
+    return this.enforce(props, subject, 'count');
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
+import { RateLimitService } from '../../common/rate-limit/rate-limit.service';
 import { actorOf } from '../../common/security/request-context';
 import { ApiKeysService } from './api-keys.service';
 
@@ -10,12 +11,18 @@ import { ApiKeysService } from './api-keys.service';
  */
 @Injectable()
 export class ApiKeyStrategy extends HeaderAPIKeyStrategy {
-  constructor(keys: ApiKeysService) {
+  constructor(keys: ApiKeysService, limits: RateLimitService) {
     super({ header: 'X-API-Key', prefix: '' }, true, (apiKey, done, request) => {
       const actor = actorOf(request as unknown as FastifyRequest);
       keys.authenticate(apiKey, actor.ip, actor.userAgent).then(
         (principal) => done(null, principal),
-        (err: Error) => done(err),
+        // A key that is refused (expired, outside its allow-list) is charged to the caller's IP, like a wrong
+        // secret (AuthenticationGuard charges those): only a key that authenticated spends its own budget.
+        (err: Error) =>
+          limits.recordFailure('global', `ip:${actor.ip}`).then(
+            () => done(err),
+            () => done(err),
+          ),
       );
     });
   }

@@ -1,4 +1,7 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import Redis from 'ioredis';
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 export interface WindowState {
   count: number;
@@ -6,14 +9,14 @@ export interface WindowState {
   resetMs: number;
 }
 
-/** Fixed-window counters: in process by default, in Redis when several instances must share them. */
-export interface RateLimitStore {
+/** Fixed-window counters behind one key space: in process by default, in Redis when instances must share them. */
+interface WindowCounters {
   hit(key: string, windowMs: number): Promise<WindowState>;
   peek(key: string): Promise<WindowState>;
   close(): Promise<void>;
 }
 
-export class MemoryRateLimitStore implements RateLimitStore {
+class MemoryCounters implements WindowCounters {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
   private readonly sweeper = setInterval(() => this.sweep(), 60_000).unref();
 
@@ -54,7 +57,7 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {c, ttl}`;
 
-export class RedisRateLimitStore implements RateLimitStore {
+class RedisCounters implements WindowCounters {
   private readonly redis: Redis;
 
   constructor(
@@ -82,6 +85,46 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
     await this.redis.quit().catch(() => undefined);
+  }
+}
+
+/**
+ * The one store of every rate-limit counter of the app: @nestjs/throttler's named throttlers (global, login,
+ * register, refresh, forgotPassword, health) and the counts RateLimitService adds outside a request's guard
+ * (failed logins, API keys that did not authenticate). Fixed windows: the first hit of a key starts its window,
+ * every hit in it adds one, and the key is over its limit once the count passes the limit.
+ */
+export class RateLimitStorage implements ThrottlerStorage {
+  private readonly counters: WindowCounters;
+
+  constructor(redisUrl?: string) {
+    this.counters = redisUrl ? new RedisCounters(redisUrl) : new MemoryCounters();
+  }
+
+  /** ThrottlerStorage: count one hit of `key` (ttl and blockDuration in ms; the record's times in seconds). */
+  async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    const { count, resetMs } = await this.hit(key, ttl);
+    const seconds = Math.max(1, Math.ceil(resetMs / 1000));
+    const isBlocked = count > limit;
+    return { totalHits: count, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+  }
+
+  hit(key: string, windowMs: number): Promise<WindowState> {
+    return this.counters.hit(key, windowMs);
+  }
+
+  /** The window's state without counting a hit. */
+  peek(key: string): Promise<WindowState> {
+    return this.counters.peek(key);
+  }
+
+  close(): Promise<void> {
+    return this.counters.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
   }
 }
