@@ -2,12 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { Page } from '../../common/http/envelope';
-import { decodeCursor, encodeCursor, invalidCursor } from '../../common/pagination/keyset-cursor';
-import { UUID_PATTERN } from '../../common/http/uuid.pipe';
+import { keyset } from '../../common/pagination/keyset';
 import { DEFAULT_PAGE_SIZE } from '../../common/pagination/pagination-query.dto';
 import { Actor, actorApiKeyId, actorUserId } from '../../common/security/principal';
 import { oneRow, queryRows } from '../../database/query-rows';
-import { utcIsoSql } from '../../database/sql-time';
 import { ScopedStatement, TeamScope } from '../../database/team-scope';
 import { AuditAction, AuditResourceType } from './audit-chain';
 import { AuditLogQuery } from './dto/audit-log-query.dto';
@@ -37,9 +35,6 @@ export interface AuditLogEntry {
   createdAt: Date;
   hash: string;
 }
-
-/** A cursor's timestamp: microseconds, UTC, as the list writes it. */
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 const LIST_COLUMNS = `id, lane, seq::text AS seq, action, resource_type AS "resourceType", resource_id AS "resourceId",
   old_values AS "oldValues", new_values AS "newValues", user_id AS "userId", api_key_id AS "apiKeyId",
@@ -165,23 +160,21 @@ export class AuditService {
     if (query.action) add('action = ?', query.action);
     if (query.from) add('created_at >= ?::timestamptz', query.from);
     if (query.to) add('created_at <= ?::timestamptz', query.to);
-    if (query.cursor) {
-      const { at, id } = decodeCursor(query.cursor);
-      if (typeof at !== 'string' || !CURSOR_TIME.test(at) || typeof id !== 'string' || !UUID_PATTERN.test(id))
-        throw invalidCursor();
-      add('(created_at, id) < (?::timestamptz, ?::uuid)', at, id);
-    }
-    params.push(limit + 1);
-    const rows = await this.teamScope.rows<Omit<AuditLogEntry, 'seq'> & { seq: string; _k: string }>(teamId, {
-      sql: `SELECT ${LIST_COLUMNS}, ${utcIsoSql('created_at', 'us')} AS "_k"
-                FROM audit_log WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+    const page = keyset(params, {
+      key: 'created_at',
+      cast: 'timestamptz',
+      desc: true,
+      scope: 'audit-log',
+      limit,
+      cursor: query.cursor,
+    });
+    if (page.where) where.push(page.where);
+    const rows = await this.teamScope.rows<Omit<AuditLogEntry, 'seq'> & { seq: string; _k?: string | null }>(teamId, {
+      sql: `SELECT ${LIST_COLUMNS}, ${page.select} FROM audit_log WHERE ${where.join(' AND ')} ${page.tail}`,
       params,
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page[page.length - 1];
-    const nextCursor = more && last ? encodeCursor({ at: last._k, id: last.id }) : null;
-    const items = page.map(({ _k, ...r }) => ({ ...r, seq: Number(r.seq) }));
+    const { items: found, nextCursor } = page.finish(rows);
+    const items = found.map((r) => ({ ...r, seq: Number(r.seq) }));
     return new Page(items, { limit, nextCursor });
   }
 }

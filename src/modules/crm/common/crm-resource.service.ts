@@ -3,8 +3,7 @@ import { Readable } from 'node:stream';
 import { type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { Page } from '../../../common/http/envelope';
-import { UUID_PATTERN } from '../../../common/http/uuid.pipe';
-import { decodeCursor, encodeCursor, invalidCursor } from '../../../common/pagination/keyset-cursor';
+import { keyset } from '../../../common/pagination/keyset';
 import { DEFAULT_PAGE_SIZE } from '../../../common/pagination/pagination-query.dto';
 import { type Actor, actorApiKeyId, actorUserId } from '../../../common/security/principal';
 import { oneRow, queryRows } from '../../../database/query-rows';
@@ -13,7 +12,7 @@ import { type ScopedStatement, type TeamScope } from '../../../database/team-sco
 import { type SecurityEventsService, eventContext } from '../../security-events/security-events.service';
 import { type AuditService } from '../../audit/audit.service';
 import { SYSTEM_FIELDS } from './crm-record.entity';
-import { type CrmResourceDefinition, DEFAULT_SORT, type SortCast, type SortSpec } from './crm-resource.definition';
+import { type CrmResourceDefinition, DEFAULT_SORT, type SortSpec } from './crm-resource.definition';
 import { type CrmListQueryShape, TOTAL_CAP } from './crm-list-query.dto';
 
 /** A CRM row in its API shape (camelCase, money as strings, dates as YYYY-MM-DD, timestamps as ISO text, all made by the SELECT). */
@@ -30,27 +29,6 @@ interface ColumnInfo {
 const EXPORT_BATCH = 500;
 /** An export over this many rows also writes `data_export_large` (high). */
 export const LARGE_EXPORT_ROWS = 1000;
-
-const SORT_VALUE_PATTERN: Record<SortCast, RegExp> = {
-  timestamptz: /^\d{4,6}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/,
-  date: /^\d{4,6}-\d{2}-\d{2}$/,
-  numeric: /^-?\d{1,20}(\.\d{1,10})?$/,
-  text: /^[\s\S]{0,600}$/,
-};
-
-/** The sort key as exact text for the cursor (timestamps to the microsecond, whatever the session's DateStyle). */
-function sortKeyText(spec: SortSpec): string {
-  switch (spec.cast) {
-    case 'timestamptz':
-      return utcIsoSql(spec.expr, 'us');
-    case 'date':
-      return `to_char(${spec.expr}, 'YYYY-MM-DD')`;
-    case 'numeric':
-      return `(${spec.expr})::text`;
-    default:
-      return spec.expr;
-  }
-}
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -145,7 +123,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     const page = this.pageStatement(teamId, query, limit);
     // The page (and the capped total) in one scoped round trip.
     const statements = wantTotal ? [page.statement, this.countStatement(teamId, query, TOTAL_CAP)] : [page.statement];
-    const [rows = [], counted = []] = await this.teamScope.batch<CrmRow & { _k?: string }>(teamId, statements);
+    const [rows = [], counted = []] = await this.teamScope.batch<CrmRow & { _k?: string | null }>(teamId, statements);
     const { items, nextCursor } = page.finish(rows);
     const meta: { limit: number; nextCursor: string | null; total?: number } = { limit, nextCursor };
     if (wantTotal) meta.total = Number((oneRow(counted, 'count') as unknown as { n: number }).n);
@@ -209,33 +187,17 @@ export abstract class CrmResourceService implements OnModuleInit {
     limit: number,
   ): {
     statement: ScopedStatement;
-    finish: (rows: (CrmRow & { _k?: string })[]) => { items: CrmRow[]; nextCursor: string | null };
+    finish: (rows: (CrmRow & { _k?: string | null })[]) => { items: CrmRow[]; nextCursor: string | null };
   } {
     const { where, params } = this.filterClause(teamId, query);
     const { key, spec, desc } = this.resolveSort(query.sort);
-    if (query.cursor) {
-      const cursor = decodeCursor(query.cursor);
-      if (cursor.s !== key || typeof cursor.v !== 'string' || !SORT_VALUE_PATTERN[spec.cast].test(cursor.v))
-        throw invalidCursor();
-      if (typeof cursor.i !== 'string' || !UUID_PATTERN.test(cursor.i)) throw invalidCursor();
-      params.push(cursor.v, cursor.i);
-      where.push(
-        `(${spec.expr}, id) ${desc ? '<' : '>'} ($${params.length - 1}::${spec.cast}, $${params.length}::uuid)`,
-      );
-    }
-    const dir = desc ? 'DESC' : 'ASC';
-    params.push(limit + 1);
-    const sql = `SELECT ${this.selectList}, ${sortKeyText(spec)} AS "_k" FROM ${this.definition.table}
-        WHERE ${where.join(' AND ')} ORDER BY ${spec.expr} ${dir}, id ${dir} LIMIT $${params.length}`;
-    const finish = (rows: (CrmRow & { _k?: string })[]) => {
-      const more = rows.length > limit;
-      if (more) rows.length = limit;
-      const last = rows[rows.length - 1];
-      const nextCursor = more && last ? encodeCursor({ s: key, v: last._k ?? null, i: last.id }) : null;
-      for (const row of rows) delete row._k;
-      return { items: rows as CrmRow[], nextCursor };
-    };
-    return { statement: { sql, params }, finish };
+    // The cursor belongs to this resource and sort: one made for another list or order is refused.
+    const scope = `${this.definition.resource}:${key}`;
+    const page = keyset(params, { key: spec.expr, cast: spec.cast, desc, scope, limit, cursor: query.cursor });
+    if (page.where) where.push(page.where);
+    const sql = `SELECT ${this.selectList}, ${page.select} FROM ${this.definition.table}
+        WHERE ${where.join(' AND ')} ${page.tail}`;
+    return { statement: { sql, params }, finish: (rows) => page.finish(rows) };
   }
 
   protected countStatement(teamId: string, query: CrmListQueryShape, cap?: number): ScopedStatement {
@@ -409,7 +371,7 @@ export abstract class CrmResourceService implements OnModuleInit {
       let cursor: string | undefined;
       do {
         const batch = this.pageStatement(teamId, { ...query, cursor }, EXPORT_BATCH);
-        const rows = await this.teamScope.rows<CrmRow & { _k?: string }>(teamId, batch.statement);
+        const rows = await this.teamScope.rows<CrmRow & { _k?: string | null }>(teamId, batch.statement);
         const page = batch.finish(rows);
         for (const row of page.items) yield row;
         cursor = page.nextCursor ?? undefined;

@@ -1,9 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional } from 'class-validator';
+import { PaginationQuery } from '../../../common/pagination/pagination-query.dto';
 import { SECURITY_EVENT_TYPES, SEVERITIES, SecurityEventType, Severity } from '../entities/security-event.entity';
 
-export class ListSecurityEventsQuery {
+/** Filters of the event log; `limit` (default 25) and `cursor` as every keyset-paginated list. */
+export class ListSecurityEventsQuery extends PaginationQuery {
   @ApiPropertyOptional({ enum: SECURITY_EVENT_TYPES })
   @IsOptional()
   @IsIn(SECURITY_EVENT_TYPES)
@@ -23,17 +24,4 @@ export class ListSecurityEventsQuery {
   @IsOptional()
   @IsISO8601({ strict: true })
   to?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'Opaque cursor from meta.nextCursor' })
-  @IsOptional()
-  @IsString()
-  cursor?: string;
 }
