@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { type PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { AppConfig } from '../config/app-config';
+import { CACHE_INVALIDATION_CONNECTION, CacheInvalidation } from './cache-invalidation';
 import { dataSourceOptions } from './data-source-options';
 import { TeamScope } from './team-scope';
 
@@ -18,8 +20,16 @@ export class DatabaseModule {
           retryDelay: 500,
         }),
       ],
-      providers: [TeamScope],
-      exports: [TeamScope],
+      providers: [
+        TeamScope,
+        CacheInvalidation,
+        {
+          provide: CACHE_INVALIDATION_CONNECTION,
+          // The listener's own connection (LISTEN needs one held for good): same URL and TLS as the pool.
+          useValue: { connectionString: url, ssl: (dataSourceOptions(config, url) as PostgresConnectionOptions).ssl },
+        },
+      ],
+      exports: [TeamScope, CacheInvalidation],
     };
   }
 }

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig, MAX_API_KEY_LIFETIME_DAYS } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 import { Actor, ApiKeyPrincipal, UserPrincipal } from '../../common/security/principal';
+import { CacheInvalidation } from '../../database/cache-invalidation';
 import { oneRow, queryRows } from '../../database/query-rows';
 import { TeamScope } from '../../database/team-scope';
 import { AuditService } from '../audit/audit.service';
@@ -80,7 +81,13 @@ function newPrefix(): string {
  */
 @Injectable()
 export class ApiKeysService {
+  /**
+   * prefix → key row, for LOOKUP_CACHE_MS while the invalidation listener is up. A revocation on any instance
+   * clears the prefix everywhere through CacheInvalidation ('apiKey'); the TTL is only the safety net.
+   */
   private readonly cache = new Map<string, { at: number; row: KeyRow | null }>();
+  /** Bumped by every invalidation: a lookup that raced one does not store what it read. */
+  private epoch = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -90,7 +97,14 @@ export class ApiKeysService {
     private readonly mfa: MfaService,
     private readonly events: SecurityEventsService,
     private readonly usage: ApiKeyUsage,
-  ) {}
+    private readonly invalidation: CacheInvalidation,
+  ) {
+    invalidation.subscribe('apiKey', (prefix) => {
+      this.epoch++;
+      if (prefix === null) this.cache.clear();
+      else this.cache.delete(prefix);
+    });
+  }
 
   private expiryFrom(input: CreateApiKeyDto): Date {
     if (input.expiresAt && input.expiresInDays)
@@ -212,9 +226,10 @@ export class ApiKeysService {
         oldValues: publicKey(old),
         newValues: publicKey(row),
       });
+      // Every instance drops the prefix from its cache when this commits (this one also at once).
+      await this.invalidation.publish('apiKey', row.prefix, m);
       return row;
     });
-    this.cache.delete(revoked.prefix);
     await this.events.record('api_key_revoked', 'medium', eventContext(actor, { apiKeyId: id, name: revoked.name }));
     return publicKey(revoked);
   }
@@ -222,12 +237,15 @@ export class ApiKeysService {
   private async lookup(prefix: string): Promise<KeyRow | null> {
     const now = Date.now();
     const hit = this.cache.get(prefix);
-    if (hit && now - hit.at < LOOKUP_CACHE_MS) return hit.row;
+    if (hit && now - hit.at < LOOKUP_CACHE_MS && this.invalidation.listening) return hit.row;
+    const epoch = this.epoch;
     const [row] = await queryRows<KeyRow>(
       this.dataSource.manager,
       `SELECT id, team_id, name, key_hash, scopes, allowed_ips, expires_at, revoked_at, created_by FROM api_keys WHERE prefix = $1`,
       [prefix],
     );
+    // An invalidation that arrived while the query ran may concern what it read: use it once, keep nothing.
+    if (epoch !== this.epoch) return row ?? null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(prefix, { at: now, row: row ?? null });
     return row ?? null;

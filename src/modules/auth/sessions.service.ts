@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { CacheInvalidation } from '../../database/cache-invalidation';
 import { oneRow, queryRows } from '../../database/query-rows';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
@@ -59,13 +60,23 @@ const SESSION_CACHE_MS = 2_000;
  */
 @Injectable()
 export class SessionsService {
-  /** sid → live session facts, briefly: every authenticated request needs them. */
-  private readonly cache = new Map<string, { at: number; value: LiveSession | null }>();
+  /**
+   * sid → live session facts, briefly: every authenticated request needs them. `until` is when the session
+   * reaches its absolute lifetime (an entry never outlives it). Revocations on any instance clear entries
+   * through CacheInvalidation ('session' by id, 'user' by user id); the TTL is only the safety net.
+   */
+  private readonly cache = new Map<string, { at: number; until: number; value: LiveSession | null }>();
+  /** Bumped by every invalidation: a lookup that raced one does not store what it read. */
+  private epoch = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    private readonly invalidation: CacheInvalidation,
+  ) {
+    invalidation.subscribe('session', (id) => (id === null ? this.forgetAll() : this.forget([id])));
+    invalidation.subscribe('user', (id) => (id === null ? this.forgetAll() : this.forgetUserLocally(id)));
+  }
 
   private expiryFor(createdAt: Date, now: Date): Date {
     const byLifetime = now.getTime() + this.config.jwt.refreshTtlSeconds * 1000;
@@ -100,33 +111,64 @@ export class SessionsService {
     return { sessionId: oneRow(rows, 'session insert').id, refreshToken, authenticatedAt: now };
   }
 
-  /** The session behind an access token, if it may still be used (cached ~2 s; revocation clears it here at once). */
+  /**
+   * The session behind an access token, if it may still be used. Cached ~2 s while the invalidation listener
+   * is up; revocation on any instance clears it within milliseconds (here at once).
+   */
   async liveSession(sessionId: string): Promise<LiveSession | null> {
     const now = Date.now();
     const hit = this.cache.get(sessionId);
-    if (hit && now - hit.at < SESSION_CACHE_MS) return hit.value;
-    const [row]: { user_id: string; team_id: string; role: Role; email: string; mfa_enabled: boolean }[] =
-      await this.dataSource.query(
-        `SELECT s.user_id, s.team_id, u.role, u.email, u.mfa_enabled
+    if (hit && now - hit.at < SESSION_CACHE_MS && this.invalidation.listening)
+      return now < hit.until ? hit.value : null;
+    const epoch = this.epoch;
+    const [row]: {
+      user_id: string;
+      team_id: string;
+      role: Role;
+      email: string;
+      mfa_enabled: boolean;
+      created_at: Date;
+    }[] = await this.dataSource.query(
+      `SELECT s.user_id, s.team_id, u.role, u.email, u.mfa_enabled, s.created_at
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.created_at > $2 AND NOT u.disabled`,
-        [sessionId, new Date(now - this.config.sessions.absoluteMs)],
-      );
+      [sessionId, new Date(now - this.config.sessions.absoluteMs)],
+    );
     const value = row
       ? { userId: row.user_id, teamId: row.team_id, role: row.role, email: row.email, mfaEnabled: row.mfa_enabled }
       : null;
+    // An invalidation that arrived while the query ran may concern what it read: use it once, keep nothing.
+    if (epoch !== this.epoch) return value;
     if (this.cache.size > 50_000) this.cache.clear();
-    this.cache.set(sessionId, { at: now, value });
+    const until = row ? row.created_at.getTime() + this.config.sessions.absoluteMs : Number.POSITIVE_INFINITY;
+    this.cache.set(sessionId, { at: now, until, value });
     return value;
   }
 
+  /** Drops these sessions from this instance's cache (other instances: see `revokeWhere`). */
   forget(sessionIds: string[]): void {
+    this.epoch++;
     for (const id of sessionIds) this.cache.delete(id);
   }
 
-  /** After a change to what principals carry (role, 2FA, disabled): drop every cached session of the user. */
+  /**
+   * After a change to what principals carry (role, 2FA, disabled): drop every cached session of the user, here
+   * at once and on the other instances (a notification through the pool: callers call this after their change
+   * is committed; a change made in a transaction also reaches them at commit through `revokeAllForUser`).
+   */
   forgetUser(userId: string): void {
+    this.forgetUserLocally(userId);
+    void this.invalidation.publish('user', userId);
+  }
+
+  private forgetUserLocally(userId: string): void {
+    this.epoch++;
     for (const [id, entry] of this.cache) if (entry.value?.userId === userId) this.cache.delete(id);
+  }
+
+  private forgetAll(): void {
+    this.epoch++;
+    this.cache.clear();
   }
 
   /** Compare-and-swap on the live token's hash; null when the token is not the live one of a usable session. */
@@ -243,11 +285,17 @@ export class SessionsService {
     return row ? { sessionId: row.id, userId: row.user_id, teamId: row.team_id, fingerprint: row.fingerprint } : null;
   }
 
+  /**
+   * Revokes, then tells every instance to drop the revoked sessions from its cache: by user id for `forUser`
+   * (every session of that user, and what its principals carry), else by session id. Inside the caller's
+   * transaction the notification is delivered at commit; this instance drops them at once either way.
+   */
   private async revokeWhere(
     where: string,
     params: unknown[],
     reason: string,
     manager: EntityManager = this.dataSource.manager,
+    forUser?: string,
   ): Promise<string[]> {
     const rows: { id: string }[] = await manager.query(
       `UPDATE sessions SET revoked_at = now(), revoked_reason = $${params.length + 1}
@@ -257,6 +305,8 @@ export class SessionsService {
     // UPDATE ... RETURNING through TypeORM's query() comes back as [rows, count].
     const ids = (Array.isArray(rows[0]) ? (rows[0] as unknown as { id: string }[]) : rows).map((r) => r.id);
     this.forget(ids);
+    if (forUser !== undefined) await this.invalidation.publish('user', forUser, manager);
+    else for (const id of ids) await this.invalidation.publish('session', id, manager);
     return ids;
   }
 
@@ -276,9 +326,11 @@ export class SessionsService {
     exceptSessionId?: string,
     manager?: EntityManager,
   ): Promise<string[]> {
+    // Published by user id even when nothing was live: users admin revokes here on a role change or disable,
+    // and the other instances must drop what they cached about the user's principals.
     return exceptSessionId
-      ? this.revokeWhere('user_id = $1 AND id <> $2', [userId, exceptSessionId], reason, manager)
-      : this.revokeWhere('user_id = $1', [userId], reason, manager);
+      ? this.revokeWhere('user_id = $1 AND id <> $2', [userId, exceptSessionId], reason, manager, userId)
+      : this.revokeWhere('user_id = $1', [userId], reason, manager, userId);
   }
 
   async markAuthenticated(sessionId: string): Promise<Date> {

@@ -3,28 +3,42 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { CacheInvalidation } from '../../database/cache-invalidation';
 
+/** Full reload period: the safety net behind the invalidation notifications. */
 const REFRESH_MS = 5_000;
+/** Reload period while the invalidation listener is down (notifications are not arriving). */
+const UNLISTENED_REFRESH_MS = 1_000;
 
 /**
  * The IP blocklist lives in the database so every instance shares it; each instance keeps the active entries
- * in memory (refreshed every few seconds, updated at once for its own blocks) so the per-request check is a
- * Map lookup, not a query.
+ * in memory so the per-request check is a Map lookup, not a query. A block is applied here at once and
+ * announced to every instance ('ip' through CacheInvalidation), which reads that IP's entry; the whole list is
+ * also reloaded every few seconds (every second while the listener is down).
  */
 @Injectable()
 export class IpBlocklistService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(IpBlocklistService.name);
   private blocked = new Map<string, number>();
   private timer?: NodeJS.Timeout;
+  private lastRefresh = 0;
+  /** Bumped by every per-IP update: a full reload that raced one does not overwrite it with an older list. */
+  private epoch = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    private readonly invalidation: CacheInvalidation,
+  ) {
+    invalidation.subscribe('ip', (ip) => (ip === null ? this.refresh() : this.reload(ip)));
+  }
 
   async onModuleInit(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), REFRESH_MS).unref();
+    this.timer = setInterval(() => {
+      const due = this.invalidation.listening ? REFRESH_MS : UNLISTENED_REFRESH_MS;
+      if (Date.now() - this.lastRefresh >= due - 50) void this.refresh();
+    }, UNLISTENED_REFRESH_MS).unref();
   }
 
   onApplicationShutdown(): void {
@@ -32,15 +46,32 @@ export class IpBlocklistService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async refresh(): Promise<void> {
+    this.lastRefresh = Date.now();
+    const epoch = this.epoch;
     try {
       const rows: { ip: string; until: Date }[] = await this.dataSource.query(
         `SELECT ip, blocked_until AS until FROM ip_blocklist WHERE blocked_until > now()`,
       );
-      this.blocked = new Map(rows.map((r) => [r.ip, r.until.getTime()]));
+      const fresh = new Map(rows.map((r) => [r.ip, r.until.getTime()]));
+      // A per-IP update landed meanwhile: keep what it set, on top of the reloaded list.
+      if (epoch !== this.epoch)
+        for (const [ip, until] of this.blocked) fresh.set(ip, Math.max(until, fresh.get(ip) ?? 0));
+      this.blocked = fresh;
     } catch (err) {
       // Keep the last known list while the database is unreachable.
       this.logger.warn(`could not refresh the IP blocklist: ${(err as Error).message}`);
     }
+  }
+
+  /** One IP's entry, after another instance announced a change to it. */
+  private async reload(ip: string): Promise<void> {
+    const rows: { until: Date }[] = await this.dataSource.query(
+      `SELECT blocked_until AS until FROM ip_blocklist WHERE ip = $1 AND blocked_until > now()`,
+      [ip],
+    );
+    this.epoch++;
+    if (rows[0]) this.blocked.set(ip, Math.max(rows[0].until.getTime(), this.blocked.get(ip) ?? 0));
+    else this.blocked.delete(ip);
   }
 
   isBlocked(ip: string, now = Date.now()): boolean {
@@ -55,7 +86,10 @@ export class IpBlocklistService implements OnModuleInit, OnApplicationShutdown {
        ON CONFLICT (ip) DO UPDATE SET reason = EXCLUDED.reason, blocked_until = GREATEST(ip_blocklist.blocked_until, EXCLUDED.blocked_until)`,
       [ip, reason.slice(0, 200), until],
     );
-    this.blocked.set(ip, until.getTime());
+    this.epoch++;
+    this.blocked.set(ip, Math.max(until.getTime(), this.blocked.get(ip) ?? 0));
+    // Every other instance reads this IP's entry now, not at its next reload.
+    await this.invalidation.publish('ip', ip);
     return until;
   }
 }
