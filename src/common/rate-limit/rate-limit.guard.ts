@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type AppConfig } from '../../config/app-config';
 import { clientIp } from '../security/request-context';
 import { RATE_LIMIT, RateLimitSpec } from './rate-limit.decorator';
-import { Bucket, LimitDecision, RateLimitService, limitKey } from './rate-limit.service';
+import { Bucket, LimitDecision, RateLimitService, limitKey, markChargedGlobal } from './rate-limit.service';
 import { RateLimitStorage } from './rate-limit.storage';
 
 /** The named throttlers, in the order they are checked: the global limit first, then the routes' own. */
@@ -111,6 +111,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     const { context, throttler, limit, ttl } = props;
     const bucket = throttler.name as Bucket;
     const key = props.generateKey(context, subject, bucket);
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (bucket === 'global') markChargedGlobal(request);
     let decision: LimitDecision;
     if (mode === 'count') {
       const record = await this.storage.increment(key, ttl, limit);
@@ -130,7 +132,6 @@ export class RateLimitGuard extends ThrottlerGuard {
         retryAfterSeconds: Math.max(1, Math.ceil(state.resetMs / 1000)),
       };
     }
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (bucket === 'global' && mode === 'count') {
       const reply = context.switchToHttp().getResponse<FastifyReply>();
       void reply.header('X-RateLimit-Limit', String(limit));

@@ -21,6 +21,17 @@ export interface LimitDecision extends WindowState {
   retryAfterSeconds: number;
 }
 
+const CHARGED_GLOBAL = Symbol('rate-limit:charged-global');
+
+/** Marks a request whose global budget a guard has dealt with (counted, checked, or refused). */
+export function markChargedGlobal(request: FastifyRequest): void {
+  (request as unknown as Record<symbol, boolean>)[CHARGED_GLOBAL] = true;
+}
+
+export function chargedGlobal(request: FastifyRequest): boolean {
+  return (request as unknown as Record<symbol, boolean>)[CHARGED_GLOBAL] === true;
+}
+
 /** The storage key of a bucket's counter for one subject: the same for the throttler guards and recordFailure. */
 export const limitKey = (bucket: Bucket, subject: string): string => `${bucket}:${subject}`;
 
