@@ -11,7 +11,10 @@ export interface RateLimitSpec {
 
 export const RATE_LIMIT = 'rate-limit:route';
 
-/** A route's own limit from config (RATE_LIMIT_<BUCKET>_MAX / _WINDOW), on top of the global one. */
+/**
+ * A route's own limit from config (RATE_LIMIT_<BUCKET>_MAX / _WINDOW), on top of the global one: the named
+ * throttler of that name (see rate-limit.guard.ts) applies to the routes that carry it, per client IP.
+ */
 export const RateLimit = (
   bucket: RateLimitBucket,
   options: { failuresOnly?: boolean } = {},
