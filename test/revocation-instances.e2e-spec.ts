@@ -167,6 +167,13 @@ describe('revocation reaches every instance within 1 second (Postgres LISTEN/NOT
     const key = await createKey();
     const onB = () => b.http.get('/v1/auth/me', { apiKey: key.key });
     expect((await onB()).status).toBe(200);
+    // A second key, warm on B, is revoked behind the app's back: only the drop-all on reconnect can end it early.
+    const missed = await createKey();
+    const missedOnB = () => b.http.get('/v1/auth/me', { apiKey: missed.key });
+    expect((await missedOnB()).status).toBe(200);
+    const warmedAt = Date.now();
+    await a.dataSource.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [missed.id]);
+    expect((await missedOnB()).status).toBe(200);
 
     const [{ terminated }] = await a.dataSource.query(`SELECT pg_terminate_backend($1) AS terminated`, [pid]);
     expect(terminated).toBe(true);
@@ -180,6 +187,9 @@ describe('revocation reaches every instance within 1 second (Postgres LISTEN/NOT
       [invalidation.listenerPid],
     );
     expect(listener).toBeTruthy();
+    // Reconnected: every entry was dropped (notifications may have been missed), well before the 5 s TTL.
+    expect((await missedOnB()).status).toBe(401);
+    expect(Date.now() - warmedAt).toBeLessThan(4_000);
 
     // Warm again on the new connection, then revoke on A.
     expect((await onB()).status).toBe(200);

@@ -23,6 +23,12 @@ export type InvalidationHandler = (id: string | null) => void | Promise<void>;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 const HEARTBEAT_MS = 10_000;
+/**
+ * While the listener is down, a cached entry may be served only if it was read from the database, or the
+ * listener was lost, less than this long ago: a revocation missed meanwhile then still takes effect within
+ * the contract's second (with room for the query that follows).
+ */
+export const UNLISTENED_MAX_AGE_MS = 750;
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 /**
@@ -32,8 +38,9 @@ const HEARTBEAT_TIMEOUT_MS = 5_000;
  * one, so it is delivered on commit and never for a change that rolled back — and applies it locally at once.
  *
  * If the listener connection is lost it reconnects with backoff, then tells every subscriber to drop all its
- * entries. While it is down `listening` is false and caches should not serve from memory: the per-instance TTLs
- * remain a safety net, but only an up listener makes the "within 1 second" promise.
+ * entries (notifications may have been missed). While it is down, caches ask `servable` before using an entry:
+ * only what is younger than UNLISTENED_MAX_AGE_MS (counted from the loss at the earliest) is served, so the
+ * promise holds through a listener outage too. The per-instance TTLs stay as the safety net.
  */
 @Injectable()
 export class CacheInvalidation implements OnModuleInit, OnModuleDestroy {
@@ -41,6 +48,8 @@ export class CacheInvalidation implements OnModuleInit, OnModuleDestroy {
   private readonly handlers = new Map<CacheKind, Set<InvalidationHandler>>();
   private client?: Client;
   private connected = false;
+  /** When the listener was last lost (0: never connected yet; entries are then judged by their own age). */
+  private lostAt = 0;
   private everConnected = false;
   private stopped = false;
   private attempt = 0;
@@ -55,6 +64,15 @@ export class CacheInvalidation implements OnModuleInit, OnModuleDestroy {
   /** True while the listener is connected and LISTENing: cached entries may be served. */
   get listening(): boolean {
     return this.connected;
+  }
+
+  /**
+   * May an entry read from the database at `fetchedAt` be served from memory now (its own TTL aside)? Always
+   * while listening; otherwise only if it, or the loss of the listener, is recent enough that any revocation
+   * it could have missed is less than a second old.
+   */
+  servable(fetchedAt: number, now = Date.now()): boolean {
+    return this.connected || now - Math.max(fetchedAt, this.lostAt) < UNLISTENED_MAX_AGE_MS;
   }
 
   /** The backend pid of the listener connection (tests terminate it to exercise the reconnect). */
@@ -170,6 +188,7 @@ export class CacheInvalidation implements OnModuleInit, OnModuleDestroy {
   private lost(client: Client, err?: Error): void {
     if (this.client !== client) return;
     this.client = undefined;
+    if (this.connected) this.lostAt = Date.now();
     this.connected = false;
     this.stopHeartbeat();
     client.removeAllListeners('notification');
@@ -179,11 +198,8 @@ export class CacheInvalidation implements OnModuleInit, OnModuleDestroy {
     if (this.stopped) return;
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt++);
     this.logger.warn(
-      `cache invalidation listener lost${err ? ` (${err.message})` : ''}; reconnecting in ${delay} ms (caches bypassed meanwhile)`,
+      `cache invalidation listener lost${err ? ` (${err.message})` : ''}; reconnecting in ${delay} ms (short-lived caching meanwhile)`,
     );
-    // Drop everything now too: while disconnected nothing is served from memory, and what was cached before
-    // may already be stale.
-    for (const kind of KINDS) this.deliver(kind, null);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.connect();

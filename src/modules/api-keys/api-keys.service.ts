@@ -82,7 +82,7 @@ function newPrefix(): string {
 @Injectable()
 export class ApiKeysService {
   /**
-   * prefix → key row, for LOOKUP_CACHE_MS while the invalidation listener is up. A revocation on any instance
+   * prefix → key row, for LOOKUP_CACHE_MS (less while the invalidation listener is down). A revocation on any instance
    * clears the prefix everywhere through CacheInvalidation ('apiKey'); the TTL is only the safety net.
    */
   private readonly cache = new Map<string, { at: number; row: KeyRow | null }>();
@@ -237,7 +237,7 @@ export class ApiKeysService {
   private async lookup(prefix: string): Promise<KeyRow | null> {
     const now = Date.now();
     const hit = this.cache.get(prefix);
-    if (hit && now - hit.at < LOOKUP_CACHE_MS && this.invalidation.listening) return hit.row;
+    if (hit && now - hit.at < LOOKUP_CACHE_MS && this.invalidation.servable(hit.at, now)) return hit.row;
     const epoch = this.epoch;
     const [row] = await queryRows<KeyRow>(
       this.dataSource.manager,

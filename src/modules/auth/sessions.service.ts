@@ -112,13 +112,13 @@ export class SessionsService {
   }
 
   /**
-   * The session behind an access token, if it may still be used. Cached ~2 s while the invalidation listener
-   * is up; revocation on any instance clears it within milliseconds (here at once).
+   * The session behind an access token, if it may still be used. Cached ~2 s (less while the invalidation
+   * listener is down); revocation on any instance clears it within milliseconds (here at once).
    */
   async liveSession(sessionId: string): Promise<LiveSession | null> {
     const now = Date.now();
     const hit = this.cache.get(sessionId);
-    if (hit && now - hit.at < SESSION_CACHE_MS && this.invalidation.listening)
+    if (hit && now - hit.at < SESSION_CACHE_MS && this.invalidation.servable(hit.at, now))
       return now < hit.until ? hit.value : null;
     const epoch = this.epoch;
     const [row]: {
