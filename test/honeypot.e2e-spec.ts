@@ -52,7 +52,11 @@ describe('honeypots and the IP blocklist', () => {
     const visitor = '198.51.100.31';
     const viaPage = (headers: Record<string, string>) => ({ headers: { 'x-forwarded-for': visitor, ...headers } });
     // A classic form POST from another site: the browser adds its Origin; or only Fetch metadata says so.
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+    const crossSite: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+    ];
+    for (const headers of crossSite) {
       const res = await t.http.post('/v1/admin/backdoor', { cmd: 'id' }, viaPage(headers));
       expect(res.status).toBe(404);
     }
