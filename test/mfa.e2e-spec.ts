@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { normaliseBackupCode } from '../src/modules/mfa/totp';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, login, loginOk, registerTeam } from './helpers/auth';
 import { codeAt, enrolMfa, oathtoolAvailable, oathtoolCode } from './helpers/mfa';
@@ -61,6 +63,31 @@ describe('two-factor authentication (TOTP)', () => {
       Array.from({ length: 8 }, () => login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[1]!.toUpperCase() })),
     );
     expect(racing.filter((r) => r.status === 200)).toHaveLength(1);
+  });
+
+  it('a database dump does not allow an offline search of backup codes; codes stored the old way still work once', async () => {
+    const a = await registerTeam(t);
+    const { backupCodes } = await enrolMfa(t, a.accessToken);
+    const stored = (
+      await t.dataSource.query<{ code_hash: string }[]>(
+        `SELECT b.code_hash FROM mfa_backup_codes b JOIN users u ON u.id = b.user_id WHERE u.email = $1`,
+        [a.email],
+      )
+    ).map((r) => r.code_hash);
+    expect(stored).toHaveLength(10);
+    // What an attacker with the dump would try: the plain sha256 of every normalised candidate code.
+    const sha = (c: string) => createHash('sha256').update(normaliseBackupCode(c)).digest('hex');
+    for (const code of backupCodes) expect(stored).not.toContain(sha(code));
+    for (const h of stored) expect(h).toMatch(/^[0-9a-f]{64}$/);
+
+    // A code issued before keyed verifiers (plain sha256) is honoured once, then refused.
+    await t.dataSource.query(`UPDATE mfa_backup_codes SET code_hash = $2 WHERE code_hash = $1`, [
+      stored[0],
+      sha('legacy-01'),
+    ]);
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: 'legacy-01' })).status).toBe(200);
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: 'legacy-01' })).body.error.code).toBe('INVALID_MFA_CODE');
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[3] })).status).toBe(200);
   });
 
   it('wrong codes count toward lockout', async () => {

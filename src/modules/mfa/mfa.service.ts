@@ -11,6 +11,7 @@ import { SecretBox } from '../../common/security/secret-box';
 import { SessionsService } from '../auth/sessions.service';
 import { sha256Hex } from '../auth/token.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
+import { KeyedVerifier } from '../../common/security/keyed-verifier';
 import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
 import { UsersRepository } from '../users/users.module';
 import { matchingStep, newBackupCode, normaliseBackupCode, totp } from './totp';
@@ -25,6 +26,7 @@ const BACKUP_CODE_COUNT = 10;
 @Injectable()
 export class MfaService implements MfaVerifier {
   private readonly box: SecretBox;
+  private readonly backupCodeVerifier: KeyedVerifier;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -35,6 +37,7 @@ export class MfaService implements MfaVerifier {
     private readonly users: UsersRepository,
   ) {
     this.box = new SecretBox(config.dataEncryptionKey);
+    this.backupCodeVerifier = new KeyedVerifier(config.dataEncryptionKey, 'backup-codes');
   }
 
   async setup(principal: UserPrincipal): Promise<{ secret: string; otpauthUrl: string; qrCode: string }> {
@@ -59,7 +62,7 @@ export class MfaService implements MfaVerifier {
     await m.query(`DELETE FROM mfa_backup_codes WHERE user_id = $1`, [userId]);
     await m.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, [
       userId,
-      codes.map((c) => sha256Hex(normaliseBackupCode(c))),
+      codes.map((c) => this.backupCodeVerifier.digest(normaliseBackupCode(c), userId)),
     ]);
     return codes;
   }
@@ -147,8 +150,9 @@ export class MfaService implements MfaVerifier {
     const normalised = normaliseBackupCode(trimmed);
     if (normalised.length !== 8) return false;
     const used: [unknown[], number] = await this.dataSource.query(
-      `UPDATE mfa_backup_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
-      [userId, sha256Hex(normalised)],
+      `UPDATE mfa_backup_codes SET used_at = now() WHERE user_id = $1 AND code_hash = ANY($2::text[]) AND used_at IS NULL`,
+      // Codes issued before keyed verifiers were stored as plain sha256: still honoured (once), never written.
+      [userId, [this.backupCodeVerifier.digest(normalised, userId), sha256Hex(normalised)]],
     );
     return used[1] === 1;
   }
