@@ -24,17 +24,19 @@ type Outcome = { user: Principal } | { failed: unknown };
  * which breaks as soon as two app instances share a process (tests, workers).
  */
 function runStrategy(strategy: PassportStrategyLike, request: unknown): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
+  // Passport hands over the error as it came (a pg error keeps its code, so an outage maps to 503); it is
+  // not always an Error of this realm, so no instanceof check.
+  return new Promise((resolve, reject: (reason: Error) => void) => {
     const attempt = Object.create(strategy) as PassportStrategyLike & Record<string, unknown>;
     attempt.success = (user: Principal) => resolve({ user });
     attempt.fail = (info: unknown) => resolve({ failed: info });
-    attempt.error = (err: unknown) => reject(err instanceof Error ? err : new Error(String(err)));
+    attempt.error = (err: unknown) => reject(err as Error);
     attempt.pass = () => resolve({ failed: undefined });
     attempt.redirect = () => resolve({ failed: undefined });
     try {
       attempt.authenticate(request, { session: false });
     } catch (err) {
-      reject(err instanceof Error ? err : new Error(String(err)));
+      reject(err as Error);
     }
   });
 }
