@@ -1,5 +1,6 @@
 import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, login, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
+import { enrolMfa } from './helpers/mfa';
 
 const WRONG = 'Wrong-Password-123!';
 
@@ -115,6 +116,106 @@ describe('auth: lockout under parallel failures', () => {
     expect(user.failed_login_attempts + whileLocked).toBe(20);
     expect(user.failed_login_attempts).toBeGreaterThanOrEqual(5);
     expect(await eventsOf(a.userId, 'account_locked')).toBe(1);
+  });
+});
+
+describe('auth: lockout as a reservation (holds under concurrency)', () => {
+  // The per-IP login limit set high so only the lockout answers; a 30-minute lock so it cannot expire mid-burst.
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: {
+        MAX_LOGIN_ATTEMPTS: '5',
+        RATE_LIMIT_LOGIN_MAX: '10000',
+        RATE_LIMIT_GLOBAL_MAX: '10000',
+        RATE_LIMIT_REGISTER_MAX: '100',
+      },
+    });
+  });
+  afterAll(() => t.close());
+
+  const eventsOf = async (userId: string, type: string) =>
+    (
+      await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND event_type = $2`,
+        [userId, type],
+      )
+    )[0].n as number;
+
+  it('60 parallel wrong logins: at most MAX_LOGIN_ATTEMPTS passwords are checked, the rest are 423', async () => {
+    const a = await registerTeam(t);
+    const results = await Promise.all(Array.from({ length: 60 }, () => login(t, a.email, WRONG)));
+    const statuses = results.map((r) => r.status);
+    const unauthorized = results.filter((r) => r.status === 401);
+    expect(statuses.every((s) => s === 401 || s === 423)).toBe(true);
+    expect(unauthorized.length).toBeLessThanOrEqual(5);
+    for (const r of unauthorized) expect(r.body.error.code).toBe('INVALID_CREDENTIALS');
+    expect(statuses.filter((s) => s === 423).length).toBe(60 - unauthorized.length);
+    // Exactly 5 checked: 4 answered 401 and the one that reached the limit answered 423.
+    expect(await eventsOf(a.userId, 'login_failed')).toBe(5);
+    expect(await eventsOf(a.userId, 'account_locked')).toBe(1);
+    expect(await eventsOf(a.userId, 'lockout_attempt_while_locked')).toBe(55);
+    const [row] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [
+      a.userId,
+    ]);
+    expect(row.failed_login_attempts).toBe(5);
+    expect(new Date(row.locked_until).getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('10 wrong in parallel and the right password 20 ms later: the right one is 423 and the account stays locked', async () => {
+    const a = await registerTeam(t);
+    const wrong = Array.from({ length: 10 }, () => login(t, a.email, WRONG));
+    await new Promise((r) => setTimeout(r, 20));
+    const right = await login(t, a.email, STRONG_PASSWORD);
+    const results = await Promise.all(wrong);
+    expect(right.status).toBe(423);
+    expect(right.body.error.code).toBe('ACCOUNT_LOCKED');
+    expect(results.filter((r) => r.status === 401).length).toBeLessThanOrEqual(5);
+    const [row] = await t.dataSource.query(`SELECT failed_login_attempts, locked_until FROM users WHERE id = $1`, [
+      a.userId,
+    ]);
+    expect(row.failed_login_attempts).toBe(5);
+    expect(new Date(row.locked_until).getTime()).toBeGreaterThan(Date.now());
+    expect((await login(t, a.email, STRONG_PASSWORD)).status).toBe(423);
+    expect(await eventsOf(a.userId, 'account_locked')).toBe(1);
+  });
+
+  it('an unknown email locks after the same count, with the same answer', async () => {
+    const a = await registerTeam(t);
+    const ghost = uniqueEmail('ghost');
+    const known = [];
+    const unknown = [];
+    for (let i = 0; i < 6; i++) {
+      known.push(await login(t, a.email, WRONG));
+      unknown.push(await login(t, ghost, WRONG));
+    }
+    expect(unknown.map((r) => r.status)).toEqual(known.map((r) => r.status));
+    expect(unknown.map((r) => r.body)).toEqual(known.map((r) => r.body));
+    // As for an account: 4 × 401, the attempt that reaches the limit and every later one 423.
+    expect(unknown.map((r) => r.status)).toEqual([401, 401, 401, 401, 423, 423]);
+    for (const r of unknown.slice(0, 4)) expect(r.body.error.code).toBe('INVALID_CREDENTIALS');
+    for (const r of unknown.slice(4))
+      expect(r.body.error).toEqual({ code: 'ACCOUNT_LOCKED', message: 'Account locked for 30 minutes' });
+    // Case does not make a new counter.
+    expect((await login(t, ghost.toUpperCase(), WRONG)).status).toBe(423);
+  });
+
+  it('the same counter under a parallel burst on an unknown email', async () => {
+    const ghost = uniqueEmail('ghost');
+    const results = await Promise.all(Array.from({ length: 30 }, () => login(t, ghost, WRONG)));
+    expect(results.filter((r) => r.status === 401).length).toBe(4);
+    expect(results.filter((r) => r.status === 423).length).toBe(26);
+  });
+
+  it('MFA_REQUIRED neither counts nor resets; wrong codes count', async () => {
+    const a = await registerTeam(t);
+    const { backupCodes } = await enrolMfa(t, a.accessToken);
+    for (let i = 0; i < 3; i++)
+      expect((await login(t, a.email, STRONG_PASSWORD, { otp: '000000' })).body.error.code).toBe('INVALID_MFA_CODE');
+    for (let i = 0; i < 6; i++) expect((await login(t, a.email, STRONG_PASSWORD)).body.error.code).toBe('MFA_REQUIRED');
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: '000000' })).status).toBe(401);
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: '000000' })).status).toBe(423);
+    expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[0] })).status).toBe(423);
   });
 });
 

@@ -4,6 +4,7 @@ import { JWT_STRATEGY } from '../../common/security/authentication.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
+import { LockoutService } from './lockout.service';
 import { KnownDevice } from './entities/known-device.entity';
 import { PasswordHistory } from './entities/password-history.entity';
 import { PasswordResetToken } from './entities/password-reset-token.entity';
@@ -23,12 +24,13 @@ import { Team } from '../teams/entities/team.entity';
   controllers: [AuthController],
   providers: [
     AuthService,
+    LockoutService,
     SessionsService,
     TokenService,
     TokenRefreshService,
     JwtStrategy,
     { provide: JWT_STRATEGY, useExisting: JwtStrategy },
   ],
-  exports: [SessionsService, TokenService, JWT_STRATEGY],
+  exports: [SessionsService, TokenService, LockoutService, JWT_STRATEGY],
 })
 export class AuthModule {}

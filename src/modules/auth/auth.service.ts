@@ -5,7 +5,6 @@ import { oneRow, queryRows } from '../../database/query-rows';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
-import { RateLimitService } from '../../common/rate-limit/rate-limit.service';
 import { MfaVerifier } from '../../common/security/mfa-verifier';
 import { Role, UserPrincipal } from '../../common/security/principal';
 import { MailService } from '../notifications/mail.service';
@@ -13,11 +12,11 @@ import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
 import { SecurityEventContext, SecurityEventsService } from '../security-events/security-events.service';
 import { type PublicUser, type User, type UserCredentials, UsersRepository, publicUser } from '../users/users.module';
+import { LockoutService } from './lockout.service';
 import { SessionOrigin, SessionsService } from './sessions.service';
 import { IssuedAccessToken, TokenService, randomToken, sha256Hex } from './token.service';
 
 const RESET_TOKEN_TTL_MS = 30 * 60_000;
-const MULTIPLE_FAILURES_THRESHOLD = 3;
 
 type CredentialRow = UserCredentials;
 
@@ -53,7 +52,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: TokenService,
     private readonly events: SecurityEventsService,
-    private readonly limits: RateLimitService,
+    private readonly lockout: LockoutService,
     private readonly mail: MailService,
     private readonly users: UsersRepository,
     @Optional() private readonly mfa?: MfaVerifier,
@@ -124,55 +123,10 @@ export class AuthService {
     return this.users.findCredentialsByEmail(email);
   }
 
-  private lockedMessage(until: Date): string {
-    const minutes = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 60_000));
-    return `Account locked for ${minutes} minute${minutes === 1 ? '' : 's'}`;
-  }
-
   /**
-   * One failed attempt for a known account, counted by a single atomic UPDATE so parallel failures all count.
-   * Returns the exception to throw: ACCOUNT_LOCKED once the limit is reached, else the given one.
+   * Password (and second factor when enrolled) of a known, enabled, unlocked account; throws the contract's error
+   * otherwise. The attempt is reserved (LockoutService) before anything is verified.
    */
-  private async failAttempt(
-    user: CredentialRow,
-    origin: RequestOrigin,
-    reason: string,
-    otherwise: AppException,
-  ): Promise<AppException> {
-    const now = new Date();
-    const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
-    // Exactly one of many parallel failures sees "not locked before, locked now" and reports the lock.
-    const after = await this.users.recordFailedAttempt(user.id, {
-      now,
-      maxAttempts: this.config.lockout.maxAttempts,
-      lockUntil,
-    });
-    await this.limits.recordFailure('login', origin.ip);
-    const ctx = originEvent(origin, user.id, user.team_id);
-    await this.events.record('login_failed', 'low', {
-      ...ctx,
-      details: { reason, attempts: after.failed_login_attempts },
-    });
-    if (after.failed_login_attempts === MULTIPLE_FAILURES_THRESHOLD) {
-      await this.events.record('multiple_failed_logins', 'high', {
-        ...ctx,
-        details: { attempts: after.failed_login_attempts },
-      });
-    }
-    const wasLocked = after.previous_lock !== null && after.previous_lock > now;
-    const lockStarted = !wasLocked && after.locked_until !== null && after.locked_until > now;
-    if (lockStarted) {
-      await this.events.record('account_locked', 'high', {
-        ...ctx,
-        details: { attempts: after.failed_login_attempts, lockedUntil: lockUntil.toISOString() },
-      });
-    }
-    if (after.locked_until && after.locked_until > now)
-      return new AppException('ACCOUNT_LOCKED', this.lockedMessage(after.locked_until));
-    return otherwise;
-  }
-
-  /** Password (and second factor when enrolled) of a known, enabled, unlocked account; throws the contract's error otherwise. */
   private async verifyCredentials(
     email: string,
     password: string,
@@ -182,42 +136,30 @@ export class AuthService {
     const invalid = () => new AppException('INVALID_CREDENTIALS', 'Invalid email or password');
     const user = await this.findByEmail(email);
     if (!user) {
+      const reserved = await this.lockout.reserveUnknown(email, origin);
       await this.hasher.verifyAgainstDummy(password);
-      await this.limits.recordFailure('login', origin.ip);
-      await this.events.record('login_failed', 'low', {
-        ip: origin.ip,
-        userAgent: origin.userAgent,
-        details: { reason: 'unknown_email', email },
-      });
-      throw invalid();
+      throw await this.lockout.failUnknown(email, reserved, origin, invalid());
     }
-    if (user.locked_until && user.locked_until.getTime() > Date.now()) {
-      await this.limits.recordFailure('login', origin.ip);
-      await this.events.record('lockout_attempt_while_locked', 'medium', originEvent(origin, user.id, user.team_id));
-      throw new AppException('ACCOUNT_LOCKED', this.lockedMessage(user.locked_until));
-    }
+    const reserved = await this.lockout.reserve(user, origin);
     const passwordOk = await this.hasher.verify(user.password_hash, password);
-    if (user.disabled) {
-      await this.limits.recordFailure('login', origin.ip);
-      await this.events.record(
-        'login_failed',
-        'low',
-        originEvent(origin, user.id, user.team_id, { reason: 'disabled' }),
-      );
-      throw invalid();
-    }
-    if (!passwordOk) throw await this.failAttempt(user, origin, 'wrong_password', invalid());
+    if (user.disabled) throw await this.lockout.fail(user, reserved, origin, 'disabled', invalid());
+    if (!passwordOk) throw await this.lockout.fail(user, reserved, origin, 'wrong_password', invalid());
     if (user.mfa_enabled) {
-      if (!otp) throw new AppException('MFA_REQUIRED', 'Enter the code from your authenticator app (or a backup code)');
+      if (!otp) {
+        await this.lockout.release(user, reserved);
+        throw new AppException('MFA_REQUIRED', 'Enter the code from your authenticator app (or a backup code)');
+      }
       const ok = this.mfa ? await this.mfa.verifyLoginCode(user.id, otp.trim()) : false;
       if (!ok)
-        throw await this.failAttempt(
+        throw await this.lockout.fail(
           user,
+          reserved,
           origin,
           'wrong_mfa_code',
           new AppException('INVALID_MFA_CODE', 'The code is not valid'),
         );
     }
+    await this.lockout.succeed(user, reserved, origin);
     if (this.hasher.needsRehash(user.password_hash)) {
       await this.users.replacePasswordHash(user.id, await this.hasher.hash(password));
     }
@@ -226,7 +168,7 @@ export class AuthService {
 
   async login(input: { email: string; password: string; otp?: string }, origin: RequestOrigin): Promise<SignedIn> {
     const user = await this.verifyCredentials(input.email, input.password, input.otp, origin);
-    await this.users.recordSuccessfulLogin(user.id);
+    await this.users.recordLastLogin(user.id);
     const session = await this.sessions.create(user.id, user.team_id, origin);
     const ctx = originEvent(origin, user.id, user.team_id);
     await this.events.record('login_success', 'low', {
@@ -279,7 +221,6 @@ export class AuthService {
     const user = await this.findByEmail(principal.email);
     if (!user || user.id !== principal.userId) throw AppException.unauthenticated();
     await this.verifyCredentials(user.email, input.password, input.otp, origin);
-    await this.users.clearFailedAttempts(user.id);
     const at = await this.sessions.markAuthenticated(principal.sessionId);
     return this.access(user.id, user.team_id, user.role, principal.sessionId, at);
   }
@@ -320,15 +261,18 @@ export class AuthService {
     origin: RequestOrigin,
   ): Promise<{ revokedSessions: number }> {
     const current = await this.passwordHashOf(principal.userId);
+    const subject = { id: principal.userId, team_id: current.teamId };
+    const reserved = await this.lockout.reserve(subject, origin);
     if (!(await this.hasher.verify(current.hash, input.currentPassword))) {
-      const user = await this.findByEmail(current.email);
-      throw await this.failAttempt(
-        user!,
+      throw await this.lockout.fail(
+        subject,
+        reserved,
         origin,
         'wrong_current_password',
         new AppException('INVALID_CREDENTIALS', 'The current password is not correct'),
       );
     }
+    await this.lockout.succeed(subject, reserved, origin);
     this.policy.assertAcceptable(input.newPassword, { email: current.email, field: 'newPassword' });
     await this.assertNotRecent(principal.userId, current.hash, input.newPassword);
     await this.setPassword(principal.userId, current.hash, input.newPassword);

@@ -17,6 +17,12 @@ export interface UserCredentials {
   locked_until: Date | null;
 }
 
+/** The counters after one reserved attempt: `locked_until` is set when this reservation reached the limit. */
+export interface ReservedAttempt {
+  failed_login_attempts: number;
+  locked_until: Date | null;
+}
+
 /** The counters after one failed attempt, and the lock as it was before it. */
 export interface FailedAttemptResult {
   failed_login_attempts: number;
@@ -158,46 +164,75 @@ export class UsersRepository {
   }
 
   /**
-   * One failed sign-in attempt, counted by a single atomic UPDATE so parallel failures all count; locks the
-   * account until `lockUntil` once `maxAttempts` is reached (a lock that expired by `now` starts a new count).
-   * The sub-select locks the row first and reads the lock as it was, so exactly one of many parallel failures
-   * sees "not locked before, locked now" and reports the lock.
+   * Reserves one sign-in attempt BEFORE the password or code is checked, in one atomic UPDATE: the count goes up
+   * by one (or restarts at 1 when an old lock expired), and the reservation that reaches `max` locks the account
+   * until `lockUntil`. Refused (undefined) while locked or once `max` attempts are reserved, so however many
+   * requests race, at most `max` credentials are ever checked before the lock. A reservation that turns out to be
+   * a wrong credential is the counted failure; a right one is refunded (clearFailedAttempts / releaseAttempt).
+   * No separate "count < max" test: reaching max always sets the lock in the same statement, so the lock test
+   * alone refuses the rest, and a count left at or above a lowered MAX_LOGIN_ATTEMPTS locks at once instead of
+   * refusing forever with no lock to expire.
    */
-  async recordFailedAttempt(
+  async reserveAttempt(
     userId: string,
-    at: { now: Date; maxAttempts: number; lockUntil: Date },
+    max: number,
+    lockUntil: Date,
     m?: EntityManager,
-  ): Promise<FailedAttemptResult> {
-    const rows = await queryRows<FailedAttemptResult>(
+  ): Promise<ReservedAttempt | undefined> {
+    const [row] = await queryRows<ReservedAttempt>(
       this.manager(m),
-      `UPDATE users u SET
-         failed_login_attempts = CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END,
+      `UPDATE users SET
+         failed_login_attempts = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_login_attempts + 1 END,
          locked_until = CASE
-           WHEN old.locked_until IS NOT NULL AND old.locked_until > $2 THEN old.locked_until
-           WHEN (CASE WHEN old.locked_until IS NOT NULL AND old.locked_until <= $2 THEN 1 ELSE u.failed_login_attempts + 1 END) >= $3 THEN $4::timestamptz
+           WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_login_attempts + 1 END) >= $2 THEN $3::timestamptz
            ELSE NULL END
-       FROM (SELECT id, locked_until FROM users WHERE id = $1 FOR UPDATE) old
-       WHERE u.id = old.id
-       RETURNING u.failed_login_attempts, u.locked_until, old.locked_until AS previous_lock`,
-      [userId, at.now, at.maxAttempts, at.lockUntil],
+       WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now())
+       RETURNING failed_login_attempts, locked_until`,
+      [userId, max, lockUntil],
     );
-    return oneRow(rows, 'lockout update');
+    return row;
   }
 
-  /** A successful sign-in: the failure count and any lock cleared, the time recorded. */
-  async recordSuccessfulLogin(userId: string, m?: EntityManager): Promise<void> {
+  /**
+   * Refunds a reservation whose credential was right: the count back to 0 and the lock cleared, unless the account
+   * was locked meanwhile by another attempt (`ownLock` is the lock this caller's own reservation set, if any).
+   * Returns false when the account is locked now (the caller answers 423).
+   */
+  async clearFailedAttempts(userId: string, ownLock: Date | null = null, m?: EntityManager): Promise<boolean> {
+    const rows = await queryRows(
+      this.manager(m),
+      `UPDATE users SET failed_login_attempts = 0, locked_until = NULL
+       WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now() OR locked_until = $2::timestamptz)
+       RETURNING id`,
+      [userId, ownLock],
+    );
+    return rows.length > 0;
+  }
+
+  /** Gives one reservation back without resetting the count (an attempt that was neither right nor wrong). */
+  async releaseAttempt(userId: string, ownLock: Date | null = null, m?: EntityManager): Promise<void> {
     await queryRows(
       this.manager(m),
-      `UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login_at = now() WHERE id = $1`,
-      [userId],
+      `UPDATE users SET failed_login_attempts = GREATEST(failed_login_attempts - 1, 0),
+         locked_until = CASE WHEN locked_until = $2::timestamptz THEN NULL ELSE locked_until END
+       WHERE id = $1`,
+      [userId, ownLock],
     );
   }
 
-  /** The failure count and any lock cleared (a successful re-authentication). */
-  async clearFailedAttempts(userId: string, m?: EntityManager): Promise<void> {
-    await queryRows(this.manager(m), `UPDATE users SET failed_login_attempts = 0, locked_until = NULL WHERE id = $1`, [
-      userId,
-    ]);
+  /** When the account's current lock ends; null when it is not locked now. */
+  async lockedUntil(userId: string, m?: EntityManager): Promise<Date | null> {
+    const [row] = await queryRows<{ locked_until: Date | null }>(
+      this.manager(m),
+      `SELECT locked_until FROM users WHERE id = $1 AND locked_until > now()`,
+      [userId],
+    );
+    return row?.locked_until ?? null;
+  }
+
+  /** The time of a successful sign-in (the count was reset by clearFailedAttempts). */
+  async recordLastLogin(userId: string, m?: EntityManager): Promise<void> {
+    await queryRows(this.manager(m), `UPDATE users SET last_login_at = now() WHERE id = $1`, [userId]);
   }
 
   /** The same password, hashed again with the current parameters; nothing else changes. */
