@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, type ClientConfig, type Notification } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { queryRows } from './query-rows';
 
 /** The Postgres channel every instance LISTENs on. */
 export const CACHE_INVALIDATION_CHANNEL = 'hearth_cache';
@@ -113,11 +114,11 @@ export class CacheInvalidation implements OnModuleInit, OnModuleDestroy {
     const payload = JSON.stringify({ kind, id });
     const sql = `SELECT pg_notify($1, $2)`;
     if (manager?.queryRunner?.isTransactionActive) {
-      await manager.query(sql, [CACHE_INVALIDATION_CHANNEL, payload]);
+      await queryRows(manager, sql, [CACHE_INVALIDATION_CHANNEL, payload]);
       return;
     }
     try {
-      await this.dataSource.query(sql, [CACHE_INVALIDATION_CHANNEL, payload]);
+      await queryRows(this.dataSource.manager, sql, [CACHE_INVALIDATION_CHANNEL, payload]);
     } catch (err) {
       this.logger.warn(`could not publish a ${kind} invalidation: ${(err as Error).message}`);
     }

@@ -24,3 +24,14 @@ export function oneRow<T>(rows: readonly T[], what = 'statement'): T {
   if (row === undefined) throw new Error(`${what} returned no row`);
   return row;
 }
+
+/** Raw SQL returning the number of rows it affected (UPDATE/DELETE/INSERT), from the driver's row count. */
+export async function queryAffected(manager: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
+  if (manager.queryRunner) return (await manager.queryRunner.query(sql, params, true)).affected ?? 0;
+  const runner = manager.connection.createQueryRunner();
+  try {
+    return (await runner.query(sql, params, true)).affected ?? 0;
+  } finally {
+    await runner.release();
+  }
+}

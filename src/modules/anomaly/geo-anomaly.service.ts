@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { queryRows } from '../../database/query-rows';
 import { SecurityEvent } from '../security-events/entities/security-event.entity';
 import { SecurityEventsService } from '../security-events/security-events.service';
 import { locate, milesBetween } from './geo';
@@ -34,7 +35,8 @@ export class GeoAnomalyService implements OnModuleInit {
   }
 
   async check(login: SecurityEvent): Promise<number | null> {
-    const [previous]: { ip_address: string }[] = await this.dataSource.query(
+    const [previous] = await queryRows<{ ip_address: string }>(
+      this.dataSource.manager,
       `SELECT ip_address FROM security_events
         WHERE user_id = $1 AND event_type = 'login_success' AND id <> $2 AND created_at <= $3 AND ip_address IS NOT NULL
         ORDER BY created_at DESC, id DESC LIMIT 1`,

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { queryRows } from '../../database/query-rows';
 import { MailService } from '../notifications/mail.service';
 
 /**
@@ -23,15 +24,16 @@ export class ApiKeyExpiryJob {
   @Cron(CronExpression.EVERY_HOUR, { name: 'api-key-expiry-warnings' })
   async warnExpiringKeys(now = new Date()): Promise<number> {
     const horizon = new Date(now.getTime() + this.config.apiKeys.expiryWarningDays * 86_400_000);
-    const [claimed]: [{ id: string; team_id: string; name: string; prefix: string; expires_at: Date }[], number] =
-      await this.dataSource.query(
-        `UPDATE api_keys SET expiry_warned_at = $1
+    const claimed = await queryRows<{ id: string; team_id: string; name: string; prefix: string; expires_at: Date }>(
+      this.dataSource.manager,
+      `UPDATE api_keys SET expiry_warned_at = $1
         WHERE revoked_at IS NULL AND expiry_warned_at IS NULL AND expires_at > $1 AND expires_at <= $2
         RETURNING id, team_id, name, prefix, expires_at`,
-        [now, horizon],
-      );
+      [now, horizon],
+    );
     for (const key of claimed) {
-      const admins: { email: string }[] = await this.dataSource.query(
+      const admins = await queryRows<{ email: string }>(
+        this.dataSource.manager,
         `SELECT email FROM users WHERE team_id = $1 AND role = 'admin' AND NOT disabled ORDER BY created_at`,
         [key.team_id],
       );

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { queryRows } from '../../database/query-rows';
 import { SecurityEventsService } from '../security-events/security-events.service';
 
 const FLUSH_MS = 30_000;
@@ -80,7 +81,8 @@ export class ApiKeyUsage implements OnModuleInit, OnApplicationShutdown {
     const entries = [...this.pending.entries()];
     this.pending.clear();
     try {
-      await this.dataSource.query(
+      await queryRows(
+        this.dataSource.manager,
         `UPDATE api_keys k SET last_used_at = GREATEST(coalesce(k.last_used_at, u.at), u.at)
            FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE k.id = u.id`,
         [entries.map(([id]) => id), entries.map(([, at]) => at)],

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { oneRow, queryRows } from '../../database/query-rows';
+import { oneRow, queryAffected, queryRows } from '../../database/query-rows';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
@@ -102,7 +102,7 @@ export class AuthService {
         },
         m,
       );
-      await m.query(`INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)`, [
+      await queryRows(m, `INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)`, [
         userId,
         origin.fingerprint,
         origin.device,
@@ -186,7 +186,8 @@ export class AuthService {
 
   /** A device never seen for this user: an event, and a mail when ENABLE_EMAIL_LOGIN_NOTIFICATIONS is on. */
   private async noteDevice(user: CredentialRow, origin: RequestOrigin): Promise<void> {
-    const [row]: { inserted: boolean }[] = await this.dataSource.query(
+    const [row] = await queryRows<{ inserted: boolean }>(
+      this.dataSource.manager,
       `INSERT INTO known_devices (user_id, fingerprint, label) VALUES ($1, $2, $3)
        ON CONFLICT (user_id, fingerprint) DO UPDATE SET last_seen_at = now(), label = EXCLUDED.label
        RETURNING (xmax = 0) AS inserted`,
@@ -227,7 +228,8 @@ export class AuthService {
 
   /** Refuses a password that matches the current one or one of the last N. */
   private async assertNotRecent(userId: string, currentHash: string, password: string): Promise<void> {
-    const rows: { password_hash: string }[] = await this.dataSource.query(
+    const rows = await queryRows<{ password_hash: string }>(
+      this.dataSource.manager,
       `SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2`,
       [userId, this.config.passwordPolicy.historySize - 1],
     );
@@ -244,7 +246,7 @@ export class AuthService {
   private async setPassword(userId: string, oldHash: string, password: string): Promise<void> {
     const hash = await this.hasher.hash(password);
     await this.dataSource.transaction(async (m) => {
-      await m.query(`INSERT INTO password_history (user_id, password_hash) VALUES ($1, $2)`, [userId, oldHash]);
+      await queryRows(m, `INSERT INTO password_history (user_id, password_hash) VALUES ($1, $2)`, [userId, oldHash]);
       await this.users.setPassword(userId, hash, m);
     });
   }
@@ -301,7 +303,8 @@ export class AuthService {
     const user = await this.findByEmail(email);
     if (!user || user.disabled) return;
     const token = randomToken();
-    await this.dataSource.query(
+    await queryRows(
+      this.dataSource.manager,
       `INSERT INTO password_reset_tokens (user_id, token_hash, expires_at, requested_ip) VALUES ($1, $2, $3, $4)`,
       [user.id, sha256Hex(token), new Date(Date.now() + RESET_TOKEN_TTL_MS), origin.ip],
     );
@@ -323,7 +326,8 @@ export class AuthService {
         { field: 'token', errors: ['invalid or expired'] },
       ]);
     const hash = sha256Hex(input.token);
-    const [pending]: { user_id: string }[] = await this.dataSource.query(
+    const [pending] = await queryRows<{ user_id: string }>(
+      this.dataSource.manager,
       `SELECT user_id FROM password_reset_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`,
       [hash],
     );
@@ -332,12 +336,14 @@ export class AuthService {
     this.policy.assertAcceptable(input.password, { email: current.email });
     await this.assertNotRecent(pending.user_id, current.hash, input.password);
     // Consumed atomically: of two racing uses, one wins.
-    const consumed: [unknown[], number] = await this.dataSource.query(
+    const consumed = await queryAffected(
+      this.dataSource.manager,
       `UPDATE password_reset_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`,
       [hash],
     );
-    if (consumed[1] !== 1) throw invalid();
-    await this.dataSource.query(
+    if (consumed !== 1) throw invalid();
+    await queryRows(
+      this.dataSource.manager,
       `UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`,
       [pending.user_id],
     );

@@ -121,14 +121,15 @@ export class SessionsService {
     if (hit && now - hit.at < SESSION_CACHE_MS && this.invalidation.servable(hit.at, now))
       return now < hit.until ? hit.value : null;
     const epoch = this.epoch;
-    const [row]: {
+    const [row] = await queryRows<{
       user_id: string;
       team_id: string;
       role: Role;
       email: string;
       mfa_enabled: boolean;
       created_at: Date;
-    }[] = await this.dataSource.query(
+    }>(
+      this.dataSource.manager,
       `SELECT s.user_id, s.team_id, u.role, u.email, u.mfa_enabled, s.created_at
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.created_at > $2 AND NOT u.disabled`,
@@ -177,9 +178,9 @@ export class SessionsService {
     const oldHash = sha256Hex(presented);
     const rotate = this.config.sessions.rotation;
     const next = rotate ? randomToken() : presented;
-    const rows: { id: string; user_id: string; team_id: string; role: Role; authenticated_at: Date }[] =
-      await this.dataSource.query(
-        `WITH swapped AS (
+    const rows = await queryRows<{ id: string; user_id: string; team_id: string; role: Role; authenticated_at: Date }>(
+      this.dataSource.manager,
+      `WITH swapped AS (
          UPDATE sessions s
             SET token_hash = $2,
                 previous_token_hash = CASE WHEN $2 = $1 THEN s.previous_token_hash ELSE $1 END,
@@ -197,15 +198,15 @@ export class SessionsService {
          SELECT $1, id, user_id, $3 FROM swapped WHERE $2 <> $1
        )
        SELECT * FROM swapped`,
-        [
-          oldHash,
-          sha256Hex(next),
-          now,
-          this.config.jwt.refreshTtlSeconds,
-          this.config.sessions.absoluteMs / 1000,
-          this.config.sessions.inactivityMs / 1000,
-        ],
-      );
+      [
+        oldHash,
+        sha256Hex(next),
+        now,
+        this.config.jwt.refreshTtlSeconds,
+        this.config.sessions.absoluteMs / 1000,
+        this.config.sessions.inactivityMs / 1000,
+      ],
+    );
     const row = rows[0];
     if (!row) return null;
     return {
@@ -222,7 +223,7 @@ export class SessionsService {
   async diagnose(presented: string): Promise<RefreshRefusal> {
     const hash = sha256Hex(presented);
     const now = Date.now();
-    const [live]: {
+    const [live] = await queryRows<{
       id: string;
       user_id: string;
       team_id: string;
@@ -231,7 +232,8 @@ export class SessionsService {
       last_used_at: Date;
       created_at: Date;
       disabled: boolean;
-    }[] = await this.dataSource.query(
+    }>(
+      this.dataSource.manager,
       `SELECT s.id, s.user_id, s.team_id, s.revoked_at, s.expires_at, s.last_used_at, s.created_at, u.disabled
            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`,
       [hash],
@@ -248,13 +250,14 @@ export class SessionsService {
               : 'expired';
       return { kind: 'dead-session', sessionId: live.id, userId: live.user_id, teamId: live.team_id, reason };
     }
-    const [parent]: {
+    const [parent] = await queryRows<{
       id: string;
       user_id: string;
       team_id: string;
       rotated_at: Date | null;
       revoked_at: Date | null;
-    }[] = await this.dataSource.query(
+    }>(
+      this.dataSource.manager,
       `SELECT id, user_id, team_id, rotated_at, revoked_at FROM sessions WHERE previous_token_hash = $1`,
       [hash],
     );
@@ -266,7 +269,8 @@ export class SessionsService {
         return { kind: 'predecessor-in-grace', sessionId: parent.id, userId: parent.user_id, teamId: parent.team_id };
       return { kind: 'reuse', sessionId: parent.id, userId: parent.user_id, teamId: parent.team_id };
     }
-    const [used]: { session_id: string; user_id: string; team_id: string }[] = await this.dataSource.query(
+    const [used] = await queryRows<{ session_id: string; user_id: string; team_id: string }>(
+      this.dataSource.manager,
       `SELECT r.session_id, r.user_id, s.team_id FROM used_refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1`,
       [hash],
     );
@@ -277,11 +281,11 @@ export class SessionsService {
   async fingerprintOf(
     presented: string,
   ): Promise<{ sessionId: string; userId: string; teamId: string; fingerprint: string | null } | null> {
-    const [row]: { id: string; user_id: string; team_id: string; fingerprint: string | null }[] =
-      await this.dataSource.query(
-        `SELECT id, user_id, team_id, fingerprint FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL`,
-        [sha256Hex(presented)],
-      );
+    const [row] = await queryRows<{ id: string; user_id: string; team_id: string; fingerprint: string | null }>(
+      this.dataSource.manager,
+      `SELECT id, user_id, team_id, fingerprint FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL`,
+      [sha256Hex(presented)],
+    );
     return row ? { sessionId: row.id, userId: row.user_id, teamId: row.team_id, fingerprint: row.fingerprint } : null;
   }
 
@@ -297,13 +301,13 @@ export class SessionsService {
     manager: EntityManager = this.dataSource.manager,
     forUser?: string,
   ): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
+    const rows = await queryRows<{ id: string }>(
+      manager,
       `UPDATE sessions SET revoked_at = now(), revoked_reason = $${params.length + 1}
         WHERE ${where} AND revoked_at IS NULL RETURNING id`,
       [...params, reason],
     );
-    // UPDATE ... RETURNING through TypeORM's query() comes back as [rows, count].
-    const ids = (Array.isArray(rows[0]) ? (rows[0] as unknown as { id: string }[]) : rows).map((r) => r.id);
+    const ids = rows.map((r) => r.id);
     this.forget(ids);
     if (forUser !== undefined) await this.invalidation.publish('user', forUser, manager);
     else for (const id of ids) await this.invalidation.publish('session', id, manager);
@@ -335,23 +339,25 @@ export class SessionsService {
 
   async markAuthenticated(sessionId: string): Promise<Date> {
     const now = new Date();
-    await this.dataSource.query(`UPDATE sessions SET authenticated_at = $2, last_used_at = $2 WHERE id = $1`, [
-      sessionId,
-      now,
-    ]);
+    await queryRows(
+      this.dataSource.manager,
+      `UPDATE sessions SET authenticated_at = $2, last_used_at = $2 WHERE id = $1`,
+      [sessionId, now],
+    );
     return now;
   }
 
   async listLive(userId: string) {
     const now = Date.now();
-    const rows: {
+    const rows = await queryRows<{
       id: string;
       device: string | null;
       ip: string | null;
       user_agent: string | null;
       created_at: Date;
       last_used_at: Date;
-    }[] = await this.dataSource.query(
+    }>(
+      this.dataSource.manager,
       `SELECT id, device, ip, user_agent, created_at, last_used_at FROM sessions
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND created_at > $3 AND last_used_at > $4
         ORDER BY last_used_at DESC`,

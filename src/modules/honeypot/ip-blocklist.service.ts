@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { CacheInvalidation } from '../../database/cache-invalidation';
+import { queryRows } from '../../database/query-rows';
 
 /** Full reload period: the safety net behind the invalidation notifications. */
 const REFRESH_MS = 5_000;
@@ -51,7 +52,8 @@ export class IpBlocklistService implements OnModuleInit, OnApplicationShutdown {
     this.lastRefresh = Date.now();
     const epoch = this.epoch;
     try {
-      const rows: { ip: string; until: Date }[] = await this.dataSource.query(
+      const rows = await queryRows<{ ip: string; until: Date }>(
+        this.dataSource.manager,
         `SELECT ip, blocked_until AS until FROM ip_blocklist WHERE blocked_until > now()`,
       );
       const fresh = new Map(rows.map((r) => [r.ip, r.until.getTime()]));
@@ -70,7 +72,8 @@ export class IpBlocklistService implements OnModuleInit, OnApplicationShutdown {
 
   /** One IP's entry, after another instance announced a change to it. */
   private async reload(ip: string): Promise<void> {
-    const rows: { until: Date }[] = await this.dataSource.query(
+    const rows = await queryRows<{ until: Date }>(
+      this.dataSource.manager,
       `SELECT blocked_until AS until FROM ip_blocklist WHERE ip = $1 AND blocked_until > now()`,
       [ip],
     );
@@ -86,7 +89,8 @@ export class IpBlocklistService implements OnModuleInit, OnApplicationShutdown {
 
   async block(ip: string, reason: string): Promise<Date> {
     const until = new Date(Date.now() + this.config.honeypotBlockMs);
-    await this.dataSource.query(
+    await queryRows(
+      this.dataSource.manager,
       `INSERT INTO ip_blocklist (ip, reason, blocked_until) VALUES ($1, $2, $3)
        ON CONFLICT (ip) DO UPDATE SET reason = EXCLUDED.reason, blocked_until = GREATEST(ip_blocklist.blocked_until, EXCLUDED.blocked_until)`,
       [ip, reason.slice(0, 200), until],

@@ -14,6 +14,7 @@ import { PasswordHasher } from '../passwords/password-hasher.service';
 import { KeyedVerifier } from '../../common/security/keyed-verifier';
 import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
 import { UsersRepository } from '../users/users.module';
+import { queryAffected, queryRows } from '../../database/query-rows';
 import { matchingStep, newBackupCode, normaliseBackupCode, totp } from './totp';
 
 const ISSUER = 'Hearth CRM';
@@ -47,7 +48,8 @@ export class MfaService implements MfaVerifier {
         'Two-factor authentication is already enabled; disable it first to enrol a new device',
       );
     const secret = totp.generateSecret(20);
-    await this.dataSource.query(
+    await queryRows(
+      this.dataSource.manager,
       `INSERT INTO user_mfa (user_id, pending_secret_sealed, updated_at) VALUES ($1, $2, now())
        ON CONFLICT (user_id) DO UPDATE SET pending_secret_sealed = EXCLUDED.pending_secret_sealed, updated_at = now()`,
       [principal.userId, this.box.seal(secret, principal.userId)],
@@ -59,8 +61,8 @@ export class MfaService implements MfaVerifier {
 
   private async issueBackupCodes(userId: string, m: EntityManager): Promise<string[]> {
     const codes = Array.from({ length: BACKUP_CODE_COUNT }, newBackupCode);
-    await m.query(`DELETE FROM mfa_backup_codes WHERE user_id = $1`, [userId]);
-    await m.query(`INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, [
+    await queryRows(m, `DELETE FROM mfa_backup_codes WHERE user_id = $1`, [userId]);
+    await queryRows(m, `INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, [
       userId,
       codes.map((c) => this.backupCodeVerifier.digest(normaliseBackupCode(c), userId)),
     ]);
@@ -68,7 +70,8 @@ export class MfaService implements MfaVerifier {
   }
 
   async enable(principal: UserPrincipal, code: string, actor: Actor): Promise<{ backupCodes: string[] }> {
-    const [row]: { pending_secret_sealed: string | null }[] = await this.dataSource.query(
+    const [row] = await queryRows<{ pending_secret_sealed: string | null }>(
+      this.dataSource.manager,
       `SELECT pending_secret_sealed FROM user_mfa WHERE user_id = $1`,
       [principal.userId],
     );
@@ -81,7 +84,8 @@ export class MfaService implements MfaVerifier {
     if (step === null)
       throw new AppException('INVALID_MFA_CODE', 'The code is not valid; check the time on your device and try again');
     const backupCodes = await this.dataSource.transaction(async (m) => {
-      await m.query(
+      await queryRows(
+        m,
         `UPDATE user_mfa SET secret_sealed = pending_secret_sealed, pending_secret_sealed = NULL, enabled_at = now(), last_used_step = $2, updated_at = now()
           WHERE user_id = $1`,
         [principal.userId, step],
@@ -110,8 +114,8 @@ export class MfaService implements MfaVerifier {
   async disable(principal: UserPrincipal, password: string, code: string, actor: Actor): Promise<void> {
     await this.confirm(principal, password, code);
     await this.dataSource.transaction(async (m) => {
-      await m.query(`DELETE FROM user_mfa WHERE user_id = $1`, [principal.userId]);
-      await m.query(`DELETE FROM mfa_backup_codes WHERE user_id = $1`, [principal.userId]);
+      await queryRows(m, `DELETE FROM user_mfa WHERE user_id = $1`, [principal.userId]);
+      await queryRows(m, `DELETE FROM mfa_backup_codes WHERE user_id = $1`, [principal.userId]);
       await this.users.setMfaEnabled(principal.userId, false, m);
     });
     this.sessions.forgetUser(principal.userId);
@@ -134,31 +138,35 @@ export class MfaService implements MfaVerifier {
   async verifyLoginCode(userId: string, code: string): Promise<boolean> {
     const trimmed = code.trim();
     if (/^\d{6}$/.test(trimmed)) {
-      const [row]: { secret_sealed: string | null }[] = await this.dataSource.query(
+      const [row] = await queryRows<{ secret_sealed: string | null }>(
+        this.dataSource.manager,
         `SELECT secret_sealed FROM user_mfa WHERE user_id = $1`,
         [userId],
       );
       if (!row?.secret_sealed) return false;
       const step = matchingStep(trimmed, this.box.open(row.secret_sealed, userId));
       if (step === null) return false;
-      const claimed: [unknown[], number] = await this.dataSource.query(
+      const claimed = await queryAffected(
+        this.dataSource.manager,
         `UPDATE user_mfa SET last_used_step = $2, updated_at = now() WHERE user_id = $1 AND (last_used_step IS NULL OR last_used_step < $2)`,
         [userId, step],
       );
-      return claimed[1] === 1;
+      return claimed === 1;
     }
     const normalised = normaliseBackupCode(trimmed);
     if (normalised.length !== 8) return false;
-    const used: [unknown[], number] = await this.dataSource.query(
+    const used = await queryAffected(
+      this.dataSource.manager,
       `UPDATE mfa_backup_codes SET used_at = now() WHERE user_id = $1 AND code_hash = ANY($2::text[]) AND used_at IS NULL`,
       // Codes issued before keyed verifiers were stored as plain sha256: still honoured (once), never written.
       [userId, [this.backupCodeVerifier.digest(normalised, userId), sha256Hex(normalised)]],
     );
-    return used[1] === 1;
+    return used === 1;
   }
 
   async status(userId: string): Promise<{ enabled: boolean; enabledAt: string | null; backupCodesLeft: number }> {
-    const [row]: { enabled_at: Date | null; left: number }[] = await this.dataSource.query(
+    const [row] = await queryRows<{ enabled_at: Date | null; left: number }>(
+      this.dataSource.manager,
       `SELECT m.enabled_at, (SELECT count(*)::int FROM mfa_backup_codes b WHERE b.user_id = $1 AND b.used_at IS NULL) AS left
          FROM users u LEFT JOIN user_mfa m ON m.user_id = u.id WHERE u.id = $1`,
       [userId],

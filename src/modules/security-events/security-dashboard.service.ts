@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { queryRows } from '../../database/query-rows';
 
 export interface SecurityDashboard {
   windowHours: number;
@@ -38,13 +39,15 @@ export class SecurityDashboardService {
 
   async forTeam(teamId: string, now = new Date()): Promise<SecurityDashboard> {
     const from = new Date(now.getTime() - WINDOW_HOURS * 3_600_000);
-    const counts: { event_type: string; n: string }[] = await this.dataSource.query(
+    const counts = await queryRows<{ event_type: string; n: string }>(
+      this.dataSource.manager,
       `SELECT event_type, count(*) AS n FROM security_events
         WHERE team_id = $1 AND created_at >= $2 AND created_at <= $3 GROUP BY event_type`,
       [teamId, from, now],
     );
     const count = (type: string) => Number(counts.find((c) => c.event_type === type)?.n ?? 0);
-    const byHour: { hour: Date; event_type: string; n: string }[] = await this.dataSource.query(
+    const byHour = await queryRows<{ hour: Date; event_type: string; n: string }>(
+      this.dataSource.manager,
       `SELECT date_trunc('hour', created_at) AS hour, event_type, count(*) AS n FROM security_events
         WHERE team_id = $1 AND created_at >= $2 AND created_at <= $3 GROUP BY 1, 2 ORDER BY 1`,
       [teamId, from, now],
@@ -56,14 +59,15 @@ export class SecurityDashboardService {
       bucket[row.event_type] = Number(row.n);
       hours.set(key, bucket);
     }
-    const critical: {
+    const critical = await queryRows<{
       id: string;
       event_type: string;
       severity: string;
       ip_address: string | null;
       user_id: string | null;
       created_at: Date;
-    }[] = await this.dataSource.query(
+    }>(
+      this.dataSource.manager,
       `SELECT id, event_type, severity, ip_address, user_id, created_at FROM security_events
           WHERE team_id = $1 AND severity IN ('critical', 'high') AND created_at >= $2
           ORDER BY created_at DESC, id DESC LIMIT 10`,
@@ -102,7 +106,8 @@ export class SecurityDashboardService {
     from: Date,
     now: Date,
   ): Promise<{ activeSessions: number; averageSessionDurationSeconds: number | null }> {
-    const [row]: { active: string; avg_seconds: string | null }[] = await this.dataSource.query(
+    const [row] = await queryRows<{ active: string; avg_seconds: string | null }>(
+      this.dataSource.manager,
       `SELECT
          count(*) FILTER (WHERE s.revoked_at IS NULL AND s.expires_at > $3) AS active,
          avg(extract(epoch FROM (coalesce(s.revoked_at, s.last_used_at) - s.created_at)))

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { queryAffected } from '../../database/query-rows';
 
 /** Daily purge of security events past SECURITY_LOG_RETENTION_DAYS. Audit rows are never touched. */
 @Injectable()
@@ -21,11 +22,11 @@ export class SecurityEventsRetention {
     let total = 0;
     // In batches, so a first purge of a large table does not hold one long transaction.
     for (;;) {
-      const result: [unknown[], number] = await this.dataSource.query(
+      const deleted = await queryAffected(
+        this.dataSource.manager,
         `DELETE FROM security_events WHERE id IN (SELECT id FROM security_events WHERE created_at < $1 LIMIT 5000)`,
         [cutoff],
       );
-      const deleted = result[1] ?? 0;
       total += deleted;
       if (deleted < 5000) break;
     }

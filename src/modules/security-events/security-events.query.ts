@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { queryRows } from '../../database/query-rows';
 import { Page } from '../../common/http/envelope';
 import { keyset } from '../../common/pagination/keyset';
 import { DEFAULT_PAGE_SIZE } from '../../common/pagination/pagination-query.dto';
@@ -44,7 +45,8 @@ export class SecurityEventsQuery {
       cursor: q.cursor,
     });
     if (page.where) where.push(page.where);
-    const rows: (EventRow & { _k?: string | null })[] = await this.dataSource.query(
+    const rows = await queryRows<EventRow & { _k?: string | null }>(
+      this.dataSource.manager,
       `SELECT id, event_type, severity, user_id, api_key_id, ip_address, user_agent, details, created_at, ${page.select}
          FROM security_events WHERE ${where.join(' AND ')} ${page.tail}`,
       params,
