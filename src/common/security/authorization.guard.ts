@@ -87,7 +87,9 @@ export class AuthorizationGuard implements CanActivate {
     }
     const sensitive = this.meta<SensitiveKind>(SENSITIVE, context);
     if (sensitive) {
-      const required = sensitive === 'delete' ? this.config.reauth.forDelete : this.config.reauth.forExport;
+      const required =
+        sensitive === 'account' ||
+        (sensitive === 'delete' ? this.config.reauth.forDelete : this.config.reauth.forExport);
       if (required && Date.now() - principal.authTime > this.config.reauth.windowMs) {
         await this.events.record(
           'permission_denied',

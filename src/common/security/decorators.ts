@@ -35,9 +35,15 @@ export const UsersOnly = (): MethodDecorator & ClassDecorator =>
 export const AnyPrincipal = (): MethodDecorator & ClassDecorator =>
   applyDecorators(SetMetadata(ANY_PRINCIPAL, true), ApiBearerAuth(), ApiSecurity('api-key'));
 
-/** Delete and export: a Bearer caller must have entered the password within REAUTH_WINDOW_MINUTES. */
-export type SensitiveKind = 'delete' | 'export';
-export const Sensitive = (kind: SensitiveKind): MethodDecorator => SetMetadata(SENSITIVE, kind);
+/**
+ * Step-up: a Bearer caller must have entered the password within REAUTH_WINDOW_MINUTES (else 401
+ * REAUTH_REQUIRED). 'delete' and 'export' follow REQUIRE_REAUTH_FOR_DELETE / _EXPORT; 'account' (2FA changes,
+ * user management, key and webhook creation, team settings) is always on.
+ */
+export type SensitiveKind = 'delete' | 'export' | 'account';
+export const Sensitive = (kind: SensitiveKind): MethodDecorator & ClassDecorator => SetMetadata(SENSITIVE, kind);
+/** Always-on step-up (see Sensitive). */
+export const RequireFreshAuth = (): MethodDecorator & ClassDecorator => Sensitive('account');
 
 /**
  * The caller must have 2FA enabled. 'always' (API key creation, per the contract) or 'admin-actions' (user
