@@ -94,6 +94,10 @@ export interface AppConfig {
   };
   mail: { smtpUrl?: string; from: string; outboxDir: string };
   sentryDsn?: string;
+  /** Idempotency-Key records are kept this long (IDEMPOTENCY_TTL_HOURS). */
+  idempotency: { ttlMs: number };
+  /** CSV import ceilings (IMPORT_MAX_ROWS, IMPORT_MAX_BYTES). */
+  csvImport: { maxRows: number; maxBytes: number };
   csp: { defaultSrc: string[]; scriptSrc: string[]; styleSrc: string[]; imgSrc: string[]; connectSrc: string[] };
   logLevel: string;
   /** Where the generated development secrets came from, for the start-up warning. */
@@ -374,6 +378,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       outboxDir: join(dataDir, 'outbox'),
     },
     sentryDsn: e.raw('SENTRY_DSN'),
+    idempotency: { ttlMs: Math.round(e.number('IDEMPOTENCY_TTL_HOURS', 24, { min: 0.0001 }) * 3_600_000) },
+    csvImport: {
+      maxRows: e.number('IMPORT_MAX_ROWS', 50_000, { min: 1, integer: true }),
+      maxBytes: e.number('IMPORT_MAX_BYTES', 20 * 1024 * 1024, { min: 1, integer: true }),
+    },
     csp: {
       defaultSrc: e.sources('CSP_DEFAULT_SRC', self),
       scriptSrc: e.sources('CSP_SCRIPT_SRC', self),
