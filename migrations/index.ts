@@ -6,6 +6,7 @@ import { CrmResources1732400000000 } from './1732400000000-crm-resources';
 import { AuditLog1732400001000 } from './1732400001000-audit-log';
 import { AuditChainLanes1733100000000 } from './1733100000000-audit-chain-lanes';
 import { TenantRlsEverywhere1733200000000 } from './1733200000000-tenant-rls-everywhere';
+import { CrmAssignmentTrashVersion1733300000000 } from './1733300000000-crm-assignment-trash-version';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   AuditLog1732400001000,
   AuditChainLanes1733100000000,
   TenantRlsEverywhere1733200000000,
+  CrmAssignmentTrashVersion1733300000000,
 ];

@@ -1,9 +1,21 @@
 import { createHash } from 'node:crypto';
 
-export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE'] as const;
+export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE', 'RESTORE', 'PURGE'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_RESOURCE_TYPES = ['client', 'lead', 'appointment', 'escrow', 'listing', 'user', 'api_key'] as const;
+export const AUDIT_RESOURCE_TYPES = [
+  'client',
+  'lead',
+  'appointment',
+  'escrow',
+  'listing',
+  'activity',
+  'task',
+  'user',
+  'api_key',
+  'webhook',
+  'team',
+] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
 /** The prev_hash of each team's first row. */

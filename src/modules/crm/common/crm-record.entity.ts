@@ -22,7 +22,28 @@ export abstract class CrmRecord {
 
   @UpdateDateColumn({ type: 'timestamptz' })
   updatedAt: Date;
+
+  /** The user responsible for the record (a user of the same team), or null. Writable. */
+  @Column({ type: 'uuid', nullable: true })
+  assignedTo: string | null;
+
+  /** 1 on create, +1 per change (update, delete, restore): the ETag, checked against If-Match. */
+  @Column({ type: 'int', default: 1 })
+  version: number;
+
+  /** Set while the record is in the trash; not part of the API shape (the trash list shows it). */
+  @Column({ type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
 }
 
 /** Properties no request body may set. */
-export const SYSTEM_FIELDS = ['id', 'teamId', 'createdBy', 'createdByApiKey', 'createdAt', 'updatedAt'] as const;
+export const SYSTEM_FIELDS = [
+  'id',
+  'teamId',
+  'createdBy',
+  'createdByApiKey',
+  'createdAt',
+  'updatedAt',
+  'version',
+  'deletedAt',
+] as const;

@@ -73,7 +73,8 @@ export abstract class CrmResourceService implements OnModuleInit {
     const system = new Set<string>(SYSTEM_FIELDS);
     const infos: ColumnInfo[] = [];
     for (const col of metadata.columns) {
-      if (col.propertyName === 'teamId') continue;
+      // Never in the API shape: the team (from the caller) and the trash marker (the trash list adds it).
+      if (col.propertyName === 'teamId' || col.propertyName === 'deletedAt') continue;
       const quoted = `"${col.databaseName}"`;
       let select = quoted;
       const type = String(col.type);
