@@ -24,6 +24,8 @@ describe('permission model', () => {
   it('valid scope names', () => {
     expect(VALID_SCOPE.test('clients:read')).toBe(true);
     expect(VALID_SCOPE.test('*:write')).toBe(true);
+    expect(VALID_SCOPE.test('activities:read')).toBe(true);
+    expect(VALID_SCOPE.test('tasks:*')).toBe(true);
     expect(VALID_SCOPE.test('users:read')).toBe(false);
     expect(VALID_SCOPE.test('clients:admin')).toBe(false);
   });

@@ -1,7 +1,15 @@
 export const ROLES = ['admin', 'agent', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const CRM_RESOURCES = ['clients', 'leads', 'appointments', 'escrows', 'listings'] as const;
+export const CRM_RESOURCES = [
+  'clients',
+  'leads',
+  'appointments',
+  'escrows',
+  'listings',
+  'activities',
+  'tasks',
+] as const;
 export type CrmResource = (typeof CRM_RESOURCES)[number];
 /** Everything a route can declare a permission on; only CRM resources can be granted to API keys. */
 export type PermissionResource = CrmResource | 'users' | 'api_keys' | 'audit' | 'security';
