@@ -7,6 +7,8 @@ import { AuditLog1732400001000 } from './1732400001000-audit-log';
 import { AuditChainLanes1733100000000 } from './1733100000000-audit-chain-lanes';
 import { TenantRlsEverywhere1733200000000 } from './1733200000000-tenant-rls-everywhere';
 import { CrmAssignmentTrashVersion1733300000000 } from './1733300000000-crm-assignment-trash-version';
+import { ActivitiesTasks1733300001000 } from './1733300001000-activities-tasks';
+import { Idempotency1733300003000 } from './1733300003000-idempotency';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -19,4 +21,6 @@ export const MIGRATIONS = [
   AuditChainLanes1733100000000,
   TenantRlsEverywhere1733200000000,
   CrmAssignmentTrashVersion1733300000000,
+  ActivitiesTasks1733300001000,
+  Idempotency1733300003000,
 ];

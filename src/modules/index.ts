@@ -7,6 +7,7 @@ import { AuthModule } from './auth/auth.module';
 import { ConsoleModule } from './console/console.module';
 import { CrmModule } from './crm/crm.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MfaModule } from './mfa/mfa.module';
 import { UsersAdminModule } from './users/users-admin.module';
 
@@ -22,4 +23,5 @@ export const FEATURE_MODULES: Type<unknown>[] = [
   AlertsModule,
   AnomalyModule,
   ConsoleModule,
+  IdempotencyModule,
 ];

@@ -1,0 +1,157 @@
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Observable, from, mergeMap, of } from 'rxjs';
+import { AppException } from '../../common/http/app.exception';
+import { type Principal } from '../../common/security/principal';
+import { type ClaimOutcome, IdempotencyService, type IdempotencyScope } from './idempotency.service';
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+/** 1 to 255 printable ASCII characters (space included, as Stripe allows; Node trims the ends). */
+const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+/** What the onSend hook must do for a request that carried a key. */
+type RequestState =
+  | { kind: 'claimed'; scope: IdempotencyScope; claimId: string; settled: boolean }
+  | { kind: 'replay'; statusCode: number; body: string; contentType: string | null };
+
+const STATE = new WeakMap<FastifyRequest, RequestState>();
+
+/** Every POST under /v1 except /v1/auth/*, judged on the route as routed (not the URL's spelling). */
+export function idempotencyApplies(method: string, route: string | undefined): boolean {
+  return method === 'POST' && !!route && route.startsWith('/v1/') && !route.startsWith('/v1/auth/');
+}
+
+/** JSON with object keys sorted at every level: the same body however its keys were ordered. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** sha256 of the body: raw bytes for a raw body (CSV import), canonical JSON otherwise. */
+export function bodyDigest(body: unknown): string {
+  if (body === undefined || body === null) return sha256('');
+  if (Buffer.isBuffer(body)) return sha256(body);
+  if (typeof body === 'string') return sha256(Buffer.from(body, 'utf8'));
+  return sha256(canonicalJson(body));
+}
+
+/**
+ * What "the same request" means: method, the matched route and its parameters (so `/v1/leads`,
+ * `/v1/leads/` and `/v1/%6Ceads` are one request), the query (a dry-run import is not the real one) and
+ * the body's digest.
+ */
+export function requestFingerprint(request: FastifyRequest): string {
+  const route = request.routeOptions?.url ?? '';
+  return sha256(
+    [
+      request.method,
+      route,
+      canonicalJson(request.params ?? {}),
+      canonicalJson(request.query ?? {}),
+      bodyDigest(request.body),
+    ].join('\n'),
+  );
+}
+
+function scopeOf(principal: Principal, key: string): IdempotencyScope {
+  return principal.kind === 'user'
+    ? { teamId: principal.teamId, credentialKind: 'user', credentialId: principal.userId, key }
+    : { teamId: principal.teamId, credentialKind: 'api_key', credentialId: principal.apiKeyId, key };
+}
+
+/**
+ * Idempotency-Key on POST routes. Runs after the guards (the caller is known, a refused caller claims
+ * nothing) and around the pipes and the handler (a 400 from validation is a kept answer like any other 4xx).
+ * The answer itself is stored, or the claim dropped, by `onSend` below: there every answer is final, whether
+ * the handler returned or the exception filter wrote an error, and the row is written before the answer
+ * leaves, so a client that got it and retries is replayed, never told "still in progress".
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(private readonly service: IdempotencyService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (!idempotencyApplies(request.method, request.routeOptions?.url)) return next.handle();
+    const raw = request.headers[IDEMPOTENCY_HEADER];
+    if (raw === undefined) return next.handle();
+    if (typeof raw !== 'string' || !KEY_PATTERN.test(raw)) {
+      throw AppException.validation('Invalid Idempotency-Key: send one value of 1 to 255 printable ASCII characters', [
+        { field: 'Idempotency-Key', errors: ['must be 1 to 255 printable ASCII characters'] },
+      ]);
+    }
+    // Routes without a team credential (public honeypots) have nothing to scope a key to.
+    const principal = request.principal;
+    if (!principal) return next.handle();
+    const scope = scopeOf(principal, raw);
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    return from(this.service.claim(scope, requestFingerprint(request))).pipe(
+      mergeMap((outcome: ClaimOutcome) => {
+        switch (outcome.kind) {
+          case 'claimed':
+            STATE.set(request, { kind: 'claimed', scope, claimId: outcome.claimId, settled: false });
+            return next.handle();
+          case 'replay':
+            STATE.set(request, outcome);
+            void reply.status(outcome.statusCode);
+            // The handler does not run; onSend swaps in the stored body.
+            return of(null);
+          default:
+            throw new AppException(
+              'IDEMPOTENCY_CONFLICT',
+              outcome.reason === 'other-request'
+                ? 'This Idempotency-Key was already used with another request (method, path or body)'
+                : 'A request with this Idempotency-Key is still being processed; retry later',
+            );
+        }
+      }),
+    );
+  }
+}
+
+/**
+ * The Fastify `onSend` hook that finishes what the interceptor started: replays the stored answer, or stores
+ * this answer (2xx-4xx, as sent), or drops the claim (5xx, or a streamed answer that cannot be stored).
+ */
+export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
+  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    const state = STATE.get(request);
+    if (!state) return payload;
+    if (state.kind === 'replay') {
+      STATE.delete(request);
+      void reply.code(state.statusCode);
+      void reply.header('content-type', state.contentType ?? 'application/json; charset=utf-8');
+      void reply.header(REPLAYED_HEADER, 'true');
+      return state.body;
+    }
+    if (state.settled) return payload;
+    state.settled = true;
+    const storable = typeof payload === 'string' || Buffer.isBuffer(payload);
+    try {
+      if (reply.statusCode >= 500 || !storable) await service.release(state.scope, state.claimId);
+      else {
+        const contentType = reply.getHeader('content-type');
+        await service.complete(state.scope, state.claimId, {
+          statusCode: reply.statusCode,
+          body: Buffer.isBuffer(payload) ? payload.toString('utf8') : payload,
+          contentType: typeof contentType === 'string' ? contentType : null,
+        });
+      }
+    } catch (err) {
+      // The answer still goes out; the key stays "in progress" (409) until it expires. See README.
+      logger.error(`could not settle Idempotency-Key claim: ${(err as Error).message}`);
+    }
+    return payload;
+  };
+}
