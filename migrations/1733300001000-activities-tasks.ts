@@ -34,7 +34,7 @@ function visible(table: string): string {
  *
  * A task's `completed_at` is kept by a trigger (set when the status becomes done, cleared when it leaves done),
  * so every write path (API, import) agrees with the CHECK tying the two together. `reminded_for_due_at` is the
- * reminder job's claim: the due date a reminder was sent for. Moving `due_at` makes them differ again, which
+ * reminder job's claim: the due date a reminder was sent for. Moving `due_at` clears it (same trigger), which
  * re-arms the reminder; the claim itself is one UPDATE … FOR UPDATE SKIP LOCKED, so several instances never
  * send one twice.
  *
@@ -107,7 +107,7 @@ export class ActivitiesTasks1733300001000 implements MigrationInterface {
       )`);
 
     await q.query(`
-      CREATE FUNCTION tasks_keep_completed_at() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION tasks_bookkeeping() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF NEW.status <> 'done' THEN
           NEW.completed_at := NULL;
@@ -116,11 +116,15 @@ export class ActivitiesTasks1733300001000 implements MigrationInterface {
         ELSE
           NEW.completed_at := OLD.completed_at;
         END IF;
+        -- A moved due date is a new reminder, even when it moves back to one already reminded.
+        IF TG_OP = 'UPDATE' AND NEW.due_at IS DISTINCT FROM OLD.due_at THEN
+          NEW.reminded_for_due_at := NULL;
+        END IF;
         RETURN NEW;
       END $$`);
     await q.query(`
-      CREATE TRIGGER tasks_keep_completed_at BEFORE INSERT OR UPDATE OF status, completed_at ON tasks
-        FOR EACH ROW EXECUTE FUNCTION tasks_keep_completed_at()`);
+      CREATE TRIGGER tasks_bookkeeping BEFORE INSERT OR UPDATE OF status, completed_at, due_at ON tasks
+        FOR EACH ROW EXECUTE FUNCTION tasks_bookkeeping()`);
 
     for (const table of ['activities', 'tasks']) {
       // Lists: the default and updatedAt sorts, "mine", the trash, q.
@@ -173,7 +177,7 @@ export class ActivitiesTasks1733300001000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE tasks`);
-    await q.query(`DROP FUNCTION tasks_keep_completed_at()`);
+    await q.query(`DROP FUNCTION tasks_bookkeeping()`);
     await q.query(`DROP TABLE activities`);
   }
 }

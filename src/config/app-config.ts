@@ -98,6 +98,8 @@ export interface AppConfig {
   idempotency: { ttlMs: number };
   /** CSV import ceilings (IMPORT_MAX_ROWS, IMPORT_MAX_BYTES). */
   csvImport: { maxRows: number; maxBytes: number };
+  /** Task reminder mail: how long before dueAt, how often the job looks, and how late it still sends one. */
+  taskReminders: { leadMs: number; intervalMs: number; graceMs: number };
   csp: { defaultSrc: string[]; scriptSrc: string[]; styleSrc: string[]; imgSrc: string[]; connectSrc: string[] };
   logLevel: string;
   /** Where the generated development secrets came from, for the start-up warning. */
@@ -382,6 +384,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     csvImport: {
       maxRows: e.number('IMPORT_MAX_ROWS', 50_000, { min: 1, integer: true }),
       maxBytes: e.number('IMPORT_MAX_BYTES', 20 * 1024 * 1024, { min: 1, integer: true }),
+    },
+    taskReminders: {
+      leadMs: Math.round(e.number('TASK_REMINDER_MINUTES', 60, { min: 0 }) * 60_000),
+      intervalMs: Math.round(e.number('TASK_REMINDER_INTERVAL_SECONDS', 30, { min: 0.05, max: 3600 }) * 1000),
+      graceMs: e.minutes('TASK_REMINDER_GRACE_MINUTES', 15),
     },
     csp: {
       defaultSrc: e.sources('CSP_DEFAULT_SRC', self),
