@@ -6,6 +6,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -14,6 +15,7 @@ import {
   CurrentActor,
   CurrentPrincipal,
   Permission,
+  RequireFreshAuth,
   RequireMfaEnrolment,
   UsersOnly,
 } from '../../common/security/decorators';
@@ -32,9 +34,14 @@ export class ApiKeysController {
 
   @Post()
   @Permission('api_keys', 'write')
-  @ApiOperation({ summary: 'Create a key (admin with 2FA and a fresh code in `otp`); the key is shown this once' })
+  @RequireFreshAuth()
+  @ApiOperation({
+    summary:
+      'Create a key (admin with 2FA, a recent password entry and a fresh code in `otp`); the key is shown this once',
+  })
   @ApiCreatedResponse({ description: 'data: {id, key, prefix, scopes, expiresAt, allowedIps, ...}' })
-  @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE' })
+  @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE | REAUTH_REQUIRED' })
+  @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong codes count toward the account lock' })
   create(@CurrentPrincipal() principal: UserPrincipal, @Body() body: CreateApiKeyDto, @CurrentActor() actor: Actor) {
     return this.keys.create(principal, body, actor);
   }

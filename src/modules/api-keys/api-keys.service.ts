@@ -137,8 +137,8 @@ export class ApiKeysService {
       return normalised;
     });
     const expiresAt = this.expiryFrom(input);
-    if (!(await this.mfa.verifyLoginCode(principal.userId, input.otp)))
-      throw new AppException('INVALID_MFA_CODE', 'The 2FA code is not valid');
+    // Counted toward the account's lock like every other prompt (423 while it holds).
+    await this.mfa.confirmCode(principal, input.otp, actor, 'api-key-create');
 
     const prefix = newPrefix();
     const key = `${prefix}_${randomBytes(32).toString('base64url')}`;

@@ -145,7 +145,7 @@ export class AuthController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { token } = presentedRefreshToken(request, body?.refreshToken);
-    if (token && token.length <= 200) await this.sessions.revokeByToken(token, 'logout');
+    if (token && token.length <= 200) await this.auth.logout(token, originOf(request));
     clearRefreshCookie(reply, this.config);
     return { loggedOut: true };
   }
@@ -157,10 +157,14 @@ export class AuthController {
   @ApiOkResponse({ description: 'data: {revokedSessions}' })
   @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' })
   @ApiForbiddenResponse({ description: 'FORBIDDEN: API keys cannot use this route' })
-  async logoutAll(@CurrentPrincipal() principal: UserPrincipal, @Res({ passthrough: true }) reply: FastifyReply) {
-    const revoked = await this.sessions.revokeAllForUser(principal.userId, 'logout_all');
+  async logoutAll(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const revoked = await this.auth.logoutAll(principal, originOf(request));
     clearRefreshCookie(reply, this.config);
-    return { revokedSessions: revoked.length };
+    return { revokedSessions: revoked };
   }
 
   @Get('sessions')
@@ -190,9 +194,12 @@ export class AuthController {
   @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' })
   @ApiForbiddenResponse({ description: 'FORBIDDEN: API keys cannot use this route' })
   @ApiNotFoundResponse({ description: 'NOT_FOUND: not one of your live sessions' })
-  async revokeSession(@CurrentPrincipal() principal: UserPrincipal, @Param('id', UuidPipe) id: string) {
-    const revoked = await this.sessions.revokeSession(id, 'revoked_by_user', principal.userId);
-    if (!revoked.length) throw AppException.notFound('Session');
+  async revokeSession(
+    @CurrentPrincipal() principal: UserPrincipal,
+    @Param('id', UuidPipe) id: string,
+    @Req() request: FastifyRequest,
+  ) {
+    if (!(await this.auth.revokeOwnSession(principal, id, originOf(request)))) throw AppException.notFound('Session');
     return { revoked: true, id };
   }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { JWT_STRATEGY } from '../../common/security/authentication.guard';
 import { AuthController } from './auth.controller';
+import { AccountNotices } from './account-notices.service';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
 import { LockoutService } from './lockout.service';
@@ -24,6 +25,7 @@ import { Team } from '../teams/entities/team.entity';
   controllers: [AuthController],
   providers: [
     AuthService,
+    AccountNotices,
     LockoutService,
     SessionsService,
     TokenService,
@@ -31,6 +33,6 @@ import { Team } from '../teams/entities/team.entity';
     JwtStrategy,
     { provide: JWT_STRATEGY, useExisting: JwtStrategy },
   ],
-  exports: [SessionsService, TokenService, LockoutService, JWT_STRATEGY],
+  exports: [SessionsService, TokenService, LockoutService, AccountNotices, JWT_STRATEGY],
 })
 export class AuthModule {}

@@ -12,7 +12,8 @@ import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
 import { SecurityEventContext, SecurityEventsService } from '../security-events/security-events.service';
 import { type PublicUser, type User, type UserCredentials, UsersRepository, publicUser } from '../users/users.module';
-import { LockoutService } from './lockout.service';
+import { AccountNotices } from './account-notices.service';
+import { LockoutService, Verdict } from './lockout.service';
 import { SessionOrigin, SessionsService } from './sessions.service';
 import { IssuedAccessToken, TokenService, randomToken, sha256Hex } from './token.service';
 
@@ -55,6 +56,7 @@ export class AuthService {
     private readonly lockout: LockoutService,
     private readonly mail: MailService,
     private readonly users: UsersRepository,
+    private readonly notices: AccountNotices,
     @Optional() private readonly mfa?: MfaVerifier,
   ) {}
 
@@ -132,34 +134,26 @@ export class AuthService {
     password: string,
     otp: string | undefined,
     origin: RequestOrigin,
+    prompt: 'login' | 'reauth',
   ): Promise<CredentialRow> {
     const invalid = () => new AppException('INVALID_CREDENTIALS', 'Invalid email or password');
     const user = await this.findByEmail(email);
-    if (!user) {
-      const reserved = await this.lockout.reserveUnknown(email, origin);
-      await this.hasher.verifyAgainstDummy(password);
-      throw await this.lockout.failUnknown(email, reserved, origin, invalid());
-    }
-    const reserved = await this.lockout.reserve(user, origin);
-    const passwordOk = await this.hasher.verify(user.password_hash, password);
-    if (user.disabled) throw await this.lockout.fail(user, reserved, origin, 'disabled', invalid());
-    if (!passwordOk) throw await this.lockout.fail(user, reserved, origin, 'wrong_password', invalid());
-    if (user.mfa_enabled) {
-      if (!otp) {
-        await this.lockout.release(user, reserved);
-        throw new AppException('MFA_REQUIRED', 'Enter the code from your authenticator app (or a backup code)');
-      }
-      const ok = this.mfa ? await this.mfa.verifyLoginCode(user.id, otp.trim()) : false;
-      if (!ok)
-        throw await this.lockout.fail(
-          user,
-          reserved,
-          origin,
-          'wrong_mfa_code',
-          new AppException('INVALID_MFA_CODE', 'The code is not valid'),
+    if (!user)
+      return this.lockout.checkUnknown(email, origin, () => this.hasher.verifyAgainstDummy(password), invalid());
+    await this.lockout.check(user, origin, prompt, async () => {
+      const passwordOk = await this.hasher.verify(user.password_hash, password);
+      if (user.disabled) return Verdict.wrongPassword('disabled', invalid());
+      if (!passwordOk) return Verdict.wrongPassword('wrong_password', invalid());
+      if (!user.mfa_enabled) return Verdict.right();
+      if (!otp)
+        return Verdict.undecided(
+          new AppException('MFA_REQUIRED', 'Enter the code from your authenticator app (or a backup code)'),
         );
-    }
-    await this.lockout.succeed(user, reserved, origin);
+      const ok = this.mfa ? await this.mfa.verifyLoginCode(user.id, otp.trim()) : false;
+      return ok
+        ? Verdict.right()
+        : Verdict.wrongCode('wrong_mfa_code', new AppException('INVALID_MFA_CODE', 'The code is not valid'));
+    });
     if (this.hasher.needsRehash(user.password_hash)) {
       await this.users.replacePasswordHash(user.id, await this.hasher.hash(password));
     }
@@ -167,7 +161,7 @@ export class AuthService {
   }
 
   async login(input: { email: string; password: string; otp?: string }, origin: RequestOrigin): Promise<SignedIn> {
-    const user = await this.verifyCredentials(input.email, input.password, input.otp, origin);
+    const user = await this.verifyCredentials(input.email, input.password, input.otp, origin, 'login');
     await this.users.recordLastLogin(user.id);
     const session = await this.sessions.create(user.id, user.team_id, origin);
     const ctx = originEvent(origin, user.id, user.team_id);
@@ -221,7 +215,7 @@ export class AuthService {
   ): Promise<IssuedAccessToken> {
     const user = await this.findByEmail(principal.email);
     if (!user || user.id !== principal.userId) throw AppException.unauthenticated();
-    await this.verifyCredentials(user.email, input.password, input.otp, origin);
+    await this.verifyCredentials(user.email, input.password, input.otp, origin, 'reauth');
     const at = await this.sessions.markAuthenticated(principal.sessionId);
     return this.access(user.id, user.team_id, user.role, principal.sessionId, at);
   }
@@ -264,17 +258,14 @@ export class AuthService {
   ): Promise<{ revokedSessions: number }> {
     const current = await this.passwordHashOf(principal.userId);
     const subject = { id: principal.userId, team_id: current.teamId };
-    const reserved = await this.lockout.reserve(subject, origin);
-    if (!(await this.hasher.verify(current.hash, input.currentPassword))) {
-      throw await this.lockout.fail(
-        subject,
-        reserved,
-        origin,
-        'wrong_current_password',
-        new AppException('INVALID_CREDENTIALS', 'The current password is not correct'),
-      );
-    }
-    await this.lockout.succeed(subject, reserved, origin);
+    await this.lockout.check(subject, origin, 'change-password', async () =>
+      (await this.hasher.verify(current.hash, input.currentPassword))
+        ? Verdict.right()
+        : Verdict.wrongPassword(
+            'wrong_current_password',
+            new AppException('INVALID_CREDENTIALS', 'The current password is not correct'),
+          ),
+    );
     this.policy.assertAcceptable(input.newPassword, { email: current.email, field: 'newPassword' });
     await this.assertNotRecent(principal.userId, current.hash, input.newPassword);
     await this.setPassword(principal.userId, current.hash, input.newPassword);
@@ -284,7 +275,51 @@ export class AuthService {
       'medium',
       originEvent(origin, principal.userId, principal.teamId, { otherSessionsRevoked: revoked.length }),
     );
+    await this.notices.securityChange({
+      to: current.email,
+      subject: 'Your Hearth CRM password was changed',
+      what: 'The password of your account was changed.',
+      ip: origin.ip,
+      revokedSessions: revoked.length,
+    });
     return { revokedSessions: revoked.length };
+  }
+
+  /** POST /logout: the session holding this refresh token ends (nothing happens for an unknown or dead token). */
+  async logout(refreshToken: string, origin: SessionOrigin): Promise<void> {
+    const owner = await this.sessions.revokeByToken(refreshToken, 'logout');
+    if (owner)
+      await this.events.record(
+        'logout',
+        'low',
+        originEvent(origin, owner.userId, owner.teamId, { sessionId: owner.sessionId }),
+      );
+  }
+
+  /** POST /logout-all: every session of the caller ends, this one included. */
+  async logoutAll(principal: UserPrincipal, origin: SessionOrigin): Promise<number> {
+    const revoked = await this.sessions.revokeAllForUser(principal.userId, 'logout_all');
+    await this.events.record(
+      'logout',
+      'low',
+      originEvent(origin, principal.userId, principal.teamId, { allSessions: true, sessionsRevoked: revoked.length }),
+    );
+    return revoked.length;
+  }
+
+  /** DELETE /sessions/:id: one of the caller's own live sessions ends; false when it is not one. */
+  async revokeOwnSession(principal: UserPrincipal, sessionId: string, origin: SessionOrigin): Promise<boolean> {
+    const revoked = await this.sessions.revokeSession(sessionId, 'revoked_by_user', principal.userId);
+    if (!revoked.length) return false;
+    await this.events.record(
+      'session_revoked',
+      'low',
+      originEvent(origin, principal.userId, principal.teamId, {
+        sessionId,
+        current: sessionId === principal.sessionId,
+      }),
+    );
+    return true;
   }
 
   /**

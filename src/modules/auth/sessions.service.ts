@@ -314,8 +314,15 @@ export class SessionsService {
     return ids;
   }
 
-  revokeByToken(presented: string, reason: string): Promise<string[]> {
-    return this.revokeWhere('token_hash = $1', [sha256Hex(presented)], reason);
+  /** Revokes the session holding this refresh token; returns whose it was (for the logout event), or null. */
+  async revokeByToken(
+    presented: string,
+    reason: string,
+  ): Promise<{ sessionId: string; userId: string; teamId: string } | null> {
+    const owner = await this.fingerprintOf(presented);
+    if (!owner) return null;
+    const ids = await this.revokeWhere('id = $1 AND token_hash = $2', [owner.sessionId, sha256Hex(presented)], reason);
+    return ids.length ? { sessionId: owner.sessionId, userId: owner.userId, teamId: owner.teamId } : null;
   }
 
   revokeSession(sessionId: string, reason: string, userId?: string): Promise<string[]> {

@@ -4,10 +4,11 @@ import {
   ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentActor, CurrentPrincipal, UsersOnly } from '../../common/security/decorators';
+import { CurrentActor, CurrentPrincipal, RequireFreshAuth, UsersOnly } from '../../common/security/decorators';
 import { Actor, UserPrincipal } from '../../common/security/principal';
 import { ConfirmMfaDto, EnableMfaDto } from './dto/mfa.dto';
 import { MfaService } from './mfa.service';
@@ -29,30 +30,36 @@ export class MfaController {
 
   @Post('setup')
   @HttpCode(200)
+  @RequireFreshAuth()
   @ApiOperation({
     summary:
       'Start TOTP enrolment: a new secret, its otpauth:// URI and a QR code (PNG data URL); not active until enabled',
   })
   @ApiOkResponse({ description: 'data: {secret, otpauthUrl, qrCode}' })
   @ApiConflictResponse({ description: 'CONFLICT: 2FA already enabled' })
+  @ApiUnauthorizedResponse({ description: 'REAUTH_REQUIRED: the password was entered too long ago' })
   setup(@CurrentPrincipal() principal: UserPrincipal) {
     return this.mfa.setup(principal);
   }
 
   @Post('enable')
   @HttpCode(200)
+  @RequireFreshAuth()
   @ApiOperation({ summary: 'Confirm enrolment with a current code; returns 10 one-time backup codes (shown once)' })
   @ApiOkResponse({ description: 'data: {backupCodes: string[10]}' })
-  @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE' })
+  @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE | REAUTH_REQUIRED' })
+  @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong codes count toward the account lock' })
   enable(@CurrentPrincipal() principal: UserPrincipal, @Body() body: EnableMfaDto, @CurrentActor() actor: Actor) {
     return this.mfa.enable(principal, body.code, actor);
   }
 
   @Post('disable')
   @HttpCode(200)
+  @RequireFreshAuth()
   @ApiOperation({ summary: 'Turn 2FA off: needs the password and a current code (or a backup code)' })
   @ApiOkResponse({ description: 'data: {enabled: false}' })
-  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE' })
+  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE | REAUTH_REQUIRED' })
+  @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong passwords and codes count toward the account lock' })
   async disable(
     @CurrentPrincipal() principal: UserPrincipal,
     @Body() body: ConfirmMfaDto,
@@ -64,12 +71,14 @@ export class MfaController {
 
   @Post('backup-codes')
   @HttpCode(200)
+  @RequireFreshAuth()
   @ApiOperation({
     summary: 'A fresh set of 10 backup codes (the old set stops working): needs the password and a code',
   })
   @ApiOkResponse({ description: 'data: {backupCodes: string[10]}' })
-  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE' })
-  regenerate(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ConfirmMfaDto) {
-    return this.mfa.regenerateBackupCodes(principal, body.password, body.code);
+  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE | REAUTH_REQUIRED' })
+  @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong passwords and codes count toward the account lock' })
+  regenerate(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ConfirmMfaDto, @CurrentActor() actor: Actor) {
+    return this.mfa.regenerateBackupCodes(principal, body.password, body.code, actor);
   }
 }

@@ -8,6 +8,8 @@ import { AppException } from '../../common/http/app.exception';
 import { MfaVerifier } from '../../common/security/mfa-verifier';
 import { Actor, UserPrincipal } from '../../common/security/principal';
 import { SecretBox } from '../../common/security/secret-box';
+import { AccountNotices } from '../auth/account-notices.service';
+import { LockoutService, type LockoutSubject, Verdict } from '../auth/lockout.service';
 import { SessionsService } from '../auth/sessions.service';
 import { sha256Hex } from '../auth/token.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
@@ -36,6 +38,8 @@ export class MfaService implements MfaVerifier {
     private readonly sessions: SessionsService,
     private readonly events: SecurityEventsService,
     private readonly users: UsersRepository,
+    private readonly lockout: LockoutService,
+    private readonly notices: AccountNotices,
   ) {
     this.box = new SecretBox(config.dataEncryptionKey);
     this.backupCodeVerifier = new KeyedVerifier(config.dataEncryptionKey, 'backup-codes');
@@ -80,54 +84,111 @@ export class MfaService implements MfaVerifier {
         { field: 'code', errors: ['no enrolment in progress'] },
       ]);
     const secret = this.box.open(row.pending_secret_sealed, principal.userId);
-    const step = matchingStep(code, secret);
-    if (step === null)
-      throw new AppException('INVALID_MFA_CODE', 'The code is not valid; check the time on your device and try again');
+    const found: { step: number | null } = { step: null };
+    await this.lockout.check(this.subject(principal), actor, '2fa-enable', () => {
+      found.step = matchingStep(code, secret);
+      return found.step === null
+        ? Verdict.wrongCode(
+            'wrong_mfa_code',
+            new AppException('INVALID_MFA_CODE', 'The code is not valid; check the time on your device and try again'),
+          )
+        : Verdict.right();
+    });
     const backupCodes = await this.dataSource.transaction(async (m) => {
       await queryRows(
         m,
         `UPDATE user_mfa SET secret_sealed = pending_secret_sealed, pending_secret_sealed = NULL, enabled_at = now(), last_used_step = $2, updated_at = now()
           WHERE user_id = $1`,
-        [principal.userId, step],
+        [principal.userId, found.step],
       );
       await this.users.setMfaEnabled(principal.userId, true, m);
       return this.issueBackupCodes(principal.userId, m);
     });
+    const revoked = await this.sessions.revokeAllForUser(principal.userId, 'mfa_enabled', principal.sessionId);
     this.sessions.forgetUser(principal.userId);
-    await this.events.record('mfa_enabled', 'medium', eventContext(actor));
+    await this.events.record('mfa_enabled', 'medium', eventContext(actor, { otherSessionsRevoked: revoked.length }));
+    await this.notices.securityChange({
+      to: principal.email,
+      subject: 'Two-factor authentication is on for your Hearth CRM account',
+      what: 'Two-factor authentication was turned on for your account: signing in now also asks for a code.',
+      ip: actor.ip,
+      revokedSessions: revoked.length,
+    });
     return { backupCodes };
   }
 
-  /** Password and a second factor: what disabling 2FA or replacing backup codes requires. */
-  private async confirm(principal: UserPrincipal, password: string, code: string): Promise<void> {
+  private subject(principal: UserPrincipal): LockoutSubject {
+    return { id: principal.userId, team_id: principal.teamId };
+  }
+
+  /**
+   * Password and a second factor: what disabling 2FA or replacing backup codes requires. One prompt, one counted
+   * attempt (LockoutService): a wrong password or code counts toward the account's lock, and 423 while it holds.
+   */
+  private async confirm(principal: UserPrincipal, password: string, code: string, actor: Actor, prompt: string) {
     const user = await this.users.findPasswordHashAndMfa(principal.userId);
     if (!user?.mfa_enabled)
       throw AppException.validation('Two-factor authentication is not enabled', [
         { field: 'code', errors: ['2FA is not enabled'] },
       ]);
-    if (!(await this.hasher.verify(user.password_hash, password)))
-      throw new AppException('INVALID_CREDENTIALS', 'The password is not correct');
-    if (!(await this.verifyLoginCode(principal.userId, code)))
-      throw new AppException('INVALID_MFA_CODE', 'The code is not valid');
+    await this.lockout.check(this.subject(principal), actor, prompt, async () => {
+      if (!(await this.hasher.verify(user.password_hash, password)))
+        return Verdict.wrongPassword(
+          'wrong_password',
+          new AppException('INVALID_CREDENTIALS', 'The password is not correct'),
+        );
+      if (!(await this.verifyLoginCode(principal.userId, code)))
+        return Verdict.wrongCode('wrong_mfa_code', new AppException('INVALID_MFA_CODE', 'The code is not valid'));
+      return Verdict.right();
+    });
+  }
+
+  /** A second-factor prompt on its own (API key creation's `otp`), counted like every other prompt. */
+  async confirmCode(principal: UserPrincipal, code: string, actor: Actor, prompt: string): Promise<void> {
+    await this.lockout.check(this.subject(principal), actor, prompt, async () =>
+      (await this.verifyLoginCode(principal.userId, code))
+        ? Verdict.right()
+        : Verdict.wrongCode('wrong_mfa_code', new AppException('INVALID_MFA_CODE', 'The 2FA code is not valid')),
+    );
   }
 
   async disable(principal: UserPrincipal, password: string, code: string, actor: Actor): Promise<void> {
-    await this.confirm(principal, password, code);
-    await this.dataSource.transaction(async (m) => {
-      await queryRows(m, `DELETE FROM user_mfa WHERE user_id = $1`, [principal.userId]);
-      await queryRows(m, `DELETE FROM mfa_backup_codes WHERE user_id = $1`, [principal.userId]);
-      await this.users.setMfaEnabled(principal.userId, false, m);
-    });
+    await this.confirm(principal, password, code, actor, '2fa-disable');
+    await this.dataSource.transaction((m) => this.turnOff(principal.userId, m));
+    const revoked = await this.sessions.revokeAllForUser(principal.userId, 'mfa_disabled', principal.sessionId);
     this.sessions.forgetUser(principal.userId);
-    await this.events.record('mfa_disabled', 'high', eventContext(actor));
+    await this.events.record('mfa_disabled', 'high', eventContext(actor, { otherSessionsRevoked: revoked.length }));
+    await this.notices.securityChange({
+      to: principal.email,
+      subject: 'Two-factor authentication is off for your Hearth CRM account',
+      what: 'Two-factor authentication was turned off for your account: signing in now asks only for the password.',
+      ip: actor.ip,
+      revokedSessions: revoked.length,
+    });
+  }
+
+  /** The secret, any enrolment in progress and every backup code gone; the user no longer has 2FA. */
+  private async turnOff(userId: string, m: EntityManager): Promise<void> {
+    await queryRows(m, `DELETE FROM user_mfa WHERE user_id = $1`, [userId]);
+    await queryRows(m, `DELETE FROM mfa_backup_codes WHERE user_id = $1`, [userId]);
+    await this.users.setMfaEnabled(userId, false, m);
+  }
+
+  /**
+   * An admin's reset (lost phone and codes), in the admin's transaction: 2FA off for `userId`. The caller
+   * revokes the sessions, writes the audit row and the event, and mails the user.
+   */
+  resetForUser(userId: string, m: EntityManager): Promise<void> {
+    return this.turnOff(userId, m);
   }
 
   async regenerateBackupCodes(
     principal: UserPrincipal,
     password: string,
     code: string,
+    actor: Actor,
   ): Promise<{ backupCodes: string[] }> {
-    await this.confirm(principal, password, code);
+    await this.confirm(principal, password, code, actor, '2fa-backup-codes');
     return { backupCodes: await this.dataSource.transaction((m) => this.issueBackupCodes(principal.userId, m)) };
   }
 

@@ -32,6 +32,12 @@ export const SECURITY_EVENT_TYPES = [
   'data_export',
   'data_export_large',
   'rate_limited',
+  'logout',
+  'account_unlocked',
+  'mfa_reset',
+  'mfa_failed',
+  'webhook_created',
+  'webhook_deactivated',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 
