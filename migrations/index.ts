@@ -8,6 +8,7 @@ import { AuditChainLanes1733100000000 } from './1733100000000-audit-chain-lanes'
 import { TenantRlsEverywhere1733200000000 } from './1733200000000-tenant-rls-everywhere';
 import { CrmAssignmentTrashVersion1733300000000 } from './1733300000000-crm-assignment-trash-version';
 import { ActivitiesTasks1733300001000 } from './1733300001000-activities-tasks';
+import { Webhooks1733300002000 } from './1733300002000-webhooks';
 import { Idempotency1733300003000 } from './1733300003000-idempotency';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
@@ -22,5 +23,6 @@ export const MIGRATIONS = [
   TenantRlsEverywhere1733200000000,
   CrmAssignmentTrashVersion1733300000000,
   ActivitiesTasks1733300001000,
+  Webhooks1733300002000,
   Idempotency1733300003000,
 ];

@@ -93,6 +93,14 @@ export interface AppConfig {
     webhookUrl?: string;
   };
   mail: { smtpUrl?: string; from: string; outboxDir: string };
+  webhooks: {
+    timeoutMs: number;
+    maxAttempts: number;
+    /** The first retry's delay; each later one doubles it. */
+    retryBaseMs: number;
+    /** Skip the SSRF address rule (never in production). */
+    allowPrivateTargets: boolean;
+  };
   sentryDsn?: string;
   /** Idempotency-Key records are kept this long (IDEMPOTENCY_TTL_HOURS). */
   idempotency: { ttlMs: number };
@@ -241,6 +249,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
         'TRUST_PROXY',
         'must not be true in production (any client could pick its IP with X-Forwarded-For): name the proxy hops, e.g. 1, loopback or a CIDR',
       );
+    if (e.boolean('WEBHOOK_ALLOW_PRIVATE_TARGETS', false))
+      throw new ConfigError(
+        'WEBHOOK_ALLOW_PRIVATE_TARGETS',
+        'must not be true in production (tenant admins could make the server call its own network)',
+      );
     if (!e.boolean('COOKIE_SECURE', true))
       throw new ConfigError(
         'COOKIE_SECURE',
@@ -378,6 +391,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       smtpUrl: e.raw('SMTP_URL'),
       from: e.string('MAIL_FROM', 'Hearth CRM <no-reply@hearth.local>'),
       outboxDir: join(dataDir, 'outbox'),
+    },
+    webhooks: {
+      timeoutMs: e.number('WEBHOOK_TIMEOUT_MS', 10_000, { min: 100, max: 120_000, integer: true }),
+      maxAttempts: e.number('WEBHOOK_MAX_ATTEMPTS', 12, { min: 1, max: 50, integer: true }),
+      retryBaseMs: Math.round(e.number('WEBHOOK_RETRY_BASE_SECONDS', 30, { min: 0.01, max: 86_400 }) * 1000),
+      allowPrivateTargets: e.boolean('WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     },
     sentryDsn: e.raw('SENTRY_DSN'),
     idempotency: { ttlMs: Math.round(e.number('IDEMPOTENCY_TTL_HOURS', 24, { min: 0.0001 }) * 3_600_000) },

@@ -10,6 +10,7 @@ import { HoneypotModule } from './honeypot/honeypot.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MfaModule } from './mfa/mfa.module';
 import { UsersAdminModule } from './users/users-admin.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */
 export const FEATURE_MODULES: Type<unknown>[] = [
@@ -24,4 +25,5 @@ export const FEATURE_MODULES: Type<unknown>[] = [
   AnomalyModule,
   ConsoleModule,
   IdempotencyModule,
+  WebhooksModule,
 ];

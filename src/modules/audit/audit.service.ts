@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
+import { ChangeOutbox } from '../../common/events/change-outbox';
 import { Page } from '../../common/http/envelope';
 import { keyset } from '../../common/pagination/keyset';
 import { DEFAULT_PAGE_SIZE } from '../../common/pagination/pagination-query.dto';
@@ -66,7 +67,11 @@ export interface AuditOfChange {
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly teamScope: TeamScope) {}
+  constructor(
+    private readonly teamScope: TeamScope,
+    /** Webhook events of the change, written by the same statement (absent: nothing else is written). */
+    @Optional() private readonly outbox?: ChangeOutbox,
+  ) {}
 
   /** Appends one row. `manager` must be the transaction that made the change. */
   async record(
@@ -127,6 +132,16 @@ export class AuditService {
         : audit.newValues === null
           ? 'NULL'
           : `(SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(changed)) AS e(k, v) WHERE k = ANY(${param(`{${audit.newValues.fields.map((f) => `"${f}"`).join(',')}}`)}::text[]))`;
+    const outboxCtes =
+      this.outbox?.changeCtes(
+        {
+          action: audit.action,
+          resourceType: audit.resourceType,
+          teamId,
+          previousSql: audit.action === 'UPDATE' ? oldSql : null,
+        },
+        param,
+      ) ?? '';
     const sql = `WITH changed AS (${changeSql}),
       audited AS (
         INSERT INTO audit_log (${WRITER_COLUMNS})
@@ -134,7 +149,7 @@ export class AuditService {
                ${param(actorUserId(actor))}::uuid, ${param(actorApiKeyId(actor))}::uuid, ${param(actor.ip || null)}, ${param(actor.userAgent)},
                ${oldSql}, ${newSql}
           FROM changed
-      )
+      )${outboxCtes}
       SELECT * FROM changed`;
     return { sql, params: all };
   }

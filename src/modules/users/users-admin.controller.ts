@@ -2,12 +2,20 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@ne
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiDataResponse, ApiErrorResponses } from '../../common/http/api-responses.decorator';
 import { UuidPipe } from '../../common/http/uuid.pipe';
-import { CurrentActor, Permission, RequireMfaEnrolment, Sensitive, UsersOnly } from '../../common/security/decorators';
+import {
+  CurrentActor,
+  Permission,
+  RequireFreshAuth,
+  RequireMfaEnrolment,
+  UsersOnly,
+} from '../../common/security/decorators';
 import { Actor } from '../../common/security/principal';
 import { CreateUserDto, UpdateUserDto, UserDeletedResponse, UserResponse } from './dto/users-admin.dto';
 import { UsersAdminService } from './users-admin.service';
 
 const ADMIN_ONLY: [number, string] = [403, 'FORBIDDEN: admins only (API keys are refused too)'];
+/** Every change under /v1/users needs a recent password entry (step-up), whatever else it asks for. */
+const STALE: [number, string] = [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED (POST /v1/auth/reauth first)'];
 
 @ApiTags('users')
 @UsersOnly()
@@ -38,6 +46,7 @@ export class UsersAdminController {
   @Post()
   @HttpCode(201)
   @Permission('users', 'write')
+  @RequireFreshAuth()
   @ApiOperation({
     summary: 'Add a user to the team (admin)',
     description: 'The password must pass the password policy.',
@@ -45,7 +54,7 @@ export class UsersAdminController {
   @ApiDataResponse(UserResponse, { status: 201, description: 'Created' })
   @ApiErrorResponses(
     [400, 'VALIDATION_ERROR: bad fields, or the password breaks the policy (details list each rule)'],
-    401,
+    STALE,
     ADMIN_ONLY,
     [409, 'CONFLICT: email taken'],
   )
@@ -55,6 +64,7 @@ export class UsersAdminController {
 
   @Patch(':id')
   @Permission('users', 'write')
+  @RequireFreshAuth()
   @ApiOperation({
     summary: "Change a user's role or disable them (admin)",
     description:
@@ -62,14 +72,14 @@ export class UsersAdminController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiDataResponse(UserResponse)
-  @ApiErrorResponses(400, 401, ADMIN_ONLY, 404, [409, 'CONFLICT: the team would have no enabled admin left'])
+  @ApiErrorResponses(400, STALE, ADMIN_ONLY, 404, [409, 'CONFLICT: the team would have no enabled admin left'])
   update(@Param('id', UuidPipe) id: string, @Body() body: UpdateUserDto, @CurrentActor() actor: Actor) {
     return this.users.update(actor, id, body);
   }
 
   @Delete(':id')
   @Permission('users', 'delete')
-  @Sensitive('delete')
+  @RequireFreshAuth()
   @ApiOperation({
     summary: 'Remove a user from the team (admin)',
     description:
@@ -83,5 +93,43 @@ export class UsersAdminController {
   ])
   remove(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
     return this.users.remove(actor, id);
+  }
+
+  @Post(':id/unlock')
+  @HttpCode(200)
+  @Permission('users', 'write')
+  @RequireFreshAuth()
+  @ApiOperation({
+    summary: "Clear a user's lockout (admin)",
+    description:
+      'The failure count and the lock are cleared; an account_unlocked event and an audit row are written. Not yourself (400).',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiDataResponse(UserResponse)
+  @ApiErrorResponses([400, 'VALIDATION_ERROR: not a UUID, or your own account'], STALE, ADMIN_ONLY, 404)
+  unlock(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
+    return this.users.unlock(actor, id);
+  }
+
+  @Delete(':id/2fa')
+  @Permission('users', 'write')
+  @RequireMfaEnrolment('always')
+  @RequireFreshAuth()
+  @ApiOperation({
+    summary: "Turn off a user's 2FA (lost phone and backup codes; admin with 2FA)",
+    description:
+      'Removes the secret and backup codes, revokes every session of the user and mails them; mfa_reset event (high) and an audit row. Not yourself (400: use POST /v1/auth/2fa/disable); 409 when the user has no 2FA.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiDataResponse(UserResponse)
+  @ApiErrorResponses(
+    [400, 'VALIDATION_ERROR: not a UUID, or your own account'],
+    STALE,
+    [403, 'FORBIDDEN: admins only | MFA_ENROLLMENT_REQUIRED: the caller has no 2FA'],
+    404,
+    [409, 'CONFLICT: the user has no 2FA enabled'],
+  )
+  resetMfa(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
+    return this.users.resetMfa(actor, id);
   }
 }

@@ -5,7 +5,10 @@ import { AppException } from '../../common/http/app.exception';
 import { Actor, actorUserId } from '../../common/security/principal';
 import { queryRows } from '../../database/query-rows';
 import { AuditService } from '../audit/audit.service';
+import { AccountNotices } from '../auth/account-notices.service';
 import { SessionsService } from '../auth/sessions.service';
+import { MfaService } from '../mfa/mfa.service';
+import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
 import { type PublicUser, type User, publicUser } from './entities/user.entity';
@@ -26,6 +29,9 @@ export class UsersAdminService {
     private readonly audit: AuditService,
     private readonly sessions: SessionsService,
     private readonly users: UsersRepository,
+    private readonly mfa: MfaService,
+    private readonly events: SecurityEventsService,
+    private readonly notices: AccountNotices,
   ) {}
 
   private teamOf(actor: Actor): string {
@@ -121,6 +127,79 @@ export class UsersAdminService {
       });
       return { id, deleted: true as const };
     });
+  }
+
+  /**
+   * Clears a lockout (a member who locked themselves out, or whose account an attacker locked). Not yourself:
+   * the lock protects your password against whoever holds your token; another admin lifts it.
+   */
+  async unlock(actor: Actor, id: string): Promise<PublicUser> {
+    const teamId = this.teamOf(actor);
+    if (actorUserId(actor) === id)
+      throw AppException.validation('You cannot unlock your own account; ask another admin');
+    const { user, wasLocked } = await this.dataSource.transaction(async (m) => {
+      const old = await this.lockTeamAndUser(m, teamId, id);
+      const wasLocked = old.lockedUntil !== null && old.lockedUntil.getTime() > Date.now();
+      await this.users.unlock(id, teamId, m);
+      await this.audit.record(m, actor, {
+        action: 'UPDATE',
+        resourceType: 'user',
+        resourceId: id,
+        oldValues: {
+          failedLoginAttempts: old.failedLoginAttempts,
+          lockedUntil: old.lockedUntil?.toISOString() ?? null,
+        },
+        newValues: { failedLoginAttempts: 0, lockedUntil: null },
+      });
+      return { user: publicUser(await this.users.findByIdOrFail(id, m)), wasLocked };
+    });
+    await this.events.record('account_unlocked', 'medium', {
+      ...eventContext(actor, { targetUserId: id, unlockedBy: actorUserId(actor), wasLocked }),
+      userId: id,
+    });
+    return user;
+  }
+
+  /**
+   * Turns off a member's 2FA (lost phone and backup codes): secret and codes gone, every session of theirs
+   * revoked, a mail to them. Not yourself: your own 2FA goes off through POST /v1/auth/2fa/disable, which asks
+   * for your password and a code; this route asks for neither, so it must not be a shortcut around them.
+   */
+  async resetMfa(actor: Actor, id: string): Promise<PublicUser> {
+    const teamId = this.teamOf(actor);
+    if (actorUserId(actor) === id)
+      throw AppException.validation(
+        'You cannot reset your own two-factor authentication; use POST /v1/auth/2fa/disable or ask another admin',
+      );
+    const { user, revoked } = await this.dataSource.transaction(async (m) => {
+      const old = await this.lockTeamAndUser(m, teamId, id);
+      if (!old.mfaEnabled) throw AppException.conflict('This user does not have two-factor authentication enabled');
+      await this.mfa.resetForUser(id, m);
+      const revoked = await this.sessions.revokeAllForUser(id, 'mfa_reset', undefined, m);
+      await this.audit.record(m, actor, {
+        action: 'UPDATE',
+        resourceType: 'user',
+        resourceId: id,
+        oldValues: { mfaEnabled: true },
+        newValues: { mfaEnabled: false },
+      });
+      return { user: publicUser(await this.users.findByIdOrFail(id, m)), revoked: revoked.length };
+    });
+    this.sessions.forgetUser(id);
+    await this.events.record('mfa_reset', 'high', {
+      ...eventContext(actor, { targetUserId: id, resetBy: actorUserId(actor), sessionsRevoked: revoked }),
+      userId: id,
+    });
+    await this.notices.securityChange({
+      to: user.email,
+      subject: 'Two-factor authentication was reset on your Hearth CRM account',
+      what:
+        'An admin of your team turned off two-factor authentication for your account (lost phone or codes). ' +
+        'Sign in with your password and turn it on again under Security.',
+      ip: actor.ip,
+      revokedSessions: revoked,
+    });
+    return user;
   }
 
   /**

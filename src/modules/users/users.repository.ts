@@ -273,4 +273,13 @@ export class UsersRepository {
   async remove(id: string, teamId: string, m?: EntityManager): Promise<void> {
     await this.manager(m).getRepository(User).delete({ id, teamId });
   }
+
+  /** An admin's unlock: the failure count and any lock cleared, whoever set them (clearFailedAttempts respects a lock). */
+  async unlock(id: string, teamId: string, m?: EntityManager): Promise<void> {
+    await queryRows(
+      this.manager(m),
+      `UPDATE users SET failed_login_attempts = 0, locked_until = NULL WHERE id = $1 AND team_id = $2`,
+      [id, teamId],
+    );
+  }
 }

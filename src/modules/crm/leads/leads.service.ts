@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { ChangeOutbox } from '../../../common/events/change-outbox';
 import { AppException } from '../../../common/http/app.exception';
 import { Actor, scopesAllow } from '../../../common/security/principal';
 import { oneRow, queryRows } from '../../../database/query-rows';
@@ -17,6 +18,7 @@ export class LeadsService extends CrmResourceService {
     audit: AuditService,
     events: SecurityEventsService,
     private readonly clients: ClientsService,
+    @Optional() private readonly outbox?: ChangeOutbox,
   ) {
     super(leadsDefinition, teamScope, audit, events);
   }
@@ -69,11 +71,13 @@ export class LeadsService extends CrmResourceService {
           { leadId: lead.id },
         );
         const convertedAt = oneRow(await queryRows<{ now: Date }>(m, 'SELECT now() AS now'));
-        await this.updateWithin(m, actor, lead, {
+        const converted = await this.updateWithin(m, actor, lead, {
           leadStatus: 'converted',
           convertedClientId: client.id,
           convertedAt: convertedAt.now,
         });
+        // In the conversion's transaction: sent only if it commits.
+        await this.outbox?.emit(m, teamId, 'lead.converted', { ...converted, client });
         return client;
       }),
     );

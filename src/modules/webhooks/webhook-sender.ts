@@ -1,0 +1,132 @@
+import { createHmac } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { type LookupFunction } from 'node:net';
+import { type PinnedTarget, type Resolver, type TargetPolicy, TargetRefused, vetTarget } from './ssrf-guard';
+
+/** How much of a receiver's answer is kept (in lastError), and read at all. */
+export const RESPONSE_SNIPPET_BYTES = 1024;
+
+export interface SignedMessage {
+  /** The event id: the same on every attempt, so receivers can drop duplicates. */
+  id: string;
+  body: string;
+}
+
+export interface SendResult {
+  ok: boolean;
+  statusCode: number | null;
+  /** Why it failed (with the first KiB of the answer), or null on success. */
+  error: string | null;
+  /** The attempt was cut short by shutdown (not the receiver's fault: it does not count). */
+  aborted?: boolean;
+}
+
+/** The base64 secret bytes of `whsec_<base64>`. */
+export function secretBytes(secret: string): Buffer {
+  return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+}
+
+/** Standard Webhooks signature: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`. */
+export function signature(secret: string, id: string, timestamp: number, body: string): string {
+  const mac = createHmac('sha256', secretBytes(secret)).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/** A lookup that answers with the vetted address only: no second DNS query between check and connect. */
+function pinnedLookup(target: PinnedTarget): LookupFunction {
+  return ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options?.all) callback(null, [{ address: target.address, family: target.family }]);
+    else callback(null, target.address, target.family);
+  }) as unknown as LookupFunction;
+}
+
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+}
+
+/**
+ * One delivery attempt: vet the URL (DNS resolved now, every address public unless allowed), connect to that
+ * very address, POST the signed body, read at most RESPONSE_SNIPPET_BYTES of the answer. Redirects are not
+ * followed (a 3xx is a failure). The whole attempt, DNS included, ends within `timeoutMs`.
+ */
+export async function sendSigned(
+  rawUrl: string,
+  secret: string,
+  message: SignedMessage,
+  options: { policy: TargetPolicy; timeoutMs: number; signal?: AbortSignal; resolve?: Resolver },
+): Promise<SendResult> {
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  let target: PinnedTarget;
+  try {
+    target = await Promise.race([
+      vetTarget(rawUrl, options.policy, options.resolve),
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(new Error('timed out'));
+        signal.addEventListener('abort', () => reject(new Error('timed out resolving the host')), { once: true });
+      }),
+    ]);
+  } catch (err) {
+    if (options.signal?.aborted) return { ok: false, statusCode: null, error: 'shutting down', aborted: true };
+    const reason = err instanceof TargetRefused ? `refused: ${err.message}` : (err as Error).message;
+    return { ok: false, statusCode: null, error: reason };
+  }
+  const timestamp = Math.floor(Date.now() / 1000);
+  const body = Buffer.from(message.body, 'utf8');
+  const request = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<SendResult>((resolve) => {
+    let settled = false;
+    const finish = (result: SendResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
+    const req = request(
+      target.url,
+      {
+        method: 'POST',
+        lookup: pinnedLookup(target),
+        agent: false,
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          'user-agent': 'HearthCRM-Webhooks/1',
+          'webhook-id': message.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signature(secret, message.id, timestamp, message.body),
+        },
+      },
+      (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const done = () => {
+          const snippet = printable(Buffer.concat(chunks).subarray(0, RESPONSE_SNIPPET_BYTES).toString('utf8'));
+          res.destroy();
+          if (status >= 200 && status < 300) finish({ ok: true, statusCode: status, error: null });
+          else {
+            const why = status >= 300 && status < 400 ? ` (redirect to ${res.headers.location ?? '?'} not followed)` : '';
+            finish({ ok: false, statusCode: status, error: `HTTP ${status}${why}${snippet ? `: ${snippet}` : ''}` });
+          }
+        };
+        res.on('data', (chunk: Buffer) => {
+          if (size >= RESPONSE_SNIPPET_BYTES) return;
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size >= RESPONSE_SNIPPET_BYTES) done();
+        });
+        res.on('end', done);
+        res.on('error', done);
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (options.signal?.aborted) return finish({ ok: false, statusCode: null, error: 'shutting down', aborted: true });
+      const reason = signal.aborted ? `no answer within ${options.timeoutMs} ms` : (err.code ?? err.message);
+      finish({ ok: false, statusCode: null, error: reason });
+    });
+    req.end(body);
+  });
+}
