@@ -143,10 +143,10 @@ describe('parseTargetUrl', () => {
 
 describe('vetTarget', () => {
   const policy = { allowPrivate: false, httpsOnly: false };
-  const resolver = (answers: Record<string, string[]>) => async (host: string) => {
+  const resolver = (answers: Record<string, string[]>) => (host: string) => {
     const found = answers[host];
-    if (!found) throw Object.assign(new Error('nx'), { code: 'ENOTFOUND' });
-    return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    if (!found) return Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }));
+    return Promise.resolve(found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
   };
 
   it('refuses IP literals in every spelling the URL parser accepts', async () => {
@@ -170,7 +170,7 @@ describe('vetTarget', () => {
     const resolve = resolver({
       'mixed.example': ['93.184.216.34', '10.0.0.1'],
       'public.example': ['93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946'],
-      'localhost': ['127.0.0.1', '::1'],
+      localhost: ['127.0.0.1', '::1'],
     });
     await expect(vetTarget('https://mixed.example/', policy, resolve)).rejects.toThrow(/private/);
     await expect(vetTarget('http://localhost:3000/', policy, resolve)).rejects.toThrow(/loopback/);

@@ -162,7 +162,11 @@ export function parseTargetUrl(raw: string, policy: Pick<TargetPolicy, 'httpsOnl
  * Checks a target and picks the address to call: every address the host resolves to must be public (one
  * private answer is enough to refuse: the resolver, not us, would pick which one is used).
  */
-export async function vetTarget(raw: string, policy: TargetPolicy, resolve: Resolver = systemResolver): Promise<PinnedTarget> {
+export async function vetTarget(
+  raw: string,
+  policy: TargetPolicy,
+  resolve: Resolver = systemResolver,
+): Promise<PinnedTarget> {
   const url = parseTargetUrl(raw, policy);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   let answers: { address: string; family: number }[];

@@ -253,7 +253,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.logger.warn(`webhook ${webhookId} deactivated after failing for ${DEACTIVATE_AFTER}`);
     await this.events.record('webhook_deactivated', 'high', {
       teamId,
-      details: { webhookId, url: hook.url, failingSince: hook.failingSince, reason: `every delivery failed for ${DEACTIVATE_AFTER}` },
+      details: {
+        webhookId,
+        url: hook.url,
+        failingSince: hook.failingSince,
+        reason: `every delivery failed for ${DEACTIVATE_AFTER}`,
+      },
     });
     const admins = (await this.users.listTeam(teamId)).filter((u) => u.role === 'admin' && !u.disabled);
     if (admins.length === 0) return;

@@ -108,7 +108,8 @@ export async function sendSigned(
           res.destroy();
           if (status >= 200 && status < 300) finish({ ok: true, statusCode: status, error: null });
           else {
-            const why = status >= 300 && status < 400 ? ` (redirect to ${res.headers.location ?? '?'} not followed)` : '';
+            const why =
+              status >= 300 && status < 400 ? ` (redirect to ${res.headers.location ?? '?'} not followed)` : '';
             finish({ ok: false, statusCode: status, error: `HTTP ${status}${why}${snippet ? `: ${snippet}` : ''}` });
           }
         };
@@ -123,7 +124,8 @@ export async function sendSigned(
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (options.signal?.aborted) return finish({ ok: false, statusCode: null, error: 'shutting down', aborted: true });
+      if (options.signal?.aborted)
+        return finish({ ok: false, statusCode: null, error: 'shutting down', aborted: true });
       const reason = signal.aborted ? `no answer within ${options.timeoutMs} ms` : (err.code ?? err.message);
       finish({ ok: false, statusCode: null, error: reason });
     });

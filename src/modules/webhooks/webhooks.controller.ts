@@ -48,7 +48,10 @@ export class WebhooksController {
   })
   @ApiDataResponse(CreatedWebhookResponse, { status: 201, description: 'Created; `secret` is never shown again' })
   @ApiErrorResponses(
-    [400, 'VALIDATION_ERROR: bad fields, unknown event type, URL with credentials, not https in production, or a host resolving to a forbidden address'],
+    [
+      400,
+      'VALIDATION_ERROR: bad fields, unknown event type, URL with credentials, not https in production, or a host resolving to a forbidden address',
+    ],
     STEP_UP,
     ADMIN_ONLY,
   )

@@ -18,7 +18,12 @@ const URL_DESCRIPTION =
 const EVENTS_DESCRIPTION = `Event types: exact names (${WEBHOOK_EVENT_TYPES.join(', ')}), \`<type>.*\` (e.g. \`client.*\`) or \`*\`. Anything else is 400.`;
 
 export class CreateWebhookDto {
-  @ApiProperty({ maxLength: 2048, format: 'uri', description: URL_DESCRIPTION, example: 'https://example.com/hooks/crm' })
+  @ApiProperty({
+    maxLength: 2048,
+    format: 'uri',
+    description: URL_DESCRIPTION,
+    example: 'https://example.com/hooks/crm',
+  })
   @Trim()
   @IsString()
   @IsNotEmpty()
@@ -29,7 +34,10 @@ export class CreateWebhookDto {
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(100)
-  @IsIn(WEBHOOK_SUBSCRIPTIONS, { each: true, message: 'each value in events must be a known event type, <type>.* or *' })
+  @IsIn(WEBHOOK_SUBSCRIPTIONS, {
+    each: true,
+    message: 'each value in events must be a known event type, <type>.* or *',
+  })
   events: string[];
 
   @ApiPropertyOptional({ maxLength: 500, nullable: true })
@@ -54,7 +62,10 @@ export class UpdateWebhookDto {
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(100)
-  @IsIn(WEBHOOK_SUBSCRIPTIONS, { each: true, message: 'each value in events must be a known event type, <type>.* or *' })
+  @IsIn(WEBHOOK_SUBSCRIPTIONS, {
+    each: true,
+    message: 'each value in events must be a known event type, <type>.* or *',
+  })
   events?: string[];
 
   @ApiPropertyOptional({
