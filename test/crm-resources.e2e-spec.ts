@@ -46,7 +46,14 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
       const min = await t.http.post(path, c.minimal(refs), { token });
       expect(min.status).toBe(201);
       const created = min.body.data;
-      expect(created).toMatchObject({ ...c.minimal(refs), ...c.defaults, createdBy: userId, createdByApiKey: null });
+      expect(created).toMatchObject({
+        ...c.minimal(refs),
+        ...c.defaults,
+        createdBy: userId,
+        createdByApiKey: null,
+        assignedTo: userId,
+        version: 1,
+      });
       expect(created.id).toMatch(UUID_PATTERN);
       expect(created.teamId).toBeUndefined();
       expect(new Date(created.createdAt).toISOString()).toBe(created.createdAt);
@@ -60,7 +67,12 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
 
       const patched = await t.http.patch(`${path}/${created.id}`, c.patch(refs), { token });
       expect(patched.status).toBe(200);
-      expect(patched.body.data).toMatchObject({ ...created, ...c.patch(refs), updatedAt: expect.any(String) });
+      expect(patched.body.data).toMatchObject({
+        ...created,
+        ...c.patch(refs),
+        updatedAt: expect.any(String),
+        version: created.version + 1,
+      });
       expect(Date.parse(patched.body.data.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.updatedAt));
       expect((await t.http.get(`${path}/${created.id}`, { token })).body.data).toEqual(patched.body.data);
 

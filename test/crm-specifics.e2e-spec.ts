@@ -21,7 +21,20 @@ describe('CRM specifics: lead conversion, formats, references, large export, Ope
       .flatMap(([p, methods]) =>
         Object.entries<any>(methods).map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })),
       );
-    expect(ops).toHaveLength(5 * 6 + 1 + 5 + 1);
+    // Per resource at least: list, export, get, create, update, delete, trash, restore (other features add routes).
+    for (const r of ['clients', 'leads', 'appointments', 'escrows', 'listings'])
+      for (const key of [
+        'GET',
+        'POST',
+        'GET /export',
+        'GET /{id}',
+        'PATCH /{id}',
+        'DELETE /{id}',
+        'GET /trash',
+        'POST /{id}/restore',
+      ])
+        expect(ops.map((o) => o.key)).toContain(key.includes(' ') ? key.replace(' ', ` /v1/${r}`) : `${key} /v1/${r}`);
+    expect(ops.length).toBeGreaterThanOrEqual(5 * 8 + 1 + 5 + 1);
     for (const { key, op } of ops) {
       expect([key, op.tags?.length]).toEqual([key, 1]);
       expect([key, typeof op.summary]).toEqual([key, 'string']);
@@ -130,7 +143,7 @@ describe('CRM specifics: lead conversion, formats, references, large export, Ope
       expect(escrow).toMatchObject({ purchasePrice: '0.10', openedAt: '2030-12-31' });
     });
 
-    it('a record still referenced cannot be deleted (409), and unique numbers are 409 within a team', async () => {
+    it('a referenced record goes to the trash and keeps its links; unique numbers are 409 within a team', async () => {
       const client = (await t.http.post('/v1/clients', { firstName: 'Linked', lastName: 'Client' }, { token })).body
         .data;
       const appt = (
@@ -140,11 +153,16 @@ describe('CRM specifics: lead conversion, formats, references, large export, Ope
           { token },
         )
       ).body.data;
-      const blocked = await t.http.delete(`/v1/clients/${client.id}`, { token });
-      expect(blocked.status).toBe(409);
-      expect(blocked.body.error.code).toBe('CONFLICT');
-      expect((await t.http.patch(`/v1/appointments/${appt.id}`, { clientId: null }, { token })).status).toBe(200);
+      // Delete is a move to the trash: the appointment keeps its link (the purge skips referenced rows).
       expect((await t.http.delete(`/v1/clients/${client.id}`, { token })).status).toBe(200);
+      expect((await t.http.get(`/v1/appointments/${appt.id}`, { token })).body.data.clientId).toBe(client.id);
+      // A trashed client cannot be newly linked.
+      const relink = await t.http.post(
+        '/v1/appointments',
+        { title: 'Again', startsAt: '2030-05-02T10:00:00Z', clientId: client.id },
+        { token },
+      );
+      expect(relink.status).toBe(404);
 
       expect((await t.http.post('/v1/listings', { address: 'a', mlsNumber: 'MLS-1' }, { token })).status).toBe(201);
       const dup = await t.http.post('/v1/listings', { address: 'b', mlsNumber: 'MLS-1' }, { token });

@@ -106,6 +106,8 @@ export interface AppConfig {
   idempotency: { ttlMs: number };
   /** CSV import ceilings (IMPORT_MAX_ROWS, IMPORT_MAX_BYTES). */
   csvImport: { maxRows: number; maxBytes: number };
+  /** Deleted CRM records stay in the trash this long, then the daily purge removes them (TRASH_RETENTION_DAYS). */
+  trash: { retentionMs: number };
   /** Task reminder mail: how long before dueAt, how often the job looks, and how late it still sends one. */
   taskReminders: { leadMs: number; intervalMs: number; graceMs: number };
   csp: { defaultSrc: string[]; scriptSrc: string[]; styleSrc: string[]; imgSrc: string[]; connectSrc: string[] };
@@ -400,6 +402,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     sentryDsn: e.raw('SENTRY_DSN'),
     idempotency: { ttlMs: Math.round(e.number('IDEMPOTENCY_TTL_HOURS', 24, { min: 0.0001 }) * 3_600_000) },
+    trash: { retentionMs: Math.round(e.number('TRASH_RETENTION_DAYS', 90, { min: 0 }) * 86_400_000) },
     csvImport: {
       maxRows: e.number('IMPORT_MAX_ROWS', 50_000, { min: 1, integer: true }),
       maxBytes: e.number('IMPORT_MAX_BYTES', 20 * 1024 * 1024, { min: 1, integer: true }),

@@ -3,12 +3,46 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { escapeLiteral, Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { UUID_PATTERN } from '../common/http/uuid.pipe';
+import { type Actor } from '../common/security/principal';
 import { queryRows } from './query-rows';
 
 /** The parts of TypeORM's query runner state that a hand-started transaction must keep consistent. */
 interface TransactionState {
   isTransactionActive: boolean;
   transactionDepth: number;
+}
+
+/**
+ * Who a scoped transaction acts for. `role` and `userId` drive `crm_visible()` (the CRM tables' row policies
+ * under the team's `agent_visibility`); `trash` lets the statements see and write trashed rows (trash list,
+ * soft delete, restore, purge).
+ *
+ * - admin, api_key: every record of the team.
+ * - agent, viewer: under 'assigned', only records assigned to `userId`.
+ * - system: every record of the team (background jobs; never for a request).
+ * - unset (a bare team id): like an agent with no user: under 'assigned' it sees no assigned records. Requests
+ *   pass `actorScope(actor)`, so a forgotten role fails closed instead of showing a colleague's records.
+ */
+export type ScopeRole = 'admin' | 'agent' | 'viewer' | 'api_key' | 'system';
+const SCOPE_ROLES: readonly string[] = ['admin', 'agent', 'viewer', 'api_key', 'system'];
+
+export interface TenantScope {
+  teamId: string;
+  userId?: string | null;
+  role?: ScopeRole;
+  trash?: boolean;
+}
+
+/** A bare team id (today's callers) or the full scope. */
+export type ScopeInput = string | TenantScope;
+
+/** The scope of a request: its team, and its user and role (or api_key). */
+export function actorScope(actor: Actor, options: { trash?: boolean } = {}): TenantScope {
+  const principal = actor.principal;
+  if (!principal?.teamId) throw new Error('actorScope: no principal');
+  return principal.kind === 'user'
+    ? { teamId: principal.teamId, userId: principal.userId, role: principal.role, trash: options.trash }
+    : { teamId: principal.teamId, userId: null, role: 'api_key', trash: options.trash };
 }
 
 /** One statement of a batch, written with `$n` placeholders like any parameterised query. */
@@ -52,11 +86,12 @@ export function inlineParameters(sql: string, params: readonly unknown[]): strin
 }
 
 /**
- * Runs work in one transaction as the `app_tenant` role with `app.team_id` set, so Postgres row-level
- * security limits every statement to that team: a second wall behind each query's own team filter.
+ * Runs work in one transaction as the `app_tenant` role with `app.team_id` (and the caller's user, role and trash
+ * mode: TenantScope) set, so Postgres row-level security limits every statement to that team and, for the CRM
+ * tables, to the records the caller may see: a second wall behind each query's own filters.
  *
- * Two ways in. `run` hands out an EntityManager for interactive work (read, decide, write): BEGIN, the role
- * and the team setting travel in one round trip, then one per statement, then COMMIT. `batch` sends a fixed
+ * Two ways in. `run` hands out an EntityManager for interactive work (read, decide, write): BEGIN, the settings
+ * and the role switch travel in one round trip, then one per statement, then COMMIT. `batch` sends a fixed
  * list of statements with the transaction around them as ONE simple-protocol round trip, parameters inlined
  * as escaped literals: the hot read paths (a list page, one record) cost the database and this process a
  * single exchange, like an unscoped query would.
@@ -65,13 +100,29 @@ export function inlineParameters(sql: string, params: readonly unknown[]): strin
 export class TeamScope {
   constructor(@InjectDataSource() readonly dataSource: DataSource) {}
 
-  private static scopeSql(teamId: string): string {
-    // The id comes from a verified credential; the pattern check makes inlining it safe (SET takes no parameters).
+  /**
+   * BEGIN, every setting and the role switch: three statements, one round trip. The team's agent_visibility is
+   * read as the owner (before SET ROLE) into app.agent_visibility, so crm_visible() is a function of settings
+   * only; a missing team reads as 'assigned' (fail closed).
+   */
+  static scopeSql(input: ScopeInput): string {
+    const scope: TenantScope = typeof input === 'string' ? { teamId: input } : input;
+    const { teamId, userId, role } = scope;
+    // The ids come from a verified credential; the checks make inlining them safe (SET takes no parameters).
     if (!UUID_PATTERN.test(teamId)) throw new Error('TeamScope: team id is not a UUID');
-    return `START TRANSACTION; SET LOCAL ROLE app_tenant; SET LOCAL app.team_id = '${teamId}'`;
+    if (userId && !UUID_PATTERN.test(userId)) throw new Error('TeamScope: user id is not a UUID');
+    if (role !== undefined && !SCOPE_ROLES.includes(role)) throw new Error('TeamScope: unknown role');
+    const settings = [
+      `set_config('app.team_id', '${teamId}', true)`,
+      `set_config('app.user_id', '${userId ?? ''}', true)`,
+      `set_config('app.role', '${role ?? ''}', true)`,
+      `set_config('app.trash', '${scope.trash ? 'on' : 'off'}', true)`,
+      `set_config('app.agent_visibility', coalesce((SELECT agent_visibility FROM teams WHERE id = '${teamId}'), 'assigned'), true)`,
+    ];
+    return `START TRANSACTION; SELECT ${settings.join(', ')}; SET LOCAL ROLE app_tenant`;
   }
 
-  async run<T>(teamId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  async run<T>(teamId: ScopeInput, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const scope = TeamScope.scopeSql(teamId);
     const runner = this.dataSource.createQueryRunner();
     const state = runner as unknown as TransactionState;
@@ -95,13 +146,13 @@ export class TeamScope {
   }
 
   /** One statement's rows, scoped and in one round trip (see `batch`). */
-  async rows<T = Record<string, unknown>>(teamId: string, statement: ScopedStatement): Promise<T[]> {
+  async rows<T = Record<string, unknown>>(teamId: ScopeInput, statement: ScopedStatement): Promise<T[]> {
     const [rows = []] = await this.batch<T>(teamId, [statement]);
     return rows;
   }
 
   /** The statements, in order and in one transaction, in one round trip; the rows of each. */
-  async batch<T = Record<string, unknown>>(teamId: string, statements: readonly ScopedStatement[]): Promise<T[][]> {
+  async batch<T = Record<string, unknown>>(teamId: ScopeInput, statements: readonly ScopedStatement[]): Promise<T[][]> {
     let inlined: string[];
     try {
       inlined = statements.map((s) => inlineParameters(s.sql, s.params));
@@ -123,7 +174,7 @@ export class TeamScope {
     client.on('error', onError);
     try {
       const results = (await client.query(text)) as unknown as QueryResult[];
-      // [START TRANSACTION, SET, SET, ...statements, COMMIT]
+      // [START TRANSACTION, SELECT set_config…, SET ROLE, ...statements, COMMIT]
       return results.slice(3, 3 + statements.length).map((r) => r.rows as T[]);
     } catch (err) {
       // A failed statement leaves the transaction aborted: end it before the connection goes back.

@@ -41,7 +41,13 @@ export function ApiErrorResponses(...entries: Array<number | [number, string]>):
 /** A success envelope around one `model`. */
 export function ApiDataResponse(
   model: Type<unknown>,
-  options: { status?: number; description?: string; isArray?: boolean } = {},
+  options: {
+    status?: number;
+    description?: string;
+    isArray?: boolean;
+    /** Response headers, e.g. `{ ETag: { description, schema: { type: 'string' } } }`. */
+    headers?: Record<string, { description: string; schema: { type: 'string' | 'integer' } }>;
+  } = {},
 ): MethodDecorator {
   const data = options.isArray
     ? { type: 'array', items: { $ref: getSchemaPath(model) } }
@@ -51,6 +57,7 @@ export function ApiDataResponse(
     ApiResponse({
       status: options.status ?? 200,
       description: options.description ?? 'OK',
+      ...(options.headers ? { headers: options.headers } : {}),
       schema: {
         type: 'object',
         properties: { success: { type: 'boolean', example: true }, data },

@@ -52,14 +52,25 @@ const errorsOf = (cls: Ctor, plain: object) =>
   validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
 
 describe.each(RESOURCES)('%p', (controller, def, listQuery, exportQuery, createDto) => {
-  it('has the six generic routes, each declaring its permission; delete and export are sensitive', () => {
+  it('has the eight generic routes, each declaring its permission; delete and export are sensitive', () => {
     const byKey = new Map(routes(controller).map((r) => [`${r.method} ${r.path}`, r]));
-    for (const key of ['GET /', 'GET export', 'GET :id', 'POST /', 'PATCH :id', 'DELETE :id'])
+    for (const key of [
+      'GET /',
+      'GET export',
+      'GET :id',
+      'POST /',
+      'PATCH :id',
+      'DELETE :id',
+      'GET trash',
+      'POST :id/restore',
+    ])
       expect(byKey.has(key)).toBe(true);
     for (const route of byKey.values()) {
       const permission = Reflect.getMetadata(PERMISSION, route.handler) as PermissionSpec;
       expect(permission?.resource).toBe(def.resource);
-      const expected = route.method === 'GET' ? 'read' : route.method === 'DELETE' ? 'delete' : 'write';
+      // The trash and restore belong to whoever may delete.
+      const trash = route.path === 'trash' || route.path === ':id/restore';
+      const expected = trash || route.method === 'DELETE' ? 'delete' : route.method === 'GET' ? 'read' : 'write';
       expect(permission.action).toBe(expected);
     }
     expect(Reflect.getMetadata(SENSITIVE, byKey.get('DELETE :id')!.handler)).toBe('delete');

@@ -195,3 +195,33 @@ export const QueryNumber = (min: number, max: number, description?: string) =>
     Min(min),
     Max(max),
   );
+
+/** A record's assignee: a user of your team (default the creating user; null when an API key creates). */
+export const OptionalAssignee = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      type: String,
+      format: 'uuid',
+      nullable: true,
+      description:
+        'The user responsible for it: an enabled user of your team (404 otherwise), or null. Defaults to the creating user (null when an API key creates).',
+    }),
+    IsOptional(),
+    IsUUID(),
+  );
+
+/** The `assignedTo` list filter: `me`, `none` or a user id. */
+export const ASSIGNEE_FILTER =
+  /^(me|none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
+export const QueryAssignee = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      type: String,
+      description:
+        '`me` (your records; not for API keys), `none` (unassigned) or a user id. Under agentVisibility `assigned`, agents and viewers only ever see their own records anyway.',
+      example: 'me',
+    }),
+    IsOptional(),
+    IsString(),
+    Matches(ASSIGNEE_FILTER, { message: 'assignedTo must be me, none or a user id (UUID)' }),
+  );

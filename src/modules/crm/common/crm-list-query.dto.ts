@@ -3,6 +3,7 @@ import { ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PaginationQuery } from '../../../common/pagination/pagination-query.dto';
 import { DEFAULT_SORT } from './crm-resource.definition';
+import { QueryAssignee } from './crm-fields';
 
 /** Largest `total` ever counted; with includeTotal=true a list says `total: 10000` meaning "10000 or more". */
 export const TOTAL_CAP = 10_000;
@@ -13,6 +14,8 @@ export interface CrmListQueryShape {
   sort?: string;
   q?: string;
   includeTotal?: 'true' | 'false';
+  /** `me`, `none` or a user id (the service turns `me` into the caller's id). */
+  assignedTo?: string;
   [filter: string]: unknown;
 }
 
@@ -46,6 +49,9 @@ export function CrmListQuery(sorts: readonly string[], searchFields: readonly st
     @IsOptional()
     @IsIn(['true', 'false'])
     includeTotal?: 'true' | 'false';
+
+    @QueryAssignee()
+    assignedTo?: string;
   }
   return ListQuery as Type<CrmListQueryShape>;
 }

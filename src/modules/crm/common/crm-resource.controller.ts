@@ -1,5 +1,20 @@
-import { Body, Delete, Get, HttpCode, Param, Patch, Post, Query, StreamableFile, Type } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
+import {
+  Body,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+  StreamableFile,
+  Type,
+} from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiParam, ApiProduces, ApiResponse, IntersectionType } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { PaginationQuery } from '../../../common/pagination/pagination-query.dto';
 import { ApiDataResponse, ApiErrorResponses, ApiPageResponse } from '../../../common/http/api-responses.decorator';
 import { UuidPipe } from '../../../common/http/uuid.pipe';
 import { CurrentActor, Permission, Sensitive } from '../../../common/security/decorators';
@@ -9,7 +24,8 @@ import { CrmResourceDefinition } from './crm-resource.definition';
 import { CrmResourceService } from './crm-resource.service';
 import { toCsv } from './crm-csv';
 import { ParamTypes } from './param-types.decorator';
-import { DeletedResponse } from './crm-record.response';
+import { DeletedResponse, TrashedRecordResponse } from './crm-record.response';
+import { etagOf, parseIfMatch } from './if-match';
 
 export interface CrmControllerTypes {
   create: Type<object>;
@@ -17,7 +33,23 @@ export interface CrmControllerTypes {
   listQuery: Type<object>;
   exportQuery: Type<object>;
   response: Type<object>;
+  /** The trash list's item (the response plus deletedAt); defaults to the response. */
+  trashed?: Type<object>;
 }
+
+const ETAG_HEADER = {
+  ETag: {
+    description: 'The record\'s `version` as a strong ETag (`"3"`); send it back in If-Match',
+    schema: { type: 'string' as const },
+  },
+};
+
+const IF_MATCH = ApiHeader({
+  name: 'If-Match',
+  required: false,
+  description:
+    'Only act on this version of the record: `"3"`, `3` or `W/"3"` (the ETag of GET /:id, or `version`). A different current version is 412 PRECONDITION_FAILED and nothing changes; any other value is 400. Without it the last write wins.',
+});
 
 /**
  * The routes every CRM resource has, declared once: list, export, get, create, update, delete, each with its
@@ -29,6 +61,12 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
   const aNoun = `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
   const plural = def.resource;
   const idParam = ApiParam({ name: 'id', format: 'uuid', description: `The ${noun}'s id` });
+  // The trash list's item: the record plus deletedAt, under its own schema name.
+  const trashed =
+    types.trashed ??
+    Object.defineProperty(IntersectionType(types.response, TrashedRecordResponse), 'name', {
+      value: `${def.label}TrashedResponse`,
+    });
 
   abstract class CrmResourceController {
     protected constructor(protected readonly service: CrmResourceService) {}
@@ -78,13 +116,62 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
 
     @Get(':id')
     @Permission(def.resource, 'read')
-    @ApiOperation({ summary: `Get one ${noun}` })
+    @ApiOperation({
+      summary: `Get one ${noun}`,
+      description: 'Sends `ETag: "<version>"`. A record in the trash is 404.',
+    })
     @idParam
-    @ApiDataResponse(types.response)
+    @ApiDataResponse(types.response, { headers: ETAG_HEADER })
     @ApiErrorResponses([400, 'VALIDATION_ERROR: the id is not a UUID'], 401, 403, 404)
-    @ParamTypes(String, Object)
-    get(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
-      return this.service.get(actor, id);
+    @ParamTypes(String, Object, Object)
+    async get(
+      @Param('id', UuidPipe) id: string,
+      @CurrentActor() actor: Actor,
+      @Res({ passthrough: true }) reply: FastifyReply,
+    ) {
+      const row = await this.service.get(actor, id);
+      reply.header('ETag', etagOf(row.version));
+      return row;
+    }
+
+    @Get('trash')
+    @Permission(def.resource, 'delete')
+    @ApiOperation({
+      summary: `List ${plural} in the trash`,
+      description: `Deleted ${plural} kept for TRASH_RETENTION_DAYS (then purged), most recently deleted first; keyset pagination. For callers who may delete.`,
+    })
+    @ApiPageResponse(trashed, 'One page, most recently deleted first')
+    @ApiErrorResponses(400, 401, 403)
+    @ParamTypes(PaginationQuery, Object)
+    trash(@Query() query: PaginationQuery, @CurrentActor() actor: Actor) {
+      return this.service.listTrash(actor, query);
+    }
+
+    @Post(':id/restore')
+    @HttpCode(200)
+    @Permission(def.resource, 'delete')
+    @ApiOperation({
+      summary: `Restore ${aNoun} from the trash`,
+      description: 'The record comes back as it was (version + 1), with a RESTORE audit entry.',
+    })
+    @idParam
+    @ApiDataResponse(types.response, { headers: ETAG_HEADER })
+    @ApiErrorResponses(
+      [400, 'VALIDATION_ERROR: the id is not a UUID'],
+      401,
+      403,
+      [404, `NOT_FOUND: no such ${noun} in your trash (never deleted, unknown, or already purged)`],
+      [409, 'CONFLICT: a live record now holds one of its unique values'],
+    )
+    @ParamTypes(String, Object, Object)
+    async restore(
+      @Param('id', UuidPipe) id: string,
+      @CurrentActor() actor: Actor,
+      @Res({ passthrough: true }) reply: FastifyReply,
+    ) {
+      const row = await this.service.restore(actor, id);
+      reply.header('ETag', etagOf(row.version));
+      return row;
     }
 
     @Post()
@@ -105,41 +192,61 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     @Permission(def.resource, 'write')
     @ApiOperation({
       summary: `Update ${aNoun}`,
-      description: 'Send only the fields to change; null clears an optional field.',
+      description:
+        'Send only the fields to change; null clears an optional field. With If-Match, only that version is changed.',
     })
     @idParam
-    @ApiDataResponse(types.response)
+    @IF_MATCH
+    @ApiDataResponse(types.response, { headers: ETAG_HEADER })
     @ApiErrorResponses(
-      400,
+      [400, 'VALIDATION_ERROR: bad fields, a malformed id or a malformed If-Match'],
       401,
-      403,
-      [404, `NOT_FOUND: no such ${noun} in your team, or a referenced id is not a record of your team`],
+      [403, "FORBIDDEN (role; or an agent assigning a record away under agentVisibility 'assigned')"],
+      [
+        404,
+        `NOT_FOUND: no such ${noun} in your team, a referenced id is not a record of your team, or assignedTo is not an active user of your team`,
+      ],
       409,
+      [412, 'PRECONDITION_FAILED: If-Match does not match the current version; nothing changed'],
     )
-    @ParamTypes(String, types.update, Object)
-    update(@Param('id', UuidPipe) id: string, @Body() body: object, @CurrentActor() actor: Actor) {
-      return this.service.update(actor, id, body);
+    @ParamTypes(String, types.update, Object, String, Object)
+    async update(
+      @Param('id', UuidPipe) id: string,
+      @Body() body: object,
+      @CurrentActor() actor: Actor,
+      @Headers('if-match') ifMatch: string | undefined,
+      @Res({ passthrough: true }) reply: FastifyReply,
+    ) {
+      const row = await this.service.update(actor, id, body, parseIfMatch(ifMatch));
+      reply.header('ETag', etagOf(row.version));
+      return row;
     }
 
     @Delete(':id')
     @Permission(def.resource, 'delete')
     @Sensitive('delete')
     @ApiOperation({
-      summary: `Delete ${aNoun}`,
-      description: 'Bearer callers need a recent password entry (REAUTH_WINDOW_MINUTES).',
+      summary: `Delete ${aNoun} (to the trash)`,
+      description:
+        'Moves it to the trash (GET /trash, POST /:id/restore) for TRASH_RETENTION_DAYS; from then on it is 404 to list, get, export and update. With If-Match, only that version is deleted. Bearer callers need a recent password entry (REAUTH_WINDOW_MINUTES).',
     })
     @idParam
+    @IF_MATCH
     @ApiDataResponse(DeletedResponse)
     @ApiErrorResponses(
-      [400, 'VALIDATION_ERROR: the id is not a UUID'],
+      [400, 'VALIDATION_ERROR: the id or If-Match is malformed'],
       [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED: confirm the password (POST /v1/auth/reauth) first'],
       403,
-      404,
-      [409, 'CONFLICT: other records still reference it'],
+      [404, `NOT_FOUND: no such ${noun} in your team (or it is already in the trash)`],
+      [412, 'PRECONDITION_FAILED: If-Match does not match the current version; nothing changed'],
     )
-    @ParamTypes(String, Object)
-    remove(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
-      return this.service.remove(actor, id);
+    @ParamTypes(String, Object, String)
+    remove(
+      @Param('id', UuidPipe) id: string,
+      @CurrentActor() actor: Actor,
+      @Headers('if-match') ifMatch: string | undefined,
+    ) {
+      return this.service.remove(actor, id, parseIfMatch(ifMatch));
     }
   }
   return CrmResourceController;

@@ -52,6 +52,12 @@ export interface CrmResourceDefinition {
   readOnly: string[];
   /** Messages for CHECK and UNIQUE constraint names, so a violation becomes a clear 400 or 409. */
   constraintMessages: Record<string, string>;
+  /**
+   * Which of a user's live rows a reassignment (POST /v1/users/:id/reassign, DELETE /v1/users/:id?reassignTo=)
+   * moves, as an SQL condition on the table (tasks: `status = 'open'`); default every live row. Rows it does not
+   * move are unassigned when the user is removed.
+   */
+  reassignWhere?: string;
 }
 
 export const COMMON_SORTS: Record<string, SortSpec> = {

@@ -52,7 +52,7 @@ export class LeadsService extends CrmResourceService {
       throw new AppException('INSUFFICIENT_SCOPE', 'Requires clients:write');
     }
     return this.translateErrors('write', () =>
-      this.teamScope.run(teamId, async (m) => {
+      this.teamScope.run(this.scopeOf(actor), async (m) => {
         const [lead] = await this.findRow(m, teamId, id, true);
         if (!lead) throw this.notFound();
         if (lead.leadStatus === 'converted') throw AppException.conflict('This lead has already been converted');
@@ -68,7 +68,8 @@ export class LeadsService extends CrmResourceService {
             clientType: lead.leadType,
             status: 'active',
           },
-          { leadId: lead.id },
+          // The client stays with whoever the lead was assigned to.
+          { leadId: lead.id, assignedTo: lead.assignedTo ?? null },
         );
         const convertedAt = oneRow(await queryRows<{ now: Date }>(m, 'SELECT now() AS now'));
         const converted = await this.updateWithin(m, actor, lead, {

@@ -12,6 +12,7 @@ import {
   QueryUuid,
   RequiredDateTime,
   RequiredText,
+  OptionalAssignee,
 } from '../../common/crm-fields';
 import { APPOINTMENT_SORTS, appointmentsDefinition } from '../appointments.definition';
 import { APPOINTMENT_STATUSES, AppointmentStatus } from '../appointment.entity';
@@ -25,6 +26,7 @@ export class CreateAppointmentDto {
   @OptionalReference('client') clientId?: string | null;
   @OptionalReference('lead') leadId?: string | null;
   @OptionalNotes() notes?: string | null;
+  @OptionalAssignee() assignedTo?: string | null;
 }
 
 export class UpdateAppointmentDto extends PartialType(CreateAppointmentDto) {}

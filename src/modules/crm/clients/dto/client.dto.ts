@@ -9,6 +9,7 @@ import {
   OptionalText,
   QueryEnum,
   RequiredText,
+  OptionalAssignee,
 } from '../../common/crm-fields';
 import { CLIENT_SORTS, clientsDefinition } from '../clients.definition';
 import { CLIENT_STATUSES, CLIENT_TYPES, ClientStatus, ClientType } from '../client.entity';
@@ -22,6 +23,7 @@ export class CreateClientDto {
   @OptionalEnum(CLIENT_STATUSES, 'Defaults to active') status?: ClientStatus | null;
   @OptionalNotes() notes?: string | null;
   @OptionalText(500) address?: string | null;
+  @OptionalAssignee() assignedTo?: string | null;
 }
 
 export class UpdateClientDto extends PartialType(CreateClientDto) {}

@@ -10,6 +10,7 @@ import {
   QueryEnum,
   QueryUuid,
   RequiredText,
+  OptionalAssignee,
 } from '../../common/crm-fields';
 import { ESCROW_SORTS, escrowsDefinition } from '../escrows.definition';
 import { ESCROW_STATUSES, EscrowStatus } from '../escrow.entity';
@@ -23,6 +24,7 @@ export class CreateEscrowDto {
   @OptionalDate('Not before openedAt') closingDate?: string | null;
   @OptionalReference('client') clientId?: string | null;
   @OptionalReference('listing') listingId?: string | null;
+  @OptionalAssignee() assignedTo?: string | null;
 }
 
 export class UpdateEscrowDto extends PartialType(CreateEscrowDto) {}

@@ -10,6 +10,7 @@ import {
   QueryEnum,
   QueryText,
   RequiredText,
+  OptionalAssignee,
 } from '../../common/crm-fields';
 import { LEAD_SORTS, leadsDefinition } from '../leads.definition';
 import { LEAD_STATUSES, LEAD_TYPES, LeadStatus, LeadType, SETTABLE_LEAD_STATUSES } from '../lead.entity';
@@ -24,6 +25,7 @@ export class CreateLeadDto {
   leadStatus?: LeadStatus | null;
   @OptionalText(100, 'Where the lead came from (website, referral, open house, …)') source?: string | null;
   @OptionalNotes() notes?: string | null;
+  @OptionalAssignee() assignedTo?: string | null;
 }
 
 export class UpdateLeadDto extends PartialType(CreateLeadDto) {}

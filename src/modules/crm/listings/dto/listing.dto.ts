@@ -11,6 +11,7 @@ import {
   QueryNumber,
   QueryText,
   RequiredText,
+  OptionalAssignee,
 } from '../../common/crm-fields';
 import { LISTING_SORTS, listingsDefinition } from '../listings.definition';
 import { LISTING_STATUSES, ListingStatus } from '../listing.entity';
@@ -26,6 +27,7 @@ export class CreateListingDto {
   @OptionalInt(1, 2_000_000_000) squareFeet?: number | null;
   @OptionalEnum(LISTING_STATUSES, 'Defaults to active') status?: ListingStatus | null;
   @OptionalText(50, 'Unique within your team') mlsNumber?: string | null;
+  @OptionalAssignee() assignedTo?: string | null;
 }
 
 export class UpdateListingDto extends PartialType(CreateListingDto) {}
