@@ -172,8 +172,8 @@ export async function restoreSession() {
   }
 }
 
-/** An authenticated call; on 401 (expired access token) refreshes once and retries once. */
-export async function api(method, path, body, query) {
+/** A call with the access token; on 401 (expired access token) refreshes once and retries once. */
+async function authed(method, path, body, query) {
   try {
     return await send(method, path, { body, query, token: accessToken });
   } catch (error) {
@@ -182,6 +182,62 @@ export async function api(method, path, body, query) {
     if (!(await refresh())) throw error;
     return send(method, path, { body, query, token: accessToken });
   }
+}
+
+// Step-up: the console's password dialog, registered by the signed-in shell. It resolves true once POST
+// /auth/reauth gave us a fresh access token, false when the user cancels.
+let reauthPrompt = null;
+let stepUpInFlight = null;
+// Counts successful step-ups, so that a request refused before a step-up that finished meanwhile is simply retried.
+let reauthCount = 0;
+
+/** Registers the step-up dialog; returns the function that unregisters it. */
+export function setReauthPrompt(prompt) {
+  reauthPrompt = prompt;
+  return () => {
+    if (reauthPrompt === prompt) reauthPrompt = null;
+  };
+}
+
+/** One dialog at a time: requests refused together wait for the same answer. */
+function stepUp(error) {
+  if (!stepUpInFlight) {
+    stepUpInFlight = Promise.resolve()
+      .then(() => reauthPrompt({ user: currentUser, error }))
+      .then(Boolean, () => false)
+      .finally(() => (stepUpInFlight = null));
+  }
+  return stepUpInFlight;
+}
+
+/**
+ * An authenticated call. An expired access token is renewed through the refresh cookie; a 401 REAUTH_REQUIRED
+ * (a sensitive action and the last password entry too old) asks for the password in the step-up dialog and
+ * retries the request once. The guard refuses before the handler runs, so the retry never does the work twice.
+ * Cancelling the dialog makes the call fail with the original REAUTH_REQUIRED error.
+ */
+export async function api(method, path, body, query) {
+  const before = reauthCount;
+  try {
+    return await authed(method, path, body, query);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'REAUTH_REQUIRED' || !accessToken) throw error;
+    if (reauthCount === before) {
+      if (!reauthPrompt || !(await stepUp(error))) throw error;
+    }
+    return authed(method, path, body, query);
+  }
+}
+
+/** POST /auth/reauth: the password (and a 2FA code) again; the answer is an access token whose auth_time is now. */
+export async function reauth(password, otp) {
+  const body = { password };
+  if (otp) body.otp = otp;
+  const { data } = await authed('POST', '/auth/reauth', body);
+  accessToken = data.accessToken;
+  scheduleRefresh(data.expiresIn);
+  reauthCount++;
+  return true;
 }
 
 export async function login(email, password, otp) {

@@ -7,6 +7,10 @@ import { DashboardPage } from './pages/dashboard.js';
 import { AuditLogPage, EventsPage } from './pages/logs.js';
 import { SecurityPage } from './pages/security.js';
 import { SessionsPage } from './pages/sessions.js';
+import { TeamPage } from './pages/team.js';
+import { UsersPage } from './pages/users.js';
+import { WebhooksPage } from './pages/webhooks.js';
+import { ReauthDialog } from './reauth.js';
 import { Alert, PageTitle } from './ui.js';
 
 const PUBLIC_ROUTES = {
@@ -20,12 +24,15 @@ const PRIVATE_ROUTES = {
   dashboard: { title: 'Dashboard', view: DashboardPage, admin: true },
   'audit-log': { title: 'Audit log', view: AuditLogPage, admin: true },
   events: { title: 'Security events', view: EventsPage, admin: true },
+  users: { title: 'Users', view: UsersPage, admin: true },
+  team: { title: 'Team', view: TeamPage, admin: true },
   'api-keys': { title: 'API keys', view: ApiKeysPage, admin: true },
+  webhooks: { title: 'Webhooks', view: WebhooksPage, admin: true },
   sessions: { title: 'Sessions', view: SessionsPage },
   security: { title: 'Security settings', view: SecurityPage },
 };
 
-const NAV = ['dashboard', 'events', 'audit-log', 'api-keys', 'sessions', 'security'];
+const NAV = ['dashboard', 'events', 'audit-log', 'users', 'team', 'api-keys', 'webhooks', 'sessions', 'security'];
 
 const SIGN_OUT_NOTICES = {
   'signed-out': 'You are signed out.',
@@ -95,6 +102,7 @@ function Shell({ user, route, children }) {
       </div>
     </header>
     <main id="main" tabindex="-1" class="content">${children}</main>
+    <${ReauthDialog} />
   </div>`;
 }
 
