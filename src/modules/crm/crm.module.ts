@@ -19,45 +19,17 @@ import { LeadsService } from './leads/leads.service';
 import { ListingsController } from './listings/listings.controller';
 import { Listing } from './listings/listing.entity';
 import { ListingsService } from './listings/listings.service';
-import { ActivitiesController } from './activities/activities.controller';
-import { Activity } from './activities/activity.entity';
-import { ActivitiesService } from './activities/activities.service';
-import { TaskReminderJob } from './tasks/task-reminder.job';
-import { Task } from './tasks/task.entity';
-import { TasksController } from './tasks/tasks.controller';
-import { TasksService } from './tasks/tasks.service';
-import { TimelineController } from './timeline/timeline.controller';
-import { TimelineService } from './timeline/timeline.service';
-import { CRM_IMPORT_CONTROLLERS } from './common/crm-import.controller';
-import { CrmImportService } from './common/crm-import.service';
 
 /** The five CRM resources, each a thin specialisation of the generic team-scoped resource in ./common. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Client, Lead, Appointment, Escrow, Listing, Activity, Task]), DiscoveryModule],
-  controllers: [
-    ClientsController,
-    LeadsController,
-    AppointmentsController,
-    EscrowsController,
-    ListingsController,
-    ActivitiesController,
-    TasksController,
-    // GET /v1/<clients|leads|listings|escrows>/:id/timeline
-    TimelineController,
-    // POST /v1/<resource>/import (CSV), one per resource.
-    ...CRM_IMPORT_CONTROLLERS,
-  ],
+  imports: [TypeOrmModule.forFeature([Client, Lead, Appointment, Escrow, Listing]), DiscoveryModule],
+  controllers: [ClientsController, LeadsController, AppointmentsController, EscrowsController, ListingsController],
   providers: [
     ClientsService,
     LeadsService,
     AppointmentsService,
     EscrowsService,
     ListingsService,
-    ActivitiesService,
-    TasksService,
-    TimelineService,
-    TaskReminderJob,
-    CrmImportService,
     // Assignment hand-over and the trash purge, over every registered CRM-pattern resource.
     CrmResourceRegistry,
     RecordAssignmentService,
@@ -69,8 +41,6 @@ import { CrmImportService } from './common/crm-import.service';
     AppointmentsService,
     EscrowsService,
     ListingsService,
-    ActivitiesService,
-    TasksService,
     RecordAssignmentService,
     CrmTrashPurge,
   ],
