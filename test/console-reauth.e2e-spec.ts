@@ -1,7 +1,7 @@
 import { authenticator } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { STRONG_PASSWORD, registerTeam } from './helpers/auth';
-import { enrolMfa } from './helpers/mfa';
+import { codeAt } from './helpers/mfa';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import {
   type PageProblems,
@@ -128,7 +128,19 @@ if (!CHROMIUM) {
       ]);
       const admin = await registerTeam(t, { email: email('dana'), firstName: 'Dana', teamName: 'Step-up Homes' });
       dana = { email: admin.email, password: admin.password, userId: admin.userId, teamId: admin.teamId };
-      const { secret, backupCodes } = await enrolMfa(t, await fresh(admin.accessToken, admin.password));
+      // Each step-up call gets its own fresh token: on a busy machine setup + enable can outlast 3 s.
+      const setup = await t.http.post('/v1/auth/2fa/setup', undefined, {
+        token: await fresh(admin.accessToken, admin.password),
+      });
+      if (setup.status !== 200) throw new Error(`2fa setup: ${setup.status} ${setup.text}`);
+      const secret: string = setup.body.data.secret;
+      const enable = await t.http.post(
+        '/v1/auth/2fa/enable',
+        { code: codeAt(secret) },
+        { token: await fresh(admin.accessToken, admin.password) },
+      );
+      if (enable.status !== 200) throw new Error(`2fa enable: ${enable.status} ${enable.text}`);
+      const backupCodes: string[] = enable.body.data.backupCodes;
       nextCode = totpSource(secret, Math.floor(Date.now() / STEP_MS));
       omar = { email: email('omar'), password: STRONG_PASSWORD };
       const added = await t.http.post(

@@ -124,7 +124,7 @@ function CreateHookForm({ onCreated }) {
     <${Alert} error=${error} />
     ${localError ? html`<${Alert} kind="error">${localError}<//>` : null}
     <${Field} label="Endpoint URL" type="url" name="url" required maxlength="2048" placeholder="https://example.com/hooks/hearth" spellcheck="false"
-      value=${url} onInput=${(e) => setUrl(e.currentTarget.value)} errors=${errors.url} hint="Must be https://; private and local addresses are refused." />
+      value=${url} onInput=${(e) => setUrl(e.currentTarget.value)} errors=${errors.url} hint="https:// in production. Addresses on private or local networks are refused unless the server allows them." />
     <${Field} label="Description (optional)" name="description" maxlength="500" value=${description} onInput=${(e) => setDescription(e.currentTarget.value)} errors=${errors.description} />
     <${EventPicker} events=${events} onChange=${setEvents} idPrefix="create" />
     <div><${Submit} busy=${busy} busyText="Creating…">Create webhook<//></div>
@@ -157,8 +157,14 @@ function DeliveryRow({ hookId, delivery, onRedelivered }) {
 function Deliveries({ hookId, kick }) {
   const deliveries = useLoad(() => api('GET', `/webhooks/${hookId}/deliveries`), [hookId]);
   const [polls, setPolls] = useState(0);
-  const list = deliveries.data || [];
-  const pending = list.some((d) => d.status === 'pending');
+  // Older pages (keyset cursor), kept while the first page is re-read.
+  const [older, setOlder] = useState({ items: [], cursor: undefined, started: false });
+  const more = useAction();
+  const first = deliveries.data || [];
+  const seen = new Set(first.map((d) => d.id));
+  const list = [...first, ...older.items.filter((d) => !seen.has(d.id))];
+  const cursor = older.started ? older.cursor : deliveries.meta?.nextCursor;
+  const pending = first.some((d) => d.status === 'pending');
 
   // A new request (test, redelivery) restarts the polling budget.
   useEffect(() => {
@@ -177,12 +183,19 @@ function Deliveries({ hookId, kick }) {
     return () => clearTimeout(timer);
   }, [deliveries.loading, deliveries.data, polls, kick]);
 
+  async function loadOlder() {
+    await more.run(async () => {
+      const { data, meta } = await api('GET', `/webhooks/${hookId}/deliveries`, undefined, { cursor });
+      setOlder({ items: [...older.items, ...(data || [])], cursor: meta?.nextCursor, started: true });
+    });
+  }
+
   return html`<section class="subcard stack-sm" aria-labelledby="deliveries-title" data-testid="deliveries">
     <div class="row row-between">
       <h3 id="deliveries-title">Deliveries</h3>
       <button type="button" class="button button-secondary" onClick=${deliveries.reload} disabled=${deliveries.loading}>Refresh</button>
     </div>
-    <${Alert} error=${deliveries.error} />
+    <${Alert} error=${deliveries.error || more.error} />
     ${deliveries.data && !list.length ? html`<p class="muted">Nothing sent yet. Use “Send test” to try the endpoint.</p>` : null}
     ${
       list.length
@@ -192,6 +205,7 @@ function Deliveries({ hookId, kick }) {
         </table></div>`
         : null
     }
+    ${cursor ? html`<div><button type="button" class="button button-secondary" onClick=${loadOlder} disabled=${more.busy}>${more.busy ? 'Loading…' : 'Load older deliveries'}</button></div>` : null}
   </section>`;
 }
 
@@ -199,6 +213,7 @@ function ManageHook({ hook, onChanged, onDeleted, onClose }) {
   const [url, setUrl] = useState(hook.url);
   const [events, setEvents] = useState(hook.events || []);
   const [active, setActive] = useState(hook.active !== false);
+  const [description, setDescription] = useState(hook.description || '');
   const [saved, setSaved] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [testNote, setTestNote] = useState('');
@@ -220,6 +235,7 @@ function ManageHook({ hook, onChanged, onDeleted, onClose }) {
     if (url.trim() !== hook.url) body.url = url.trim();
     if (JSON.stringify(chosen) !== JSON.stringify(normalizeEvents(hook.events || []))) body.events = chosen;
     if (active !== (hook.active !== false)) body.active = active;
+    if (description.trim() !== (hook.description || '')) body.description = description.trim() || null;
     if (body.events && !body.events.length) return setLocalError('Pick at least one event.');
     if (!Object.keys(body).length) return setLocalError('Nothing changed.');
     await save.run(async () => {
@@ -234,12 +250,13 @@ function ManageHook({ hook, onChanged, onDeleted, onClose }) {
       <h2 id="manage-hook-title" tabindex="-1" ref=${headingRef}>Webhook <code>${hook.url}</code></h2>
       <button type="button" class="button button-secondary" onClick=${onClose}>Close</button>
     </div>
-    ${hook.description ? html`<p class="muted">${hook.description}</p>` : null}
+    ${hook.deactivatedAt && hook.active === false ? html`<${Alert} kind="warning">Deactivated <${Time} value=${hook.deactivatedAt} /> after a day of failed deliveries. Fix the receiver, then tick Active and save.<//>` : null}
     <form class="stack" onSubmit=${submit} data-testid="edit-webhook-form" aria-label="Edit webhook">
       ${saved ? html`<${Alert} kind="success">Webhook saved.<//>` : null}
       <${Alert} error=${save.error} />
       ${localError ? html`<${Alert} kind="error">${localError}<//>` : null}
       <${Field} label="Endpoint URL" type="url" name="edit-url" required maxlength="2048" spellcheck="false" value=${url} onInput=${(e) => setUrl(e.currentTarget.value)} errors=${errors.url} />
+      <${Field} label="Description" name="edit-description" maxlength="500" value=${description} onInput=${(e) => setDescription(e.currentTarget.value)} errors=${errors.description} />
       <label class="check"><input type="checkbox" checked=${active} onChange=${(e) => setActive(e.currentTarget.checked)} data-testid="webhook-active" /> <span>Active (deliveries are sent)</span></label>
       <${EventPicker} events=${events} onChange=${setEvents} idPrefix="edit" />
       <div><${Submit} busy=${save.busy} busyText="Saving…" kind="secondary">Save changes<//></div>
@@ -321,7 +338,10 @@ export function WebhooksPage({ user }) {
               ) => html`<tr key=${h.id} data-testid="webhook-row" class=${h.id === selectedId ? 'row-selected' : undefined}>
                 <th scope="row"><code class="wrap">${h.url}</code>${h.description ? html`<span class="muted block">${h.description}</span>` : null}</th>
                 <td><ul class="chips">${(h.events || []).map((e) => html`<li><code>${e}</code></li>`)}</ul></td>
-                <td>${h.active === false ? html`<span class="badge badge-neutral">Inactive</span>` : html`<span class="badge badge-ok">Active</span>`}</td>
+                <td><span class="badges">
+                  ${h.active === false ? html`<span class="badge badge-neutral">Inactive</span>` : html`<span class="badge badge-ok">Active</span>`}
+                  ${h.failingSince ? html`<span class="badge badge-warn" title=${`Failing since ${h.failingSince}`}>Failing</span>` : null}
+                </span></td>
                 <td><${Time} value=${h.createdAt} /></td>
                 <td class="actions"><button type="button" class="button button-secondary" aria-expanded=${h.id === selectedId ? 'true' : 'false'}
                   onClick=${() => {
