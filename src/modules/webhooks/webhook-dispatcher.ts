@@ -62,6 +62,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly inFlight = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   private readonly leaseMs: number;
+  /** Attempts this instance has made (diagnostics; tests count the share of each instance). */
+  attemptsMade = 0;
   private stopped = false;
   private running = false;
   private again = false;
@@ -166,6 +168,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    this.attemptsMade++;
     let result: SendResult;
     try {
       const secret = this.webhooks.openSecret(delivery.secret_sealed, delivery.team_id, delivery.webhook_id);
