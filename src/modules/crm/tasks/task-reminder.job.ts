@@ -1,0 +1,148 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../../config/app-config';
+import { APP_CONFIG } from '../../../config/config.module';
+import { queryAffected, queryRows } from '../../../database/query-rows';
+import { MailService } from '../../notifications/mail.service';
+
+/** Reminders claimed per statement; a tick repeats the claim while it comes back full. */
+const CLAIM_BATCH = 100;
+const MAX_ROUNDS = 20;
+
+interface ClaimedReminder {
+  id: string;
+  title: string;
+  due_at: Date;
+  priority: string;
+  email: string;
+  first_name: string;
+}
+
+/** Header-safe one-line text: no control characters (a title cannot add mail headers), bounded length. */
+function oneLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * Mails a task's assignee TASK_REMINDER_MINUTES before its dueAt, once, however many instances run.
+ *
+ * Every TASK_REMINDER_INTERVAL_SECONDS each instance claims the due reminders with one UPDATE whose row
+ * selection is FOR UPDATE SKIP LOCKED: a row another instance is claiming is skipped, and a row it has just
+ * claimed no longer qualifies (reminded_for_due_at = due_at) when re-checked under the lock. Only the claimer
+ * mails. Moving due_at clears the claim (tasks_bookkeeping trigger), so the new date gets its own reminder.
+ *
+ * A reminder qualifies while the task is open, live, assigned to an enabled user, and now lies in
+ * [due_at - lead, due_at + grace): a task created already long overdue gets none, and one whose window was
+ * missed (all instances down) is sent late only within the grace. A failed send releases the claim so a later
+ * tick retries; a crash between claim and send loses that one reminder (never duplicates it).
+ *
+ * Runs as the table owner across all teams (a system job, like the API key expiry warnings).
+ */
+@Injectable()
+export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  static readonly INTERVAL_NAME = 'task-reminders';
+  private readonly logger = new Logger(TaskReminderJob.name);
+  private running: Promise<number> | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly mail: MailService,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const timer = setInterval(() => void this.tick(), this.config.taskReminders.intervalMs);
+    timer.unref();
+    this.scheduler.addInterval(TaskReminderJob.INTERVAL_NAME, timer);
+  }
+
+  /** The scheduler clears the interval; a tick under way finishes before the pool closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass (skipped when the previous one is still running). Resolves to the number of reminders sent. */
+  tick(): Promise<number> {
+    if (this.running) return this.running;
+    this.running = this.sendDue()
+      .catch((err: Error) => {
+        this.logger.warn(`task reminders: ${err.message}`);
+        return 0;
+      })
+      .finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async sendDue(): Promise<number> {
+    let sent = 0;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const claimed = await this.claim();
+      for (const reminder of claimed) if (await this.send(reminder)) sent++;
+      if (claimed.length < CLAIM_BATCH) break;
+    }
+    return sent;
+  }
+
+  /** Claims up to CLAIM_BATCH due reminders; committed (autocommit) before any mail leaves. */
+  private claim(): Promise<ClaimedReminder[]> {
+    const { leadMs, graceMs } = this.config.taskReminders;
+    return queryRows<ClaimedReminder>(
+      this.dataSource.manager,
+      `UPDATE tasks t SET reminded_for_due_at = t.due_at
+         FROM users u
+        WHERE t.id IN (
+                SELECT c.id FROM tasks c
+                 WHERE c.status = 'open' AND c.deleted_at IS NULL AND c.assigned_to IS NOT NULL
+                   AND c.due_at IS NOT NULL
+                   AND c.due_at <= now() + $1::interval
+                   AND c.due_at > now() - $2::interval
+                   AND c.reminded_for_due_at IS DISTINCT FROM c.due_at
+                   AND EXISTS (SELECT 1 FROM users a
+                                WHERE a.team_id = c.team_id AND a.id = c.assigned_to AND NOT a.disabled)
+                 ORDER BY c.due_at
+                 LIMIT $3
+                 FOR UPDATE OF c SKIP LOCKED)
+          AND u.team_id = t.team_id AND u.id = t.assigned_to
+       RETURNING t.id, t.title, t.due_at, t.priority, u.email, u.first_name`,
+      [`${leadMs} milliseconds`, `${graceMs} milliseconds`, CLAIM_BATCH],
+    );
+  }
+
+  private async send(reminder: ClaimedReminder): Promise<boolean> {
+    const title = oneLine(reminder.title, 150);
+    const due = reminder.due_at;
+    const overdue = due.getTime() <= Date.now();
+    try {
+      await this.mail.send({
+        to: reminder.email,
+        subject: `${overdue ? 'Task overdue' : 'Task due soon'}: ${title}`,
+        text:
+          `Hello ${oneLine(reminder.first_name, 100)},\n\n` +
+          `your task "${title}" (priority ${reminder.priority}) is due ${due.toISOString()}.\n\n` +
+          `Task id: ${reminder.id}\n` +
+          `Open it in the API: GET ${this.config.publicUrl}/v1/tasks/${reminder.id}\n`,
+      });
+      return true;
+    } catch (err) {
+      // Give the claim back so that a later tick retries (a moved due date has cleared it already).
+      await queryAffected(
+        this.dataSource.manager,
+        `UPDATE tasks SET reminded_for_due_at = NULL WHERE id = $1 AND reminded_for_due_at = due_at`,
+        [reminder.id],
+      ).catch(() => undefined);
+      this.logger.warn(`task reminder for ${reminder.id} not sent: ${(err as Error).message}`);
+      return false;
+    }
+  }
+}
