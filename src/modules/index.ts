@@ -9,6 +9,7 @@ import { CrmModule } from './crm/crm.module';
 import { HoneypotModule } from './honeypot/honeypot.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MfaModule } from './mfa/mfa.module';
+import { TeamsModule } from './teams/teams.module';
 import { UsersAdminModule } from './users/users-admin.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -20,6 +21,7 @@ export const FEATURE_MODULES: Type<unknown>[] = [
   AuditModule,
   CrmModule,
   UsersAdminModule,
+  TeamsModule,
   HoneypotModule,
   AlertsModule,
   AnomalyModule,

@@ -12,7 +12,7 @@ export const CRM_RESOURCES = [
 ] as const;
 export type CrmResource = (typeof CRM_RESOURCES)[number];
 /** Everything a route can declare a permission on; only CRM resources can be granted to API keys. */
-export type PermissionResource = CrmResource | 'users' | 'api_keys' | 'audit' | 'security' | 'webhooks';
+export type PermissionResource = CrmResource | 'users' | 'api_keys' | 'audit' | 'security' | 'webhooks' | 'team';
 export const ACTIONS = ['read', 'write', 'delete'] as const;
 export type Action = (typeof ACTIONS)[number];
 
