@@ -120,7 +120,7 @@ function ManageUser({ user, self, users, onChanged, onRemoved, onClose }) {
 
   const patch = (body) => api('PATCH', `/users/${user.id}`, body);
 
-  return html`<section class="card stack manage-user" aria-labelledby="manage-title" data-testid="manage-user">
+  return html`<section class="card stack manage-user" aria-labelledby="manage-title" data-testid="manage-user" data-email=${user.email}>
     <div class="row row-between">
       <h2 id="manage-title" tabindex="-1" ref=${headingRef}>Manage ${name}</h2>
       <button type="button" class="button button-secondary" onClick=${onClose}>Close</button>
@@ -165,7 +165,10 @@ function ManageUser({ user, self, users, onChanged, onRemoved, onClose }) {
         </div>`
     }
 
-    <div class="subcard stack-sm" data-testid="unlock-section">
+    ${
+      isSelf
+        ? null
+        : html`<div class="subcard stack-sm" data-testid="unlock-section">
       <h3>Sign-in lock</h3>
       <${SectionStatus} section=${lock} />
       <p class="muted">${isLocked(user) ? html`<span class="badge badge-warn">Locked</span> ` : null}After too many wrong passwords or codes an account is locked for a while. Unlock it once you know it was them.</p>
@@ -177,7 +180,8 @@ function ManageUser({ user, self, users, onChanged, onRemoved, onClose }) {
             return `${name} can try to sign in again.`;
           })}>${lock.busy ? 'Unlocking…' : 'Unlock sign-in'}</button>
       </div>
-    </div>
+    </div>`
+    }
 
     ${
       user.mfaEnabled && !isSelf
