@@ -5,8 +5,20 @@ import { eventLabel } from '../chart.js';
 import { SeverityBadge } from './dashboard.js';
 import { Alert, Field, PageTitle, Time, shortId, useLoad } from '../ui.js';
 
-export const RESOURCE_TYPES = ['client', 'lead', 'appointment', 'escrow', 'listing', 'user', 'api_key'];
-export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE'];
+export const RESOURCE_TYPES = [
+  'client',
+  'lead',
+  'appointment',
+  'escrow',
+  'listing',
+  'activity',
+  'task',
+  'user',
+  'api_key',
+  'webhook',
+  'team',
+];
+export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE', 'RESTORE', 'PURGE'];
 export const EVENT_TYPES = [
   'login_success',
   'login_failed',
@@ -24,12 +36,18 @@ export const EVENT_TYPES = [
   'api_key_usage_spike',
   'mfa_enabled',
   'mfa_disabled',
+  'mfa_failed',
+  'mfa_reset',
   'password_changed',
   'password_reset',
   'password_reset_requested',
   'new_device_login',
   'device_mismatch',
   'session_revoked',
+  'logout',
+  'account_unlocked',
+  'webhook_created',
+  'webhook_deactivated',
   'geo_anomaly_detected',
   'honeypot_triggered',
   'ip_blocked',
