@@ -111,7 +111,12 @@ describe('team and agent visibility', () => {
     ])
       expect((await t.http.patch('/v1/team', body, { token: admin.accessToken })).status).toBe(400);
     // Step-up is declared (its 401 REAUTH_REQUIRED path is the guard's own test).
-    expect(Reflect.getMetadata(SENSITIVE, TeamsController.prototype.update)).toBe('account');
+    expect(
+      Reflect.getMetadata(
+        SENSITIVE,
+        Object.getOwnPropertyDescriptor(TeamsController.prototype, 'update')!.value as object,
+      ),
+    ).toBe('account');
 
     const renamed = await t.http.patch('/v1/team', { name: '  Visible  ' }, { token: admin.accessToken });
     expect(renamed.status).toBe(200);
