@@ -173,7 +173,48 @@ const ROWS: Row[] = [
         0,
       ),
   },
-  // PATCH /v1/team and POST/PATCH /v1/webhooks join this table when those routes are on main.
+  {
+    name: 'PATCH /v1/team',
+    setup: (t) => admin(t, true),
+    call: (t, token) => t.http.patch('/v1/team', { name: 'Renamed' }, { token }),
+    okStatus: 200,
+    unchanged: async (t, ctx) =>
+      expect((await t.dataSource.query(`SELECT name FROM teams WHERE id = $1`, [ctx.caller.teamId]))[0].name).toBe(
+        'Team',
+      ),
+  },
+  {
+    name: 'POST /v1/webhooks',
+    setup: (t) => admin(t, true),
+    // Port 9 (discard) on loopback: nothing is delivered during this test (no CRM change happens).
+    call: (t, token) =>
+      t.http.post('/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['client.*'] }, { token }),
+    okStatus: 201,
+    unchanged: async (t, ctx) =>
+      expect(await t.dataSource.query(`SELECT 1 FROM webhooks WHERE team_id = $1`, [ctx.caller.teamId])).toHaveLength(
+        0,
+      ),
+  },
+  {
+    name: 'PATCH /v1/webhooks/:id',
+    setup: async (t) => {
+      const ctx = await admin(t, true);
+      const hook = await t.http.post(
+        '/v1/webhooks',
+        { url: 'http://127.0.0.1:9/hook', events: ['client.*'] },
+        { token: ctx.caller.accessToken },
+      );
+      if (hook.status !== 201) throw new Error(`webhook: ${hook.status} ${hook.text}`);
+      ctx.vars.id = hook.body.data.id;
+      return ctx;
+    },
+    call: (t, token, ctx) => t.http.patch(`/v1/webhooks/${ctx.vars.id}`, { active: false }, { token }),
+    okStatus: 200,
+    unchanged: async (t, ctx) =>
+      expect((await t.dataSource.query(`SELECT active FROM webhooks WHERE id = $1`, [ctx.vars.id]))[0].active).toBe(
+        true,
+      ),
+  },
 ];
 
 describe('step-up: stale auth_time on every account-changing route', () => {
@@ -181,7 +222,9 @@ describe('step-up: stale auth_time on every account-changing route', () => {
   let tokens: TokenService;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { MAX_LOGIN_ATTEMPTS: '3', REQUIRE_REAUTH_FOR_DELETE: 'false' } });
+    t = await startTestApp({
+      env: { MAX_LOGIN_ATTEMPTS: '3', REQUIRE_REAUTH_FOR_DELETE: 'false', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' },
+    });
     tokens = t.app.get(TokenService);
   });
   afterAll(() => t.close());
