@@ -13,9 +13,9 @@ import { APP_CONFIG } from '../../../config/config.module';
 import { queryAffected, queryRows } from '../../../database/query-rows';
 import { MailService } from '../../notifications/mail.service';
 
-/** Reminders claimed per statement; a tick repeats the claim while it comes back full. */
-const CLAIM_BATCH = 100;
-const MAX_ROUNDS = 20;
+/** Reminders claimed per statement (small, so that several instances share a burst); a tick repeats the claim while it comes back full. */
+const CLAIM_BATCH = 20;
+const MAX_ROUNDS = 50;
 
 interface ClaimedReminder {
   id: string;
