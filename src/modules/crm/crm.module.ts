@@ -19,17 +19,40 @@ import { LeadsService } from './leads/leads.service';
 import { ListingsController } from './listings/listings.controller';
 import { Listing } from './listings/listing.entity';
 import { ListingsService } from './listings/listings.service';
+import { ActivitiesController } from './activities/activities.controller';
+import { Activity } from './activities/activity.entity';
+import { ActivitiesService } from './activities/activities.service';
+import { TaskReminderJob } from './tasks/task-reminder.job';
+import { Task } from './tasks/task.entity';
+import { TasksController } from './tasks/tasks.controller';
+import { TasksService } from './tasks/tasks.service';
+import { TimelineController } from './timeline/timeline.controller';
+import { TimelineService } from './timeline/timeline.service';
 
 /** The five CRM resources, each a thin specialisation of the generic team-scoped resource in ./common. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Client, Lead, Appointment, Escrow, Listing]), DiscoveryModule],
-  controllers: [ClientsController, LeadsController, AppointmentsController, EscrowsController, ListingsController],
+  imports: [TypeOrmModule.forFeature([Client, Lead, Appointment, Escrow, Listing, Activity, Task]), DiscoveryModule],
+  controllers: [
+    ClientsController,
+    LeadsController,
+    AppointmentsController,
+    EscrowsController,
+    ListingsController,
+    ActivitiesController,
+    TasksController,
+    // GET /v1/<clients|leads|listings|escrows>/:id/timeline
+    TimelineController,
+  ],
   providers: [
     ClientsService,
     LeadsService,
     AppointmentsService,
     EscrowsService,
     ListingsService,
+    ActivitiesService,
+    TasksService,
+    TimelineService,
+    TaskReminderJob,
     // Assignment hand-over and the trash purge, over every registered CRM-pattern resource.
     CrmResourceRegistry,
     RecordAssignmentService,
@@ -41,6 +64,8 @@ import { ListingsService } from './listings/listings.service';
     AppointmentsService,
     EscrowsService,
     ListingsService,
+    ActivitiesService,
+    TasksService,
     RecordAssignmentService,
     CrmTrashPurge,
   ],
