@@ -29,9 +29,10 @@ describe('CRM trash', () => {
   let viewer: SignedIn;
 
   const audit = (id: string) =>
-    t.dataSource.query(`SELECT action, old_values, new_values FROM audit_log WHERE resource_id = $1 ORDER BY seq`, [
-      id,
-    ]) as Promise<Array<{ action: string; old_values: any; new_values: any }>>;
+    t.dataSource.query<Array<{ action: string; old_values: any; new_values: any }>>(
+      `SELECT action, old_values, new_values FROM audit_log WHERE resource_id = $1 ORDER BY seq`,
+      [id],
+    );
 
   beforeAll(async () => {
     t = await startTestApp({ env: { REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false' } });

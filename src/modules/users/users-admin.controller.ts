@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiDataResponse, ApiErrorResponses } from '../../common/http/api-responses.decorator';
 import { UuidPipe } from '../../common/http/uuid.pipe';
@@ -12,6 +12,8 @@ import {
 import { Actor } from '../../common/security/principal';
 import { CreateUserDto, UpdateUserDto, UserDeletedResponse, UserResponse } from './dto/users-admin.dto';
 import { UsersAdminService } from './users-admin.service';
+import { RecordAssignmentService } from '../crm/common/record-assignment.service';
+import { ReassignRecordsDto, ReassignedResponse, RemoveUserQuery } from './dto/reassign.dto';
 
 const ADMIN_ONLY: [number, string] = [403, 'FORBIDDEN: admins only (API keys are refused too)'];
 /** Every change under /v1/users needs a recent password entry (step-up), whatever else it asks for. */
@@ -22,7 +24,10 @@ const STALE: [number, string] = [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED (POST
 @RequireMfaEnrolment('admin-actions')
 @Controller('users')
 export class UsersAdminController {
-  constructor(private readonly users: UsersAdminService) {}
+  constructor(
+    private readonly users: UsersAdminService,
+    private readonly assignments: RecordAssignmentService,
+  ) {}
 
   @Get()
   @Permission('users', 'read')
@@ -83,16 +88,38 @@ export class UsersAdminController {
   @ApiOperation({
     summary: 'Remove a user from the team (admin)',
     description:
-      'Revokes their sessions. Not yourself (400); not the last enabled admin (409). Needs a recent password entry.',
+      'Revokes their sessions. Their records and open tasks go to `reassignTo`, or end unassigned (each with an audit row), in the same transaction. Not yourself (400); not the last enabled admin (409). Needs a recent password entry.',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiDataResponse(UserDeletedResponse)
-  @ApiErrorResponses(400, [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED'], ADMIN_ONLY, 404, [
-    409,
-    'CONFLICT: the team would have no enabled admin left',
+  @ApiErrorResponses(
+    400,
+    [401, 'UNAUTHENTICATED, or REAUTH_REQUIRED'],
+    ADMIN_ONLY,
+    [404, 'NOT_FOUND: no such user in your team, or reassignTo is not an enabled user of your team'],
+    [409, 'CONFLICT: the team would have no enabled admin left'],
+  )
+  remove(@Param('id', UuidPipe) id: string, @Query() query: RemoveUserQuery, @CurrentActor() actor: Actor) {
+    return this.users.remove(actor, id, query.reassignTo);
+  }
+
+  @Post(':id/reassign')
+  @HttpCode(200)
+  @Permission('users', 'write')
+  @RequireFreshAuth()
+  @ApiOperation({
+    summary: "Hand a user's records to another user (admin)",
+    description:
+      'Every live record (clients, leads, appointments, escrows, listings, activities) and open task assigned to `:id` is assigned to `toUserId` (or to nobody), each with an audit row, in one transaction. `:id` may be disabled.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The user whose records move' })
+  @ApiDataResponse(ReassignedResponse)
+  @ApiErrorResponses([400, 'VALIDATION_ERROR: not a UUID, toUserId missing, or toUserId is :id'], STALE, ADMIN_ONLY, [
+    404,
+    'NOT_FOUND: no such user in your team, or toUserId is not an enabled user of your team',
   ])
-  remove(@Param('id', UuidPipe) id: string, @CurrentActor() actor: Actor) {
-    return this.users.remove(actor, id);
+  reassign(@Param('id', UuidPipe) id: string, @Body() body: ReassignRecordsDto, @CurrentActor() actor: Actor) {
+    return this.assignments.reassign(actor, id, body.toUserId);
   }
 
   @Post(':id/unlock')

@@ -14,6 +14,7 @@ import { PasswordPolicy } from '../passwords/password-policy.service';
 import { type PublicUser, type User, publicUser } from './entities/user.entity';
 import { CreateUserDto, UpdateUserDto } from './dto/users-admin.dto';
 import { UsersRepository } from './users.repository';
+import { RecordAssignmentService } from '../crm/common/record-assignment.service';
 
 /**
  * Team user administration (admins only). The team always comes from the caller. Every change commits with
@@ -32,6 +33,7 @@ export class UsersAdminService {
     private readonly mfa: MfaService,
     private readonly events: SecurityEventsService,
     private readonly notices: AccountNotices,
+    private readonly assignments: RecordAssignmentService,
   ) {}
 
   private teamOf(actor: Actor): string {
@@ -109,13 +111,16 @@ export class UsersAdminService {
     });
   }
 
-  async remove(actor: Actor, id: string): Promise<{ id: string; deleted: true }> {
+  async remove(actor: Actor, id: string, reassignTo?: string): Promise<{ id: string; deleted: true }> {
     const teamId = this.teamOf(actor);
     if (actorUserId(actor) === id)
       throw AppException.validation('You cannot delete your own account; ask another admin');
     return this.dataSource.transaction(async (m) => {
       const old = await this.lockTeamAndUser(m, teamId, id);
       if (old.role === 'admin' && !old.disabled) await this.assertAnotherAdmin(m, teamId, id);
+      // Their records go to reassignTo or to nobody, with audit rows, before the row they point at goes.
+      if (reassignTo !== undefined) await this.assignments.assertAssignable(m, teamId, reassignTo, id, 'reassignTo');
+      await this.assignments.releaseUserWithin(m, actor, id, reassignTo ?? null);
       await this.revokeSessions(m, id, 'user_deleted');
       await this.users.remove(id, teamId, m);
       await this.audit.record(m, actor, {

@@ -47,10 +47,12 @@ export class RecordAssignmentService {
       throw AppException.validation(`Invalid input: ${field} must be another user`, [
         { field, errors: ['must be another user'] },
       ]);
-    const [to] = await queryRows(m, `SELECT 1 FROM users WHERE id = $1 AND team_id = $2 AND NOT disabled`, [
-      toUserId,
-      teamId,
-    ]);
+    // KEY SHARE: the target cannot be removed before this transaction ends (the foreign key would fail late).
+    const [to] = await queryRows(
+      m,
+      `SELECT 1 FROM users WHERE id = $1 AND team_id = $2 AND NOT disabled FOR KEY SHARE`,
+      [toUserId, teamId],
+    );
     if (!to)
       throw new AppException('NOT_FOUND', `${field}: no such active user in your team`, [
         { field, errors: ['no such active user in your team'] },
