@@ -168,6 +168,16 @@ export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
       ),
       warning: true,
     },
+    {
+      // Production refuses WEBHOOK_ALLOW_PRIVATE_TARGETS=true at start; elsewhere it is advice.
+      ...r(
+        'webhook-targets',
+        'Webhooks cannot be pointed at loopback, private, link-local or metadata addresses (SSRF)',
+        !config.webhooks.allowPrivateTargets,
+        `WEBHOOK_ALLOW_PRIVATE_TARGETS=${config.webhooks.allowPrivateTargets}`,
+      ),
+      warning: true,
+    },
   ];
 }
 
