@@ -114,6 +114,36 @@ async function startReceiver(): Promise<{
   };
 }
 
+/** Inputs, selects and textareas without a <label> (or an aria-label): must be none. */
+async function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    ([...document.querySelectorAll('input, select, textarea')] as any[])
+      .filter((el: any) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+      .map((el: any) => el.outerHTML.slice(0, 120)),
+  );
+}
+
+/**
+ * The page fits a phone: no horizontal scrolling at 360 px (wide tables scroll inside their own box). Returns the
+ * innermost elements that stick out, so a failure names them.
+ */
+async function overflowAt360(page: Page): Promise<string[]> {
+  await page.setViewportSize({ width: 360, height: 740 });
+  const out = await page.evaluate(() => {
+    if (document.documentElement.scrollWidth <= 360) return [];
+    const wide = ([...document.querySelectorAll('body *')] as any[]).filter((el: any) => {
+      if (el.closest('.table-wrap') && !el.classList.contains('table-wrap')) return false;
+      return el.getBoundingClientRect().right > 361;
+    });
+    return wide
+      .filter((el: any) => !wide.some((other: any) => other !== el && el.contains(other)))
+      .map((el: any) => `${el.outerHTML.slice(0, 100)} (right ${Math.round(el.getBoundingClientRect().right)})`)
+      .slice(0, 8);
+  });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  return out;
+}
+
 const headersOf = (hit: Hit): Record<string, string> =>
   Object.fromEntries(Object.entries(hit.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
 
@@ -273,6 +303,9 @@ if (!CHROMIUM) {
           expectedFailures.push('409 POST /v1/users');
           expect(await page.getByTestId('user-row').count()).toBe(2);
           await form.getByLabel('Email').fill('');
+          await manage(address);
+          expect(await unlabelledControls(page)).toEqual([]);
+          expect(await overflowAt360(page)).toEqual([]);
           await screenshot(page, 'admin-01-users');
         }),
       );
@@ -438,6 +471,8 @@ if (!CHROMIUM) {
           ]);
           expect(row).toEqual([{ name: 'Harbor Homes West', agent_visibility: 'assigned' }]);
           expect(await listed()).toEqual([own]);
+          expect(await unlabelledControls(page)).toEqual([]);
+          expect(await overflowAt360(page)).toEqual([]);
           await screenshot(page, 'admin-03-team');
 
           // Shown as saved after leaving and coming back.
@@ -543,6 +578,8 @@ if (!CHROMIUM) {
             .waitFor({ timeout: 20_000 });
           expect(await delivered.count()).toBe(1);
           expect(await delivered.innerText()).toMatch(/succeeded\s+1\s+204/);
+          expect(await unlabelledControls(page)).toEqual([]);
+          expect(await overflowAt360(page)).toEqual([]);
           await screenshot(page, 'admin-05-webhook-deliveries');
 
           await delivered.getByRole('button', { name: /^Redeliver/ }).click();
