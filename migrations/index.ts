@@ -10,6 +10,7 @@ import { CrmAssignmentTrashVersion1733300000000 } from './1733300000000-crm-assi
 import { ActivitiesTasks1733300001000 } from './1733300001000-activities-tasks';
 import { Webhooks1733300002000 } from './1733300002000-webhooks';
 import { Idempotency1733300003000 } from './1733300003000-idempotency';
+import { SearchIndex1733300004000 } from './1733300004000-search-index';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   ActivitiesTasks1733300001000,
   Webhooks1733300002000,
   Idempotency1733300003000,
+  SearchIndex1733300004000,
 ];

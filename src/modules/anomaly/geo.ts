@@ -1,3 +1,5 @@
+import { GeoFile } from './geo-file';
+
 /** Great-circle distance in miles between two [lat, lon] points (haversine). */
 export function milesBetween(a: [number, number], b: [number, number]): number {
   const toRad = (d: number) => (d * Math.PI) / 180;
@@ -14,13 +16,14 @@ export interface GeoLocation {
   city: string;
 }
 
-type Lookup = (ip: string) => { ll: [number, number]; country: string; city: string } | null;
-let lookup: Lookup | undefined;
+let geo: GeoFile | undefined;
 
-/** Offline GeoIP (geoip-lite's bundled MaxMind data, ~150 MB): loaded on first use only. */
+/**
+ * Offline GeoIP from geoip-lite's bundled data, read from its files per lookup (see GeoFile): loading the
+ * package would hold ~150 MB in memory for a check that runs once per login.
+ */
 export function locate(ip: string): GeoLocation | null {
-  if (!lookup) lookup = (require('geoip-lite') as { lookup: Lookup }).lookup;
-  const hit = lookup(ip);
-  if (!hit || !hit.ll || (hit.ll[0] === 0 && hit.ll[1] === 0)) return null;
-  return { ll: hit.ll, country: hit.country, city: hit.city };
+  const hit = (geo ??= new GeoFile()).lookup(ip);
+  if (!hit || (hit.ll[0] === 0 && hit.ll[1] === 0)) return null;
+  return hit;
 }
