@@ -419,6 +419,40 @@ if (!CHROMIUM) {
       );
 
       it(
+        'removes a user choosing "Unassigned": their records end with no assignee; disabled users are not offered',
+        when(['users', 'reassign'], async () => {
+          const add = async (first: string, last: string) => {
+            const address = email(first.toLowerCase());
+            const res = await t.http.post(
+              '/v1/users',
+              { email: address, password: STRONG_PASSWORD, firstName: first, lastName: last, role: 'agent' },
+              { token: admin.token },
+            );
+            expect(res.status).toBe(201);
+            return { email: address, id: res.body.data.id as string };
+          };
+          const ray = await add('Ray', 'Leaving');
+          const off = await add('Odo', 'Disabled');
+          expect((await t.http.patch(`/v1/users/${off.id}`, { disabled: true }, { token: admin.token })).status).toBe(
+            200,
+          );
+          const clientId = await newClient(ray.id, 'Orphan');
+          await page.getByRole('button', { name: 'Reload' }).click();
+          const panel = await manage(ray.email);
+          const section = panel.getByTestId('remove-section');
+          const options = await section.getByLabel('Their records go to').locator('option').allInnerTexts();
+          expect(options).toEqual(['Unassigned (nobody)', `Dana Admin (${admin.email})`]);
+          await section.getByRole('button', { name: 'Remove user…' }).click();
+          const removed = page.waitForResponse((r) => r.request().method() === 'DELETE');
+          await section.getByRole('button', { name: 'Yes, remove' }).click();
+          expect(new URL((await removed).url()).search).toBe('');
+          await page.getByText('Ray Leaving was removed from the team.').waitFor();
+          expect(await dbUser(ray.email)).toBeUndefined();
+          expect(await assigneeOf(clientId)).toBeNull();
+        }),
+      );
+
+      it(
         'shows the API refusing to remove yourself: no remove or role controls for your own row',
         when(['users'], async () => {
           const panel = await manage(admin.email);

@@ -72,11 +72,13 @@ function AddUserForm({ onAdded }) {
   </form>`;
 }
 
-/** A <select> of the other users of the team plus "Unassigned". */
+/** A <select> of the other enabled users of the team (the API refuses a disabled one) plus "Unassigned". */
 function OwnerSelect({ label, users, except, value, onChange, hint }) {
   return html`<${Field} label=${label} type="select" value=${value} onChange=${(e) => onChange(e.currentTarget.value)} hint=${hint}>
     <option value=${UNASSIGNED}>Unassigned (nobody)</option>
-    ${users.filter((u) => u.id !== except).map((u) => html`<option value=${u.id}>${fullName(u)} (${u.email})</option>`)}
+    ${users
+      .filter((u) => u.id !== except && !u.disabled)
+      .map((u) => html`<option value=${u.id}>${fullName(u)} (${u.email})</option>`)}
   <//>`;
 }
 
