@@ -1,4 +1,9 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { SENSITIVE } from '../src/common/security/decorators';
 import { TokenService } from '../src/modules/auth/token.service';
+import { MfaController } from '../src/modules/mfa/mfa.controller';
+import { UsersAdminController } from '../src/modules/users/users-admin.controller';
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 import { type HttpResponse } from './helpers/http';
 import { codeAt, enrolMfa } from './helpers/mfa';
@@ -163,6 +168,17 @@ const ROWS: Row[] = [
     unchanged: async (t, ctx) => expect((await userRow(t, ctx.vars.id!))!.mfa_enabled).toBe(true),
   },
   {
+    name: 'POST /v1/users/:id/reassign',
+    setup: async (t) => {
+      const ctx = await admin(t, true);
+      ctx.vars.id = (await addMember(t, ctx)).id;
+      return ctx;
+    },
+    call: (t, token, ctx) =>
+      t.http.post(`/v1/users/${ctx.vars.id}/reassign`, { toUserId: ctx.caller.userId }, { token }),
+    okStatus: 200,
+  },
+  {
     name: 'POST /v1/api-keys',
     setup: (t) => admin(t, true),
     call: (t, token, ctx) =>
@@ -299,5 +315,23 @@ describe('step-up: stale auth_time on every account-changing route', () => {
     );
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('every POST/PATCH/DELETE of the users and 2FA controllers declares step-up (a new route cannot forget it)', () => {
+    const changing = [RequestMethod.POST, RequestMethod.PATCH, RequestMethod.DELETE];
+    const routes: string[] = [];
+    for (const controller of [UsersAdminController, MfaController]) {
+      const proto = controller.prototype as Record<string, unknown>;
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        const handler = proto[name];
+        if (typeof handler !== 'function' || name === 'constructor') continue;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined || !changing.includes(method)) continue;
+        routes.push(`${RequestMethod[method]} ${String(Reflect.getMetadata(PATH_METADATA, handler))}`);
+        expect([name, Reflect.getMetadata(SENSITIVE, handler)]).toEqual([name, 'account']);
+      }
+    }
+    // The table above covers each of them with a real request.
+    expect(routes.length).toBeGreaterThanOrEqual(10);
   });
 });
