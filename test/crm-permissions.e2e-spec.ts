@@ -151,6 +151,9 @@ describe('CRM permissions: roles and re-authentication', () => {
     const exported = await t.http.get('/v1/listings/export', { token: fresh });
     expect(exported.status).toBe(200);
     expect(exported.headers.get('content-type')).toMatch(/text\/csv/);
-    expect(await t.dataSource.query(`SELECT 1 FROM listings WHERE id = $1`, [victim.id])).toHaveLength(0);
+    // Deleted means in the trash.
+    expect(
+      await t.dataSource.query(`SELECT 1 FROM listings WHERE id = $1 AND deleted_at IS NULL`, [victim.id]),
+    ).toHaveLength(0);
   });
 });

@@ -121,9 +121,10 @@ describe('CRM resources (table-driven over clients, leads, appointments, escrows
       const all = await listAll(t, token, path);
       const allIds = all.map((r) => r.id);
       expect(new Set(allIds).size).toBe(allIds.length);
-      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1`, [
-        teamId,
-      ]);
+      const [{ n }] = await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM ${c.resource} WHERE team_id = $1 AND deleted_at IS NULL`,
+        [teamId],
+      );
       expect(all.length).toBe(n);
 
       for (const filter of c.filters) {

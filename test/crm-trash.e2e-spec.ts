@@ -101,7 +101,8 @@ describe('CRM trash', () => {
 
     const trail = await audit(created.id);
     expect(trail.map((a) => a.action)).toEqual(['CREATE', 'DELETE', 'RESTORE']);
-    expect(trail[1]!.old_values).toMatchObject({ id: created.id, version: 2 });
+    // The DELETE row holds the record as it was deleted (version 1); the trashed row itself is version 2.
+    expect(trail[1]!.old_values).toEqual(created);
     expect(trail[1]!.new_values).toBeNull();
     expect(trail[2]!.new_values).toMatchObject({ id: created.id, version: 3 });
   });

@@ -60,6 +60,7 @@ export interface Referrer {
 export abstract class CrmResourceService implements OnModuleInit {
   protected columns: ColumnInfo[] = [];
   protected selectList = '';
+  protected selectListBeforeChange = '';
   /** Properties a request body may set. */
   protected writable = new Map<string, ColumnInfo>();
   /** Properties the server may set (writable + read-only ones such as a client's leadId). */
@@ -117,6 +118,10 @@ export abstract class CrmResourceService implements OnModuleInit {
     const rank = (p: string) => (p === 'id' ? 0 : system.has(p) ? 2 : 1);
     this.columns = infos.sort((a, b) => rank(a.property) - rank(b.property));
     this.selectList = this.columns.map((c) => c.select).join(', ');
+    // A soft delete's audit row holds the record as it was: its RETURNING reports the version before the change.
+    this.selectListBeforeChange = this.columns
+      .map((c) => (c.property === 'version' ? `("version" - 1) AS "version"` : c.select))
+      .join(', ');
     this.exportColumns = this.columns.map((c) => c.property);
   }
 
@@ -444,7 +449,7 @@ export abstract class CrmResourceService implements OnModuleInit {
       teamId,
       `UPDATE ${this.definition.table} SET deleted_at = now(), version = version + 1
         WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL${ifMatch !== undefined ? ' AND version = $3' : ''}
-        RETURNING ${this.selectList}`,
+        RETURNING ${this.selectListBeforeChange}`,
       params,
       {
         action: 'DELETE',
