@@ -2,12 +2,16 @@ import { freePort } from '../src/common/net/free-port';
 /*
  * npm run bench [-- --duration 5 --rounds 3 --connections 16 --big --profile --only <regex>]
  *
- * One run, one machine: a fresh embedded PostgreSQL, 100k clients over 10 teams, the API (production mode,
- * its own process) and the floor (bare node:http + pg, its own process), loaded in turn by autocannon from
- * this process (--profile also writes a CPU profile of the API). Prints req/s and p50/p99 for each scenario and its ratio to the floor measured in the same
- * run; with --big, also list p50 for a team of 10k rows vs a team of 1M rows. Writes bench/results/*.json.
+ * One run, one machine: a fresh embedded PostgreSQL, 100k clients over 10 teams plus a team of 100k clients
+ * for search, the API (production mode, its own process, IP anomaly detection on) and the floor (bare
+ * node:http + pg, its own process), loaded in turn by autocannon from this process (--profile also writes a CPU
+ * profile of the API). Suites (bench/harness.ts): the core paths against the floor; search (common surname,
+ * rare name, no match) against the list page of the same 100k team, with 5,000 rows inserted between rounds;
+ * then the optional suites of bench/suites.ts (my leads, timeline, CSV import) where the feature exists.
+ * Prints req/s and p50/p99 per scenario, the ratios with their targets, per-round search figures, and the
+ * API's resident memory by phase; with --big, also list p50 for a team of 10k rows vs a team of 1M rows.
+ * Writes bench/results/*.json.
  */
-import autocannon from 'autocannon';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -17,7 +21,9 @@ import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrations } from '../src/database/migrate';
-import { seedClients } from './seed';
+import { type Measured, type RatioSpec, type Suite, measureSuite, ratiosOf } from './harness';
+import { SURNAMES, seedClients } from './seed';
+import { type BenchContext, OPTIONAL_SUITES } from './suites';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -40,6 +46,11 @@ const PASSWORD = 'Bench-Marmot-Quill-42!';
 const PROFILE = argv.includes('--profile');
 // --only <regex>: run just the matching scenarios (e.g. to profile one path); ratios whose inputs are missing are skipped.
 const ONLY = argv.includes('--only') ? new RegExp(argv[argv.indexOf('--only') + 1] ?? '') : undefined;
+// --no-optional: skip bench/suites.ts.
+const OPTIONAL = !argv.includes('--no-optional');
+
+const log = (line: string) => void process.stdout.write(line);
+const harness = { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, only: ONLY, log };
 
 function startProcess(
   script: string,
@@ -63,77 +74,15 @@ function startProcess(
   });
 }
 
-function peakRssMb(pid: number): number {
+/** Resident memory now (VmRSS) and its peak so far (VmHWM), in MB. */
+function rssMb(pid: number): { now: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
+  const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  return { now: mb('VmRSS'), peak: mb('VmHWM') };
 }
 
 interface SignedIn {
   accessToken: string;
-}
-
-interface Measured {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-interface Scenario {
-  name: string;
-  opts: autocannon.Options;
-}
-
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const at = (i: number) => sorted[i] ?? NaN;
-  return sorted.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
-};
-
-/** Every scenario once per round, in turn; per scenario the median req/s, p50 and p99 over the rounds. */
-async function measureRounds(scenarios: Scenario[]): Promise<Measured[]> {
-  const chosen = scenarios.filter((s) => !ONLY || ONLY.test(s.name));
-  const rounds = new Map<string, Measured[]>(chosen.map((s) => [s.name, []]));
-  // One unrecorded round first: the server's caches, the JIT and both pools warm up on every path.
-  process.stdout.write('warm-up round\n');
-  for (const s of chosen) await autocannon({ ...s.opts, duration: 3, connections: CONNECTIONS });
-  for (let round = 1; round <= ROUNDS; round++) {
-    process.stdout.write(`round ${round}/${ROUNDS}\n`);
-    for (const s of chosen) rounds.get(s.name)?.push(await load(s.name, s.opts));
-  }
-  return chosen.map(({ name }) => {
-    const ms = rounds.get(name) ?? [];
-    return {
-      name,
-      rps: Math.round(median(ms.map((m) => m.rps))),
-      p50: median(ms.map((m) => m.p50)),
-      p99: median(ms.map((m) => m.p99)),
-      errors: ms.reduce((n, m) => n + m.errors, 0),
-      non2xx: ms.reduce((n, m) => n + m.non2xx, 0),
-    };
-  });
-}
-
-async function load(name: string, opts: autocannon.Options): Promise<Measured> {
-  // A second of warm-up so the connections are open before the measured window.
-  await autocannon({ ...opts, duration: 1, connections: CONNECTIONS });
-  const r = await autocannon({ ...opts, duration: DURATION, connections: CONNECTIONS });
-  const m = {
-    name,
-    rps: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors,
-    non2xx: r.non2xx,
-  };
-  process.stdout.write(
-    `  ${name.padEnd(34)} ${String(m.rps).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms${m.non2xx ? `  (${m.non2xx} non-2xx!)` : ''}\n`,
-  );
-  return m;
 }
 
 async function json<T>(
@@ -151,12 +100,15 @@ async function json<T>(
   return body.data;
 }
 
+/** Public addresses on several continents: logins from them make the geo-anomaly check look them up. */
+const LOGIN_IPS = ['8.8.8.8', '81.2.69.160', '1.1.1.1', '203.0.113.9', '5.255.255.5', '200.160.2.3', '41.203.0.1'];
+
 async function main(): Promise<void> {
   const started = Date.now();
   const dataDir = join(ROOT, '.data', 'bench');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  process.stdout.write(
+  log(
     `Hearth CRM benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
   );
 
@@ -189,12 +141,17 @@ async function main(): Promise<void> {
       RATE_LIMIT_REGISTER_MAX: '100000000',
       ENABLE_EMAIL_LOGIN_NOTIFICATIONS: 'false',
       REAUTH_WINDOW_MINUTES: '60',
+      // The memory target holds with the geo lookup in use: logins below come from public addresses.
+      ENABLE_IP_ANOMALY_DETECTION: 'true',
+      TRUST_PROXY: 'loopback',
+      ...(process.env.BENCH_APP_ENV ? (JSON.parse(process.env.BENCH_APP_ENV) as Record<string, string>) : {}),
     };
     // --profile: a V8 CPU profile of the API process, written to bench/results/ when it exits.
     const profileArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results')}`] : [];
     const app = await startProcess(join(DIST, 'src', 'main.js'), appEnv, /listening on/, profileArgs);
     children.push(app);
     const api = `http://127.0.0.1:${appPort}`;
+    const memory: Record<string, { now: number; peak: number }> = { started: rssMb(app.pid!) };
 
     // 100k clients over 10 teams straight into the tables (each team with an admin), then sign in as one.
     const pg = new Client({ connectionString: db.url });
@@ -202,9 +159,12 @@ async function main(): Promise<void> {
     const query = async (sql: string, params?: unknown[]) =>
       (await pg.query(sql, params)).rows as Record<string, unknown>[];
     const seeded = await seedClients(query, { teams: 10, clients: 100_000, password: PASSWORD });
-    process.stdout.write(
+    log(
       `seeded ${seeded.clients} clients over ${seeded.teamIds.length} teams in ${(seeded.elapsedMs / 1000).toFixed(1)} s\n`,
     );
+    // The search suite's team: 100k clients in one team (each surname on 1 % of them).
+    const searchSeed = await seedClients(query, { teams: 1, clients: 100_000, password: PASSWORD });
+    log(`seeded ${searchSeed.clients} clients in one team in ${(searchSeed.elapsedMs / 1000).toFixed(1)} s\n`);
     // Fresh bulk rows would otherwise be vacuumed, analysed and checkpointed by the server in the middle of
     // whichever scenario happens to run first.
     const settle = () => pg.query('VACUUM (ANALYZE) clients').then(() => pg.query('CHECKPOINT'));
@@ -241,6 +201,11 @@ async function main(): Promise<void> {
       },
     });
     const apiKey = created.key;
+    const searchLogin = await json<SignedIn>(`${api}/v1/auth/login`, {
+      method: 'POST',
+      body: { email: searchSeed.emails[0], password: PASSWORD },
+    });
+    const searchBearer = { authorization: `Bearer ${searchLogin.accessToken}` };
 
     const floorPort = await freePort();
     const floor = await startProcess(
@@ -251,82 +216,217 @@ async function main(): Promise<void> {
     children.push(floor);
     const floorUrl = `http://127.0.0.1:${floorPort}`;
     const newClient = JSON.stringify({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' });
+    memory.seeded = rssMb(app.pid!);
 
-    process.stdout.write(
+    log(
       `\nload: ${CONNECTIONS} connections, ${DURATION} s per scenario and round, ${ROUNDS} rounds (medians reported)\n`,
     );
     const jsonBody = { 'content-type': 'application/json' };
-    const results = await measureRounds([
-      { name: 'floor: list 50', opts: { url: `${floorUrl}/clients?limit=50` } },
-      { name: 'api: list 50 (JWT)', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
-      { name: 'api: list 50 (API key)', opts: { url: `${api}/v1/clients?limit=50`, headers: { 'x-api-key': apiKey } } },
-      { name: 'api: search q=smith (JWT)', opts: { url: `${api}/v1/clients?limit=50&q=smith`, headers: bearer } },
-      {
-        name: 'floor: insert',
-        opts: { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: jsonBody },
-      },
-      {
-        name: 'api: insert, audited (JWT)',
-        opts: { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, ...jsonBody } },
-      },
-      // Login is argon2-bound by design (about 30 ms of CPU per attempt); another team's admin, without 2FA.
-      {
-        name: 'api: login (argon2id)',
-        opts: {
-          url: `${api}/v1/auth/login`,
-          method: 'POST',
-          body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }),
-          headers: jsonBody,
+    let loginIp = 0;
+    const core: Suite = {
+      title: 'core: 10 teams of 10k clients; API vs floor',
+      scenarios: [
+        { name: 'floor: list 50', opts: { url: `${floorUrl}/clients?limit=50` } },
+        { name: 'api: list 50 (JWT)', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
+        {
+          name: 'api: list 50 (API key)',
+          opts: { url: `${api}/v1/clients?limit=50`, headers: { 'x-api-key': apiKey } },
         },
+        {
+          name: 'floor: insert',
+          opts: { url: `${floorUrl}/clients`, method: 'POST', body: newClient, headers: jsonBody },
+        },
+        {
+          name: 'api: insert, audited (JWT)',
+          opts: { url: `${api}/v1/clients`, method: 'POST', body: newClient, headers: { ...bearer, ...jsonBody } },
+        },
+        // Login is argon2-bound by design (about 30 ms of CPU per attempt); another team's admin, without 2FA,
+        // from changing public addresses so that every login runs the geo-anomaly lookup.
+        {
+          name: 'api: login (argon2id)',
+          opts: {
+            url: `${api}/v1/auth/login`,
+            method: 'POST',
+            body: JSON.stringify({ email: seeded.emails[1], password: PASSWORD }),
+            headers: jsonBody,
+            requests: [
+              {
+                setupRequest: (req) => ({
+                  ...req,
+                  headers: { ...req.headers, 'x-forwarded-for': LOGIN_IPS[loginIp++ % LOGIN_IPS.length]! },
+                }),
+              },
+            ],
+          },
+        },
+      ],
+      ratios: [
+        { label: 'list (JWT) / floor list', a: 'api: list 50 (JWT)', b: 'floor: list 50', target: '≥ 0.7' },
+        { label: 'list (API key) / list (JWT)', a: 'api: list 50 (API key)', b: 'api: list 50 (JWT)', target: '≥ 0.9' },
+        {
+          label: 'audited insert / floor insert',
+          a: 'api: insert, audited (JWT)',
+          b: 'floor: insert',
+          target: '≥ 0.45',
+        },
+      ],
+    };
+
+    // Search: a common surname (1 % of the rows), one person's name, and a string that matches nothing, against
+    // the plain list page of the same team; 5,000 rows are inserted between rounds (new rows must not slow it).
+    const searchUrl = (q: string) => `${api}/v1/clients?limit=50&q=${encodeURIComponent(q)}`;
+    let inserted = 0;
+    const search: Suite = {
+      title: 'search: one team of 100k clients; 5,000 rows inserted between rounds',
+      scenarios: [
+        { name: 'api: list 50 (search team)', opts: { url: `${api}/v1/clients?limit=50`, headers: searchBearer } },
+        { name: 'api: search common (q=smith)', opts: { url: searchUrl('smith'), headers: searchBearer } },
+        { name: 'api: search rare (q=hopper 4242)', opts: { url: searchUrl('hopper 4242'), headers: searchBearer } },
+        { name: 'api: search no match (q=zqxjv)', opts: { url: searchUrl('zqxjv'), headers: searchBearer } },
+        { name: 'api: search 2 chars (q=gr)', opts: { url: searchUrl('gr'), headers: searchBearer } },
+      ],
+      ratios: [
+        {
+          label: 'search common / list (same team)',
+          a: 'api: search common (q=smith)',
+          b: 'api: list 50 (search team)',
+          target: '≥ 0.5',
+        },
+        {
+          label: 'search rare / list (same team)',
+          a: 'api: search rare (q=hopper 4242)',
+          b: 'api: list 50 (search team)',
+          target: '≥ 0.5',
+        },
+        {
+          label: 'search no match / list (same team)',
+          a: 'api: search no match (q=zqxjv)',
+          b: 'api: list 50 (search team)',
+          target: '≥ 0.5',
+        },
+        {
+          label: 'search 2 chars (prefix) / list (same team)',
+          a: 'api: search 2 chars (q=gr)',
+          b: 'api: list 50 (search team)',
+          target: 'informational',
+        },
+      ],
+      betweenRounds: async () => {
+        await query(
+          `INSERT INTO clients (team_id, first_name, last_name, email, created_at, updated_at)
+           SELECT $1, 'New', ($2::text[])[1 + g % 100] || ' x' || g, 'new' || g || '@example.com', now(), now()
+             FROM generate_series($3::int, $3::int + 4999) AS g`,
+          [searchSeed.teamIds[0], SURNAMES, inserted],
+        );
+        inserted += 5000;
       },
-    ]);
+    };
+
+    const results: Measured[] = [];
+    const ratioSpecs: RatioSpec[] = [];
+    const skipped: Record<string, string> = {};
+    const run = async (suite: Suite) => {
+      results.push(...(await measureSuite(suite, harness)));
+      ratioSpecs.push(...(suite.ratios ?? []));
+    };
+    await run(core);
+    memory.core = rssMb(app.pid!);
+    await run(search);
+    memory.search = rssMb(app.pid!);
+
+    if (OPTIONAL) {
+      const ctx: BenchContext = {
+        api,
+        query,
+        password: PASSWORD,
+        log,
+        login: async (who) =>
+          (await json<SignedIn>(`${api}/v1/auth/login`, { method: 'POST', body: { email: who, password: PASSWORD } }))
+            .accessToken,
+        call: async (path, init = {}) => {
+          const res = await fetch(`${api}${path}`, {
+            method: init.method ?? 'GET',
+            headers: init.headers,
+            body: init.body,
+          });
+          const text = await res.text();
+          let body: { data?: unknown; error?: { code: string } } = {};
+          try {
+            body = JSON.parse(text) as typeof body;
+          } catch {
+            /* not JSON */
+          }
+          return { status: res.status, body };
+        },
+      };
+      for (const optional of OPTIONAL_SUITES) {
+        const prepared = await optional.prepare(ctx).catch((err: Error) => `setup failed: ${err.message}`);
+        if (typeof prepared === 'string') {
+          skipped[optional.name] = prepared;
+          log(`\n${optional.name}: skipped (${prepared})\n`);
+          continue;
+        }
+        await run(prepared);
+        memory[optional.name] = rssMb(app.pid!);
+      }
+    }
 
     let big: { p50At10k: number; p50At1M: number; ratio: number } | undefined;
     if (BIG) {
       const bigSeed = await seedClients(query, { teams: 1, clients: 1_000_000, password: PASSWORD });
-      process.stdout.write(`seeded 1M clients in one team in ${(bigSeed.elapsedMs / 1000).toFixed(1)} s\n`);
+      log(`seeded 1M clients in one team in ${(bigSeed.elapsedMs / 1000).toFixed(1)} s\n`);
       const bigLogin = await json<SignedIn>(`${api}/v1/auth/login`, {
         method: 'POST',
         body: { email: bigSeed.emails[0], password: PASSWORD },
       });
       await settle();
-      const bigResults = await measureRounds([
-        { name: 'api: list 50, team of 10k', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
+      const bigBearer = { authorization: `Bearer ${bigLogin.accessToken}` };
+      const bigResults = await measureSuite(
         {
-          name: 'api: list 50, team of 1M',
-          opts: { url: `${api}/v1/clients?limit=50`, headers: { authorization: `Bearer ${bigLogin.accessToken}` } },
+          title: 'big: list and search at 10k vs 1M rows',
+          scenarios: [
+            { name: 'api: list 50, team of 10k', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
+            { name: 'api: list 50, team of 1M', opts: { url: `${api}/v1/clients?limit=50`, headers: bigBearer } },
+            { name: 'api: search common, team of 1M', opts: { url: searchUrl('smith'), headers: bigBearer } },
+            { name: 'api: search rare, team of 1M', opts: { url: searchUrl('hopper 4242'), headers: bigBearer } },
+            { name: 'api: search no match, team of 1M', opts: { url: searchUrl('zqxjv'), headers: bigBearer } },
+          ],
         },
-      ]);
+        harness,
+      );
+      results.push(...bigResults);
       const small = bigResults.find((r) => r.name.endsWith('10k'));
-      const large = bigResults.find((r) => r.name.endsWith('1M'));
+      const large = bigResults.find((r) => r.name === 'api: list 50, team of 1M');
       if (small && large)
         big = {
           p50At10k: small.p50,
           p50At1M: large.p50,
           ratio: Math.round((large.p50 / Math.max(small.p50, 0.01)) * 100) / 100,
         };
+      memory.big = rssMb(app.pid!);
     }
 
-    const ratios: Record<string, { value: number; target: string }> = {};
-    const addRatio = (label: string, a: string, b: string, target: string) => {
-      const x = results.find((r) => r.name === a);
-      const y = results.find((r) => r.name === b);
-      if (x && y) ratios[label] = { value: Math.round((x.rps / y.rps) * 100) / 100, target };
-    };
-    addRatio('list (JWT) / floor list', 'api: list 50 (JWT)', 'floor: list 50', '≥ 0.7');
-    addRatio('list (API key) / list (JWT)', 'api: list 50 (API key)', 'api: list 50 (JWT)', '≥ 0.9');
-    addRatio('audited insert / floor insert', 'api: insert, audited (JWT)', 'floor: insert', '≥ 0.7');
-    addRatio('search / list (JWT)', 'api: search q=smith (JWT)', 'api: list 50 (JWT)', 'informational');
+    const ratios: Record<string, { value: number; target: string }> = ratiosOf(results, ratioSpecs);
     if (big) ratios['p50 at 1M / p50 at 10k'] = { value: big.ratio, target: '≤ 1.5' };
-    const rssMb = peakRssMb(app.pid!);
+    // No decline within the run: each search scenario's last round against its first (rows were added between).
+    const trend: Record<string, number[]> = {};
+    for (const r of results) if (/search/.test(r.name) && r.perRound.length > 1) trend[r.name] = r.perRound;
+    const peakRss = rssMb(app.pid!).peak;
     await pg.end();
 
-    process.stdout.write('\n| scenario | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n');
-    for (const r of results) process.stdout.write(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} |\n`);
-    process.stdout.write('\n| ratio | value | target |\n|---|---:|---|\n');
-    for (const [name, r] of Object.entries(ratios)) process.stdout.write(`| ${name} | ${r.value} | ${r.target} |\n`);
-    if (big) process.stdout.write(`\nlist p50: ${big.p50At10k} ms at 10k rows, ${big.p50At1M} ms at 1M rows\n`);
-    process.stdout.write(`API peak RSS: ${rssMb} MB\n`);
+    log('\n| scenario | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n');
+    for (const r of results) log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} |\n`);
+    log('\n| ratio | value | target |\n|---|---:|---|\n');
+    for (const [name, r] of Object.entries(ratios)) log(`| ${name} | ${r.value} | ${r.target} |\n`);
+    if (Object.keys(trend).length) {
+      log('\nsearch req/s per round (5,000 rows inserted between rounds):\n');
+      for (const [name, rounds] of Object.entries(trend)) log(`  ${name.padEnd(44)} ${rounds.join(' → ')}\n`);
+    }
+    for (const [name, why] of Object.entries(skipped)) log(`skipped ${name}: ${why}\n`);
+    if (big) log(`\nlist p50: ${big.p50At10k} ms at 10k rows, ${big.p50At1M} ms at 1M rows\n`);
+    log('\nAPI resident memory (MB) by phase, now / peak so far:\n');
+    for (const [phase, m] of Object.entries(memory)) log(`  ${phase.padEnd(34)} ${m.now} / ${m.peak}\n`);
+    log(`API peak RSS: ${peakRss} MB (target ≤ 250 MB)\n`);
 
     const report = {
       at: new Date().toISOString(),
@@ -339,15 +439,18 @@ async function main(): Promise<void> {
       settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, big: BIG },
       results,
       ratios,
+      searchPerRound: trend,
+      skipped,
       big,
-      apiPeakRssMb: rssMb,
+      memoryByPhaseMb: memory,
+      apiPeakRssMb: peakRss,
       totalSeconds: Math.round((Date.now() - started) / 1000),
     };
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2));
     writeFileSync(join(dir, `${report.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
-    process.stdout.write(`\nwritten bench/results/latest.json (${report.totalSeconds} s)\n`);
+    log(`\nwritten bench/results/latest.json (${report.totalSeconds} s)\n`);
   } finally {
     await Promise.all(
       children.map(

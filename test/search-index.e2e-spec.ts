@@ -47,10 +47,10 @@ describe('search: trigram index under row-level security', () => {
   /** The reference: the plain substring search as the owner (no policy, no fence), same order. */
   const expected = async (teamId: string, q: string, order = 'created_at DESC, id DESC', extra = '') =>
     (
-      (await t.dataSource.query(
+      await t.dataSource.query<Array<{ id: string }>>(
         `SELECT id FROM clients WHERE team_id = $1 AND deleted_at IS NULL AND search ILIKE $2 ${extra} ORDER BY ${order}`,
         [teamId, `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`],
-      )) as Array<{ id: string }>
+      )
     ).map((r) => r.id);
 
   beforeAll(async () => {
@@ -137,9 +137,10 @@ describe('search: trigram index under row-level security', () => {
       agent.userId,
       admin.teamId,
     ]);
-    const [mine] = (await t.dataSource.query(`SELECT id FROM clients WHERE team_id = $1 AND last_name = 'Quill 555'`, [
-      admin.teamId,
-    ])) as Array<{ id: string }>;
+    const [mine] = await t.dataSource.query<Array<{ id: string }>>(
+      `SELECT id FROM clients WHERE team_id = $1 AND last_name = 'Quill 555'`,
+      [admin.teamId],
+    );
     const visibility = await t.http.patch('/v1/team', { agentVisibility: 'assigned' }, { token: admin.accessToken });
     expect(visibility.status).toBe(200);
     expect(await listAll(agent, 'q=quill')).toEqual([mine!.id]);

@@ -110,7 +110,11 @@ export class GeoFile {
     const lon = record.readInt32BE(at + 8) / 10000;
     const names = (this.names ??= openSync(join(this.dir, 'geoip-city-names.dat'), 'r'));
     readSync(names, this.scratch, 0, NAME_RECORD, locId * NAME_RECORD);
-    const text = (from: number, to: number) => this.scratch.toString('utf8', from, to).replace(/\u0000.*/, '');
+    // NUL-padded fields: the text ends at the first NUL.
+    const text = (from: number, to: number) => {
+      const end = this.scratch.indexOf(0, from);
+      return this.scratch.toString('utf8', from, end >= 0 && end < to ? end : to);
+    };
     return { ll: [lat, lon], country: text(0, 2), city: text(42, NAME_RECORD) };
   }
 
