@@ -72,6 +72,7 @@ if (!CHROMIUM) {
     let omar: { email: string; password: string };
     let cal: { email: string };
     let signedInAt = 0;
+    let spareBackupCode = '';
     let seq = 0;
     const email = (tag: string) => `${tag}-${Date.now().toString(36)}-${++seq}@hearth-reauth.test`;
 
@@ -141,6 +142,7 @@ if (!CHROMIUM) {
       );
       if (enable.status !== 200) throw new Error(`2fa enable: ${enable.status} ${enable.text}`);
       const backupCodes: string[] = enable.body.data.backupCodes;
+      spareBackupCode = backupCodes[2]!;
       nextCode = totpSource(secret, Math.floor(Date.now() / STEP_MS));
       omar = { email: email('omar'), password: STRONG_PASSWORD };
       const added = await t.http.post(
@@ -214,6 +216,37 @@ if (!CHROMIUM) {
       expect(await cspViolationsIn(page)).toEqual([]);
       await screenshot(page, 'reauth-02-done');
     }, 120_000);
+
+    it('two sensitive requests refused together share one dialog and one reauth (a backup code works as the second factor)', async () => {
+      await outlive(WINDOW_MS, Date.now());
+      problems.failedResponses.length = 0;
+      const [first, second] = [email('pair-a'), email('pair-b')];
+      let reauths = 0;
+      page.on('request', (r) => {
+        if (r.url().endsWith('/v1/auth/reauth')) reauths++;
+      });
+      // Straight through the console's own api() (the same module instance the pages use). A string, so that
+      // the test's compiler leaves the browser's import() alone.
+      const both = page.evaluate(`(async () => {
+        const { api } = await import('/console/api.js');
+        const add = (address, last) => api('POST', '/users', {
+          email: address, password: ${JSON.stringify(STRONG_PASSWORD)}, firstName: 'Pair', lastName: last, role: 'viewer',
+        }).then((r) => r.data.email);
+        return Promise.all([add(${JSON.stringify(first)}, 'One'), add(${JSON.stringify(second)}, 'Two')]);
+      })()`);
+      const dialog = page.getByTestId('reauth-dialog');
+      await dialog.getByRole('heading', { name: 'Confirm it’s you' }).waitFor();
+      await dialog.getByLabel('Your password').fill(dana.password);
+      await dialog.getByLabel('Code from your authenticator app').fill(spareBackupCode);
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+      expect(await both).toEqual([first, second]);
+      expect(reauths).toBe(1);
+      expect(problems.failedResponses).toEqual(['401 POST /v1/users', '401 POST /v1/users']);
+      expect(await userCount(first)).toBe(1);
+      expect(await userCount(second)).toBe(1);
+      expect(await dialog.evaluate((d: any) => d.open)).toBe(false);
+      expect(problems.errors).toEqual([]);
+    });
 
     /** Manage → Remove user… → Yes, remove (DELETE /v1/users/:id, a step-up route). */
     async function askToRemove(address: string) {
