@@ -477,6 +477,37 @@ describe('webhooks', () => {
     expect(audits.map((a: any) => a.action)).toEqual(['CREATE', 'UPDATE', 'DELETE']);
   });
 
+  it('the retention purge removes finished events past 30 days, never one still pending', async () => {
+    const hook = await createHook(['client.created'], '/old');
+    await t.http.post('/v1/clients', { firstName: 'Old', lastName: 'Done' }, { token: admin.accessToken });
+    await receiver.waitFor(forPath('/old'));
+    const [done] = await eventually(
+      () =>
+        t.dataSource.query(`SELECT event_id FROM webhook_deliveries WHERE webhook_id = $1 AND status = 'succeeded'`, [
+          hook.id,
+        ]),
+      (r: any[]) => r.length === 1,
+    );
+    // Deactivated: the second event stays pending, however old.
+    await t.http.patch(`/v1/webhooks/${hook.id}`, { active: false }, { token: admin.accessToken });
+    const [pendingEvent] = await t.dataSource.query(
+      `WITH e AS (INSERT INTO webhook_events (team_id, type, data) VALUES ($1, 'client.created', '{}') RETURNING id)
+       INSERT INTO webhook_deliveries (team_id, webhook_id, event_id) SELECT $1, $2, id FROM e RETURNING event_id`,
+      [admin.teamId, hook.id],
+    );
+    await t.dataSource.query(
+      `UPDATE webhook_events SET created_at = now() - interval '31 days' WHERE id = ANY($1::uuid[])`,
+      [[done.event_id, pendingEvent.event_id]],
+    );
+    const { WebhookRetention } = await import('../src/modules/webhooks/webhook-retention');
+    expect(await t.app.get(WebhookRetention).purge()).toBeGreaterThanOrEqual(1);
+    const left = await t.dataSource.query(`SELECT id FROM webhook_events WHERE id = ANY($1::uuid[])`, [
+      [done.event_id, pendingEvent.event_id],
+    ]);
+    expect(left).toEqual([{ id: pendingEvent.event_id }]);
+    await t.http.delete(`/v1/webhooks/${hook.id}`, { token: admin.accessToken });
+  });
+
   describe('who may manage hooks', () => {
     it('API keys get 403, even with every scope', async () => {
       const key = await t.http.post(

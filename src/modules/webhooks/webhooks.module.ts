@@ -3,6 +3,7 @@ import { ChangeOutbox } from '../../common/events/change-outbox';
 import { UsersModule } from '../users/users.module';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookOutbox } from './webhook-outbox';
+import { WebhookRetention } from './webhook-retention';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
@@ -15,7 +16,13 @@ import { WebhooksService } from './webhooks.service';
 @Module({
   imports: [UsersModule],
   controllers: [WebhooksController],
-  providers: [WebhooksService, WebhookOutbox, WebhookDispatcher, { provide: ChangeOutbox, useExisting: WebhookOutbox }],
+  providers: [
+    WebhooksService,
+    WebhookOutbox,
+    WebhookDispatcher,
+    WebhookRetention,
+    { provide: ChangeOutbox, useExisting: WebhookOutbox },
+  ],
   exports: [ChangeOutbox],
 })
 export class WebhooksModule {}
