@@ -11,6 +11,7 @@ import { ActivitiesTasks1733300001000 } from './1733300001000-activities-tasks';
 import { Webhooks1733300002000 } from './1733300002000-webhooks';
 import { Idempotency1733300003000 } from './1733300003000-idempotency';
 import { SearchIndex1733300004000 } from './1733300004000-search-index';
+import { AuditLinkPerStatement1733300003100 } from './1733300003100-audit-link-per-statement';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   Webhooks1733300002000,
   Idempotency1733300003000,
   SearchIndex1733300004000,
+  AuditLinkPerStatement1733300003100,
 ];

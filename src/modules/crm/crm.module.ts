@@ -28,6 +28,8 @@ import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
 import { TimelineController } from './timeline/timeline.controller';
 import { TimelineService } from './timeline/timeline.service';
+import { CRM_IMPORT_CONTROLLERS } from './common/crm-import.controller';
+import { CrmImportService } from './common/crm-import.service';
 
 /** The five CRM resources, each a thin specialisation of the generic team-scoped resource in ./common. */
 @Module({
@@ -42,6 +44,8 @@ import { TimelineService } from './timeline/timeline.service';
     TasksController,
     // GET /v1/<clients|leads|listings|escrows>/:id/timeline
     TimelineController,
+    // POST /v1/<resource>/import (CSV), one per resource.
+    ...CRM_IMPORT_CONTROLLERS,
   ],
   providers: [
     ClientsService,
@@ -53,6 +57,7 @@ import { TimelineService } from './timeline/timeline.service';
     TasksService,
     TimelineService,
     TaskReminderJob,
+    CrmImportService,
     // Assignment hand-over and the trash purge, over every registered CRM-pattern resource.
     CrmResourceRegistry,
     RecordAssignmentService,
