@@ -1,5 +1,5 @@
 import { escapeLiteral } from 'pg';
-import { inlineParameters, sqlLiteral } from './team-scope';
+import { TeamScope, actorScope, inlineParameters, sqlLiteral } from './team-scope';
 
 /**
  * TeamScope.batch inlines parameters as literals and sends one simple-protocol query: every literal must mean
@@ -114,5 +114,66 @@ describe('inlineParameters', () => {
   it('leaves SQL without placeholders unchanged, with or without parameters', () => {
     expect(inlineParameters('SELECT 1', [])).toBe('SELECT 1');
     expect(inlineParameters('SELECT 1', ['unused'])).toBe('SELECT 1');
+  });
+});
+
+describe('TeamScope.scopeSql', () => {
+  const TEAM = '11111111-1111-4111-8111-111111111111';
+  const USER = '22222222-2222-4222-8222-222222222222';
+
+  it('sets every setting and the role in three statements; a bare team id has no user, no role, no trash', () => {
+    const sql = TeamScope.scopeSql(TEAM);
+    expect(sql.split(';').map((s) => s.trim().split(' ')[0])).toEqual(['START', 'SELECT', 'SET']);
+    expect(sql).toContain(`set_config('app.team_id', '${TEAM}', true)`);
+    expect(sql).toContain(`set_config('app.user_id', '', true)`);
+    expect(sql).toContain(`set_config('app.role', '', true)`);
+    expect(sql).toContain(`set_config('app.trash', 'off', true)`);
+    // The team's rule is read before the role switch; a missing team reads as 'assigned'.
+    expect(sql.indexOf('agent_visibility')).toBeLessThan(sql.indexOf('SET LOCAL ROLE app_tenant'));
+    expect(sql).toContain(`'assigned'), true)`);
+  });
+
+  it('carries the user, role and trash of a scope object', () => {
+    const sql = TeamScope.scopeSql({ teamId: TEAM, userId: USER, role: 'agent', trash: true });
+    expect(sql).toContain(`set_config('app.user_id', '${USER}', true)`);
+    expect(sql).toContain(`set_config('app.role', 'agent', true)`);
+    expect(sql).toContain(`set_config('app.trash', 'on', true)`);
+  });
+
+  it('refuses anything that is not a UUID or a known role (they are inlined)', () => {
+    expect(() => TeamScope.scopeSql(`${TEAM}'; DROP TABLE clients; --`)).toThrow(/team id/);
+    expect(() => TeamScope.scopeSql({ teamId: TEAM, userId: "x' OR '1'='1" })).toThrow(/user id/);
+    expect(() => TeamScope.scopeSql({ teamId: TEAM, role: 'superuser' as never })).toThrow(/role/);
+  });
+});
+
+describe('actorScope', () => {
+  const TEAM = '11111111-1111-4111-8111-111111111111';
+  it('a user acts with its id and role, an API key as api_key with no user', () => {
+    const user = actorScope(
+      {
+        principal: {
+          kind: 'user',
+          userId: 'u',
+          teamId: TEAM,
+          role: 'viewer',
+          email: 'e',
+          sessionId: 's',
+          authTime: 0,
+          mfaEnabled: false,
+        },
+        ip: '',
+        userAgent: null,
+      },
+      { trash: true },
+    );
+    expect(user).toEqual({ teamId: TEAM, userId: 'u', role: 'viewer', trash: true });
+    const key = actorScope({
+      principal: { kind: 'apiKey', apiKeyId: 'k', teamId: TEAM, scopes: [], name: 'n', createdBy: null },
+      ip: '',
+      userAgent: null,
+    });
+    expect(key).toEqual({ teamId: TEAM, userId: null, role: 'api_key', trash: undefined });
+    expect(() => actorScope({ ip: '', userAgent: null })).toThrow();
   });
 });
