@@ -3,6 +3,7 @@ import { MetadataScanner } from '@nestjs/core/metadata-scanner';
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { IS_PUBLIC } from './common/security/decorators';
+import { documentIdempotencyKey } from './modules/idempotency/idempotency.interceptor';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -54,6 +55,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
       if (operation && publicIds.has(operation.operationId ?? '') && !operation.security) operation.security = [];
     }
   }
+  documentIdempotencyKey(document as unknown as Parameters<typeof documentIdempotencyKey>[0]);
   return document;
 }
 

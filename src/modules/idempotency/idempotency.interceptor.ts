@@ -155,3 +155,40 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
     return payload;
   };
 }
+
+/** The OpenAPI side: the optional header and its 409 on every POST under /v1 outside /v1/auth. */
+export function documentIdempotencyKey(document: {
+  paths: Record<string, Record<string, unknown>>;
+  components?: { parameters?: Record<string, unknown> };
+}): void {
+  document.components ??= {};
+  document.components.parameters ??= {};
+  document.components.parameters.IdempotencyKey = {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes a retry safe: 1 to 255 printable ASCII characters, kept IDEMPOTENCY_TTL_HOURS per team and credential. ' +
+      'The same key with the same method, path, query and body replays the first answer (status and body, with ' +
+      '`Idempotent-Replayed: true`) and the work happens once; another request on the key, or one still running, is ' +
+      '409 IDEMPOTENCY_CONFLICT. 5xx answers are not kept.',
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+  };
+  const conflict =
+    'IDEMPOTENCY_CONFLICT: the Idempotency-Key was used for another request, or that one is still running';
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!idempotencyApplies('POST', path.replace(/\{(\w+)\}/g, ':$1'))) continue;
+    const post = item.post as
+      { parameters?: unknown[]; responses?: Record<string, { description?: string; content?: unknown }> } | undefined;
+    if (!post) continue;
+    post.parameters = [...(post.parameters ?? []), { $ref: '#/components/parameters/IdempotencyKey' }];
+    const responses = (post.responses ??= {});
+    const existing = responses['409'];
+    if (existing) existing.description = `${existing.description ?? 'CONFLICT'}; or ${conflict}`;
+    else {
+      // The same envelope as every other error answer of the route.
+      const anyError = Object.entries(responses).find(([status]) => status.startsWith('4'))?.[1];
+      responses['409'] = { description: conflict, ...(anyError?.content ? { content: anyError.content } : {}) };
+    }
+  }
+}
