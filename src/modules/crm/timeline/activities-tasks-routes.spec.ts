@@ -1,0 +1,112 @@
+import 'reflect-metadata';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../../common/security/decorators';
+import { VALID_SCOPE } from '../../../common/security/principal';
+import { ActivitiesController } from '../activities/activities.controller';
+import { activitiesDefinition } from '../activities/activities.definition';
+import { ActivityListQuery, CreateActivityDto } from '../activities/dto/activity.dto';
+import { sortOptions } from '../common/crm-resource.definition';
+import { CreateTaskDto, TaskListQuery } from '../tasks/dto/task.dto';
+import { TasksController } from '../tasks/tasks.controller';
+import { tasksDefinition } from '../tasks/tasks.definition';
+import { TimelineQuery } from './dto/timeline.dto';
+import { TimelineController } from './timeline.controller';
+
+type Ctor = new (...args: any[]) => object;
+
+function routes(controller: Ctor): Array<{ name: string; method: string; path: string; handler: object }> {
+  const out: Array<{ name: string; method: string; path: string; handler: object }> = [];
+  const seen = new Set<string>();
+  for (let proto = controller.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const handler = (proto as Record<string, unknown>)[name];
+      if (name === 'constructor' || seen.has(name) || typeof handler !== 'function') continue;
+      const path: unknown = Reflect.getMetadata(PATH_METADATA, handler);
+      if (path === undefined) continue;
+      seen.add(name);
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? '?';
+      out.push({ name, method, path: path as string, handler });
+    }
+  }
+  return out;
+}
+
+const errorsOf = (cls: Ctor, plain: object) =>
+  validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
+
+describe.each([
+  [ActivitiesController, activitiesDefinition, ActivityListQuery],
+  [TasksController, tasksDefinition, TaskListQuery],
+] as const)('%p', (controller, def, listQuery) => {
+  it('has the generic routes, each with its permission on its own resource; delete and export are sensitive', () => {
+    const byKey = new Map(routes(controller).map((r) => [`${r.method} ${r.path}`, r]));
+    for (const key of ['GET /', 'GET export', 'GET :id', 'POST /', 'PATCH :id', 'DELETE :id', 'GET trash'])
+      expect(byKey.has(key)).toBe(true);
+    for (const route of byKey.values()) {
+      const permission = Reflect.getMetadata(PERMISSION, route.handler) as PermissionSpec;
+      expect(permission?.resource).toBe(def.resource);
+    }
+    expect(Reflect.getMetadata(SENSITIVE, byKey.get('DELETE :id')!.handler)).toBe('delete');
+    expect(Reflect.getMetadata(SENSITIVE, byKey.get('GET export')!.handler)).toBe('export');
+  });
+
+  it('validates every filter and sort of the definition', () => {
+    for (const sort of sortOptions(def.sorts)) expect(errorsOf(listQuery, { sort })).toEqual([]);
+    expect(errorsOf(listQuery, { sort: 'title' })).toEqual(['sort']);
+    for (const filter of def.filters)
+      expect(errorsOf(listQuery, { [filter.param]: ['a', 'b'] })).toEqual([filter.param]);
+  });
+
+  it('scopes name the resource', () => {
+    for (const action of ['read', 'write', 'delete', '*'])
+      expect(VALID_SCOPE.test(`${def.resource}:${action}`)).toBe(true);
+  });
+});
+
+describe('timeline routes', () => {
+  it('one GET per resource, each needing read on that resource; none sensitive', () => {
+    const found = routes(TimelineController as Ctor)
+      .map((r) => {
+        const permission = Reflect.getMetadata(PERMISSION, r.handler) as PermissionSpec;
+        expect(Reflect.getMetadata(SENSITIVE, r.handler)).toBeUndefined();
+        return `${r.method} ${r.path} ${permission.resource}:${permission.action}`;
+      })
+      .sort();
+    expect(found).toEqual([
+      'GET clients/:id/timeline clients:read',
+      'GET escrows/:id/timeline escrows:read',
+      'GET leads/:id/timeline leads:read',
+      'GET listings/:id/timeline listings:read',
+    ]);
+  });
+
+  it('takes limit and cursor only', () => {
+    expect(errorsOf(TimelineQuery, { limit: '10', cursor: 'x' })).toEqual([]);
+    expect(errorsOf(TimelineQuery, { limit: '0' })).toEqual(['limit']);
+    expect(errorsOf(TimelineQuery, { kind: 'task' })).toEqual(['kind']);
+  });
+});
+
+describe('activity and task DTO rules', () => {
+  it('activity type is a closed list and required; duration is a whole number of minutes', () => {
+    expect(errorsOf(CreateActivityDto, { type: 'call' })).toEqual([]);
+    expect(errorsOf(CreateActivityDto, {})).toEqual(['type']);
+    expect(errorsOf(CreateActivityDto, { type: 'fax' })).toEqual(['type']);
+    expect(errorsOf(CreateActivityDto, { type: 'call', durationMinutes: -1 })).toEqual(['durationMinutes']);
+    expect(errorsOf(CreateActivityDto, { type: 'call', durationMinutes: 2.5 })).toEqual(['durationMinutes']);
+    expect(errorsOf(CreateActivityDto, { type: 'call', authorId: 'x' })).toEqual(['authorId']);
+  });
+
+  it('task dueAt is a strict ISO date-time with a zone; priority and status are closed lists', () => {
+    expect(errorsOf(CreateTaskDto, { title: 't', dueAt: '2025-03-01T10:00:00Z' })).toEqual([]);
+    expect(errorsOf(CreateTaskDto, { title: 't', dueAt: '2025-03-01T10:00:00' })).toEqual(['dueAt']);
+    expect(errorsOf(CreateTaskDto, { title: 't', dueAt: '2025-02-30T10:00:00Z' })).toEqual(['dueAt']);
+    expect(errorsOf(CreateTaskDto, { title: 't', priority: 'urgent' })).toEqual(['priority']);
+    expect(errorsOf(CreateTaskDto, { title: 't', status: 'closed' })).toEqual(['status']);
+    expect(errorsOf(CreateTaskDto, { title: 't', completedAt: '2025-03-01T10:00:00Z' })).toEqual(['completedAt']);
+    expect(errorsOf(TaskListQuery, { overdue: 'yes' })).toEqual(['overdue']);
+  });
+});
