@@ -57,17 +57,38 @@ export async function sendSigned(
   message: SignedMessage,
   options: { policy: TargetPolicy; timeoutMs: number; signal?: AbortSignal; resolve?: Resolver },
 ): Promise<SendResult> {
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  // One controller for the attempt: the deadline or shutdown aborts it (listeners removed when it ends).
+  const attempt = new AbortController();
+  const signal = attempt.signal;
+  const timer = setTimeout(() => attempt.abort(new Error('timed out')), options.timeoutMs);
+  const onShutdown = () => attempt.abort(new Error('shutting down'));
+  options.signal?.addEventListener('abort', onShutdown, { once: true });
+  if (options.signal?.aborted) onShutdown();
+  try {
+    return await attemptWithin(rawUrl, secret, message, options, signal);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onShutdown);
+  }
+}
+
+async function attemptWithin(
+  rawUrl: string,
+  secret: string,
+  message: SignedMessage,
+  options: { policy: TargetPolicy; timeoutMs: number; signal?: AbortSignal; resolve?: Resolver },
+  signal: AbortSignal,
+): Promise<SendResult> {
   let target: PinnedTarget;
   try {
-    target = await Promise.race([
-      vetTarget(rawUrl, options.policy, options.resolve),
-      new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(new Error('timed out'));
-        signal.addEventListener('abort', () => reject(new Error('timed out resolving the host')), { once: true });
-      }),
-    ]);
+    target = await new Promise<PinnedTarget>((resolve, reject) => {
+      if (signal.aborted) return reject(new Error('timed out resolving the host'));
+      const onAbort = () => reject(new Error('timed out resolving the host'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      vetTarget(rawUrl, options.policy, options.resolve)
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
+    });
   } catch (err) {
     if (options.signal?.aborted) return { ok: false, statusCode: null, error: 'shutting down', aborted: true };
     const reason = err instanceof TargetRefused ? `refused: ${err.message}` : (err as Error).message;
