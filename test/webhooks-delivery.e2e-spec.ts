@@ -1,7 +1,7 @@
 import { WebhookDispatcher } from '../src/modules/webhooks/webhook-dispatcher';
 import { registerTeam, type SignedIn } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
-import { type TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp, createTestDatabase, startTestApp } from './helpers/test-app';
 import { WebhookReceiver, eventually } from './helpers/webhook-receiver';
 
 /**
@@ -136,5 +136,50 @@ describe('webhooks with two instances on one database', () => {
     expect(made[0]! + made[1]!).toBe(N);
     const worst = Math.max(...hits.map((h) => h.at - committed.get(h.json.data.id)!));
     expect(worst).toBeLessThan(5_000);
+  });
+});
+
+describe('webhook dispatcher shutdown', () => {
+  it('closes without waiting for a hung receiver and hands the attempt back, not counted', async () => {
+    const receiver = await new WebhookReceiver().start();
+    const database = await createTestDatabase();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    receiver.respond = async () => {
+      await held;
+      return 200;
+    };
+    try {
+      const app = await startTestApp({
+        database,
+        env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '60000' },
+      });
+      const admin = await registerTeam(app);
+      await enrolMfa(app, admin.accessToken);
+      const hook = await app.http.post(
+        '/v1/webhooks',
+        { url: `${receiver.url}/held`, events: ['client.created'] },
+        { token: admin.accessToken },
+      );
+      await app.http.post('/v1/clients', { firstName: 'Held', lastName: 'Up' }, { token: admin.accessToken });
+      await receiver.waitFor((h) => h.path === '/held');
+      const started = Date.now();
+      await app.close();
+      // The 60 s attempt was cut short after the dispatcher's grace (3 s), not waited for.
+      expect(Date.now() - started).toBeLessThan(20_000);
+      const { Client } = await import('pg');
+      const pg = new Client({ connectionString: database.url });
+      await pg.connect();
+      const { rows } = await pg.query(
+        `SELECT status, attempts, next_attempt_at <= now() AS due FROM webhook_deliveries WHERE webhook_id = $1`,
+        [hook.body.data.id],
+      );
+      await pg.end();
+      expect(rows).toEqual([{ status: 'pending', attempts: 0, due: true }]);
+    } finally {
+      release();
+      await receiver.close();
+      await database.drop();
+    }
   });
 });
