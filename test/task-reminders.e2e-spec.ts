@@ -2,6 +2,7 @@ import { STRONG_PASSWORD, type SignedIn, registerTeam, uniqueEmail } from './hel
 import { type SentMail, readOutbox } from './helpers/outbox';
 import { type TestApp, createTestDatabase, startTestApp, type TestDatabase } from './helpers/test-app';
 import { TaskReminderJob } from '../src/modules/crm/tasks/task-reminder.job';
+import { MailService } from '../src/modules/notifications/mail.service';
 
 type Row = Record<string, any>;
 const MINUTE = 60_000;
@@ -186,4 +187,38 @@ describe('task reminders across instances', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+});
+
+describe('task reminders when mail fails', () => {
+  let t: TestApp;
+  afterAll(() => t?.close());
+
+  it('a failed send gives the claim back, so a later tick retries instead of losing the reminder', async () => {
+    // Port 1 on loopback: connection refused at once.
+    t = await startTestApp({
+      env: { SMTP_URL: 'smtp://127.0.0.1:1', TASK_REMINDER_INTERVAL_SECONDS: '3600', TASK_REMINDER_MINUTES: '60' },
+    });
+    const admin = await registerTeam(t);
+    const res = await t.http.post(
+      '/v1/tasks',
+      { title: 'Mail is down', dueAt: new Date(Date.now() + 10 * MINUTE).toISOString() },
+      { token: admin.accessToken },
+    );
+    expect(res.status).toBe(201);
+    const job = t.app.get(TaskReminderJob, { strict: false });
+    const send = jest.spyOn(t.app.get(MailService, { strict: false }), 'send');
+    expect(await job.tick()).toBe(0);
+    // It was claimed and tried (the send failed)...
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(send.mock.calls[0]![0].to).toBe(admin.email);
+    await expect(send.mock.results[0]!.value).rejects.toThrow();
+    // ...and given back.
+    const [row] = await t.dataSource.query(`SELECT reminded_for_due_at FROM tasks WHERE id = $1`, [res.body.data.id]);
+    expect(row.reminded_for_due_at).toBeNull();
+    // Still claimable: the next pass tries again (and fails again, giving it back again).
+    expect(await job.tick()).toBe(0);
+    expect(send).toHaveBeenCalledTimes(2);
+    const [again] = await t.dataSource.query(`SELECT reminded_for_due_at FROM tasks WHERE id = $1`, [res.body.data.id]);
+    expect(again.reminded_for_due_at).toBeNull();
+  });
 });
