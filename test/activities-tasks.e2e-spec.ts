@@ -1,5 +1,6 @@
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 import { listAll } from './helpers/crm-cases';
+import { parseCsv } from './helpers/csv';
 import { enrolMfa } from './helpers/mfa';
 import { type TestApp, startTestApp } from './helpers/test-app';
 
@@ -257,6 +258,22 @@ describe('activities and tasks', () => {
         if (res.status !== 400) throw new Error(`${bad}: ${res.status} ${res.text}`);
         expect400(res);
       }
+    });
+
+    it('export: CSV of the filtered activities with authorId and apiKeyId columns', async () => {
+      const a = await created('/v1/activities', { type: 'showing', listingId, subject: 'Export, "quoted"' });
+      const res = await t.http.get(`/v1/activities/export?listingId=${listingId}&type=showing`, {
+        token: admin.accessToken,
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/csv/);
+      const [header, ...rows] = parseCsv(res.text).filter((r) => r.length > 1);
+      expect(header).toEqual(expect.arrayContaining(['id', 'type', 'subject', 'listingId', 'authorId', 'apiKeyId']));
+      expect(header).not.toContain('deletedAt');
+      const row = rows.find((r) => r[header!.indexOf('id')] === a.id)!;
+      expect(row[header!.indexOf('subject')]).toBe('Export, "quoted"');
+      expect(row[header!.indexOf('authorId')]).toBe(admin.userId);
+      expect(rows.every((r) => r[header!.indexOf('type')] === 'showing')).toBe(true);
     });
 
     it('delete moves to the trash (gone from get and list), restore brings it back', async () => {
