@@ -291,6 +291,39 @@ describe('team and agent visibility', () => {
     expect(await count(admin.teamId)).toBe(teamClients);
   });
 
+  it("under 'assigned' an agent's list pages (keyset, totals, sorts) over its own records only", async () => {
+    for (let i = 0; i < 4; i++)
+      await t.http.post('/v1/clients', { firstName: `Page${i}`, lastName: 'A' }, { token: agentA.accessToken });
+    await setVisibility('assigned');
+    try {
+      const [{ n }] = await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM clients WHERE team_id = $1 AND assigned_to = $2 AND deleted_at IS NULL`,
+        [admin.teamId, agentA.userId],
+      );
+      for (const sort of ['-createdAt', 'lastName', '-updatedAt']) {
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const res = await t.http.get(
+            `/v1/clients?limit=2&sort=${sort}&includeTotal=true${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+            { token: agentA.accessToken },
+          );
+          expect(res.status).toBe(200);
+          expect(res.body.meta.total).toBe(n);
+          expect(res.body.data.every((c: { assignedTo: string }) => c.assignedTo === agentA.userId)).toBe(true);
+          seen.push(...ids(res));
+          cursor = res.body.meta.nextCursor;
+        } while (cursor);
+        expect(seen).toHaveLength(n);
+        expect(new Set(seen).size).toBe(n);
+      }
+      const viewerPage = await t.http.get('/v1/clients?includeTotal=true', { token: viewer.accessToken });
+      expect(viewerPage.body).toMatchObject({ data: [], meta: { total: 0, nextCursor: null } });
+    } finally {
+      await setVisibility('team');
+    }
+  });
+
   it("flipping visibility while an agent lists: a list started after 'assigned' was answered, and finished before 'team' was asked for, never shows a colleague's record", async () => {
     interface Flip {
       to: 'team' | 'assigned';

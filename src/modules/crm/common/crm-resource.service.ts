@@ -166,9 +166,12 @@ export abstract class CrmResourceService implements OnModuleInit {
     const query = this.resolveAssigneeFilter(actor, listQuery);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const wantTotal = query.includeTotal === 'true';
-    const page = this.pageStatement(teamId, query, limit);
+    const owner = this.restrictedUser(actor);
+    const page = this.pageStatement(teamId, query, limit, owner);
     // The page (and the capped total) in one scoped round trip.
-    const statements = wantTotal ? [page.statement, this.countStatement(teamId, query, TOTAL_CAP)] : [page.statement];
+    const statements = wantTotal
+      ? [page.statement, this.countStatement(teamId, query, TOTAL_CAP, owner)]
+      : [page.statement];
     const [rows = [], counted = []] = await this.teamScope.batch<CrmRow & { _k?: string | null }>(
       this.scopeOf(actor),
       statements,
@@ -255,6 +258,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     teamId: string,
     query: CrmListQueryShape,
     limit: number,
+    owner?: string | null,
   ): {
     statement: ScopedStatement;
     finish: (rows: (CrmRow & { _k?: string | null })[]) => { items: CrmRow[]; nextCursor: string | null };
@@ -265,15 +269,50 @@ export abstract class CrmResourceService implements OnModuleInit {
     const scope = `${this.definition.resource}:${key}`;
     const page = keyset(params, { key: spec.expr, cast: spec.cast, desc, scope, limit, cursor: query.cursor });
     if (page.where) where.push(page.where);
-    const sql = `SELECT ${this.selectList}, ${page.select} FROM ${this.definition.table}
-        WHERE ${where.join(' AND ')} ${page.tail}`;
+    const sql = this.byVisibility(
+      (extra) => `SELECT ${this.selectList}, ${page.select} FROM ${this.definition.table}
+        WHERE ${where.join(' AND ')}${extra} ${page.tail}`,
+      params,
+      owner,
+    );
     return { statement: { sql, params }, finish: (rows) => page.finish(rows) };
   }
 
-  protected countStatement(teamId: string, query: CrmListQueryShape, cap?: number): ScopedStatement {
+  protected countStatement(
+    teamId: string,
+    query: CrmListQueryShape,
+    cap?: number,
+    owner?: string | null,
+  ): ScopedStatement {
     const { where, params } = this.filterClause(teamId, query);
-    const inner = `SELECT 1 FROM ${this.definition.table} WHERE ${where.join(' AND ')}${cap ? ` LIMIT ${cap}` : ''}`;
+    const inner = this.byVisibility(
+      (extra) =>
+        `SELECT 1 FROM ${this.definition.table} WHERE ${where.join(' AND ')}${extra}${cap ? ` LIMIT ${cap}` : ''}`,
+      params,
+      owner,
+    );
     return { sql: `SELECT count(*)::int AS n FROM (${inner}) matching`, params };
+  }
+
+  /** The user whose records an agent or viewer may be limited to (agentVisibility 'assigned'); none for others. */
+  protected restrictedUser(actor: Actor): string | null {
+    const principal = actor.principal;
+    return principal?.kind === 'user' && principal.role !== 'admin' ? principal.userId : null;
+  }
+
+  /**
+   * For an agent or viewer, the statement as two branches of which exactly one runs (one-time filters on the
+   * team's rule, which TeamScope set): everything under 'team', or `assigned_to = <user>` under 'assigned', so
+   * the (team_id, assigned_to, created_at) index serves it instead of a scan of the team filtered row by row by
+   * the RLS policy (a viewer with nothing assigned would otherwise read the whole team for an empty page). The
+   * policy still decides; this only makes its answer cheap.
+   */
+  private byVisibility(build: (extra: string) => string, params: unknown[], owner?: string | null): string {
+    if (!owner) return build('');
+    params.push(owner);
+    const rule = `current_setting('app.agent_visibility', true)`;
+    return `(${build(` AND ${rule} = 'team'`)})
+      UNION ALL (${build(` AND ${rule} IS DISTINCT FROM 'team' AND assigned_to = $${params.length}::uuid`)})`;
   }
 
   // ---------------------------------------------------------------------------------------------- writes
@@ -592,7 +631,11 @@ export abstract class CrmResourceService implements OnModuleInit {
     const query = this.resolveAssigneeFilter(actor, exportQuery);
     this.resolveSort(query.sort);
     const scope = this.scopeOf(actor);
-    const counted = await this.teamScope.rows<{ n: number }>(scope, this.countStatement(teamId, query));
+    const owner = this.restrictedUser(actor);
+    const counted = await this.teamScope.rows<{ n: number }>(
+      scope,
+      this.countStatement(teamId, query, undefined, owner),
+    );
     const count = Number(oneRow(counted, 'count').n);
     const filters = Object.fromEntries(Object.entries(exportQuery).filter(([, v]) => v !== undefined));
     const details = { resource: this.definition.resource, rows: count, format: 'csv', filters };
@@ -602,7 +645,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     const batches = async function* (this: CrmResourceService): AsyncGenerator<CrmRow> {
       let cursor: string | undefined;
       do {
-        const batch = this.pageStatement(teamId, { ...query, cursor }, EXPORT_BATCH);
+        const batch = this.pageStatement(teamId, { ...query, cursor }, EXPORT_BATCH, owner);
         const rows = await this.teamScope.rows<CrmRow & { _k?: string | null }>(scope, batch.statement);
         const page = batch.finish(rows);
         for (const row of page.items) yield row;
