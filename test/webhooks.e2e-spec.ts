@@ -214,6 +214,51 @@ describe('webhooks', () => {
     await t.http.delete(`/v1/webhooks/${hook.id}`, { token: admin.accessToken });
   });
 
+  it('a restore from the trash is a <type>.restored event; a purge emits nothing', async () => {
+    const hook = await createHook(['listing.deleted', 'listing.restored'], '/restore');
+    const listing = await t.http.post('/v1/listings', { address: '9 Trash Lane' }, { token: admin.accessToken });
+    expect(listing.status).toBe(201);
+    const id = listing.body.data.id;
+    expect((await t.http.delete(`/v1/listings/${id}`, { token: admin.accessToken })).status).toBe(200);
+    const restored = await t.http.post(`/v1/listings/${id}/restore`, undefined, { token: admin.accessToken });
+    expect(restored.status).toBe(200);
+    const hits = await receiver.waitFor(forPath('/restore'), 2);
+    const bodies = hits.map((h) => new Webhook(hook.secret).verify(h.body, headersOf(h)) as any);
+    expect(bodies.map((b) => b.type).sort()).toEqual(['listing.deleted', 'listing.restored']);
+    expect(bodies.find((b) => b.type === 'listing.restored').data).toEqual(restored.body.data);
+    const events = await t.dataSource.query(
+      `SELECT type FROM webhook_events WHERE team_id = $1 AND data->>'id' = $2 ORDER BY created_at`,
+      [admin.teamId, id],
+    );
+    expect(events.map((e: any) => e.type)).toEqual(['listing.deleted', 'listing.restored']);
+
+    // Deleted again and purged for good: the PURGE writes its audit row, and no event (even for `*`).
+    const all = await createHook(['*'], '/purge');
+    expect((await t.http.delete(`/v1/listings/${id}`, { token: admin.accessToken })).status).toBe(200);
+    await receiver.waitFor((h) => h.path === '/purge' && h.json?.type === 'listing.deleted');
+    const { CrmTrashPurge } = await import('../src/modules/crm/common/crm-trash-purge.service');
+    await t.app.get(CrmTrashPurge).purge(new Date(Date.now() + 400 * 86_400_000));
+    const purged = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'PURGE' AND resource_id = $1`,
+      [id],
+    );
+    expect(purged[0].n).toBe(1);
+    const after = await t.dataSource.query(
+      `SELECT type FROM webhook_events WHERE team_id = $1 AND data->>'id' = $2 ORDER BY created_at`,
+      [admin.teamId, id],
+    );
+    // One event per change, however many hooks want it (here two: one delivery each).
+    expect(after.map((e: any) => e.type)).toEqual(['listing.deleted', 'listing.restored', 'listing.deleted']);
+    const fanOut = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+        WHERE e.data->>'id' = $1 AND e.type = 'listing.deleted'`,
+      [id],
+    );
+    expect(fanOut[0].n).toBe(3);
+    await t.http.delete(`/v1/webhooks/${all.id}`, { token: admin.accessToken });
+    await t.http.delete(`/v1/webhooks/${hook.id}`, { token: admin.accessToken });
+  });
+
   it('writes events only for subscribed types, in the statement of the change', async () => {
     const hook = await createHook(['lead.created'], '/leads-only');
     const client = await t.http.post(
