@@ -26,6 +26,8 @@ export class Idempotency1733300003000 implements MigrationInterface {
         status_code smallint NULL,
         response_body text NULL,
         content_type varchar(200) NULL,
+        -- Answer headers that belong to the answer (ETag, Location), replayed with it.
+        response_headers jsonb NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         completed_at timestamptz NULL,
         expires_at timestamptz NOT NULL,

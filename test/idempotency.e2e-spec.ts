@@ -218,6 +218,26 @@ describe('Idempotency-Key', () => {
     expect(fixed.status).toBe(409);
   });
 
+  it('headers that are part of the answer (ETag) are replayed with it; the work ran once', async () => {
+    const created = await t.http.post('/v1/leads', lead(1014), { token: admin.accessToken });
+    const id = created.body.data.id as string;
+    expect((await t.http.delete(`/v1/leads/${id}`, { token: admin.accessToken })).status).toBe(200);
+    const key = newKey();
+    const first = await t.http.post(`/v1/leads/${id}/restore`, undefined, withKey(key, { token: admin.accessToken }));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('etag')).toMatch(/^"\d+"$/);
+    const again = await t.http.post(`/v1/leads/${id}/restore`, undefined, withKey(key, { token: admin.accessToken }));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(again.text).toBe(first.text);
+    const restores = await t.dataSource.query(
+      `SELECT 1 FROM audit_log WHERE team_id = $1 AND resource_id = $2 AND action = 'RESTORE'`,
+      [admin.teamId, id],
+    );
+    expect(restores).toHaveLength(1);
+  });
+
   it('a 5xx answer is not kept: the same key runs again once the fault is gone', async () => {
     const key = newKey();
     const body = lead(1009);

@@ -14,7 +14,10 @@ const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 /** What the onSend hook must do for a request that carried a key. */
 type RequestState =
   | { kind: 'claimed'; scope: IdempotencyScope; claimId: string; settled: boolean }
-  | { kind: 'replay'; statusCode: number; body: string; contentType: string | null };
+  | { kind: 'replay'; statusCode: number; body: string; contentType: string | null; headers: Record<string, string> };
+
+/** Answer headers that are part of the answer and replayed with it. */
+const KEPT_HEADERS = ['etag', 'location'];
 
 const STATE = new WeakMap<FastifyRequest, RequestState>();
 
@@ -132,6 +135,7 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
       STATE.delete(request);
       void reply.code(state.statusCode);
       void reply.header('content-type', state.contentType ?? 'application/json; charset=utf-8');
+      for (const [name, value] of Object.entries(state.headers)) void reply.header(name, value);
       void reply.header(REPLAYED_HEADER, 'true');
       return state.body;
     }
@@ -142,10 +146,16 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
       if (reply.statusCode >= 500 || !storable) await service.release(state.scope, state.claimId);
       else {
         const contentType = reply.getHeader('content-type');
+        const headers: Record<string, string> = {};
+        for (const name of KEPT_HEADERS) {
+          const value = reply.getHeader(name);
+          if (typeof value === 'string') headers[name] = value;
+        }
         await service.complete(state.scope, state.claimId, {
           statusCode: reply.statusCode,
           body: Buffer.isBuffer(payload) ? payload.toString('utf8') : payload,
           contentType: typeof contentType === 'string' ? contentType : null,
+          headers,
         });
       }
     } catch (err) {

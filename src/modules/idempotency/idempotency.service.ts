@@ -18,7 +18,7 @@ export interface IdempotencyScope {
 
 export type ClaimOutcome =
   | { kind: 'claimed'; claimId: string }
-  | { kind: 'replay'; statusCode: number; body: string; contentType: string | null }
+  | { kind: 'replay'; statusCode: number; body: string; contentType: string | null; headers: Record<string, string> }
   | { kind: 'conflict'; reason: 'other-request' | 'in-progress' };
 
 interface ExistingRow {
@@ -27,6 +27,15 @@ interface ExistingRow {
   statusCode: number | null;
   body: string | null;
   contentType: string | null;
+  headers: Record<string, string> | null;
+}
+
+/** A stored answer. */
+export interface StoredAnswer {
+  statusCode: number;
+  body: string;
+  contentType: string | null;
+  headers: Record<string, string>;
 }
 
 const KEY_WHERE = 'team_id = $1 AND credential_kind = $2 AND credential_id = $3 AND idempotency_key = $4';
@@ -64,14 +73,16 @@ export class IdempotencyService {
                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
                 ON CONFLICT (team_id, credential_kind, credential_id, idempotency_key) DO UPDATE
                   SET fingerprint = EXCLUDED.fingerprint, claim_id = gen_random_uuid(), state = 'in_progress',
-                      status_code = NULL, response_body = NULL, content_type = NULL, created_at = now(),
+                      status_code = NULL, response_body = NULL, content_type = NULL, response_headers = NULL,
+                      created_at = now(),
                       completed_at = NULL, expires_at = EXCLUDED.expires_at
                   WHERE idempotency_keys.expires_at <= now()
                 RETURNING claim_id AS "claimId"`,
           params: [...keyParams, fingerprint, ttlSeconds],
         },
         {
-          sql: `SELECT fingerprint, state, status_code AS "statusCode", response_body AS body, content_type AS "contentType"
+          sql: `SELECT fingerprint, state, status_code AS "statusCode", response_body AS body, content_type AS "contentType",
+                       response_headers AS headers
                   FROM idempotency_keys WHERE ${KEY_WHERE} AND expires_at > now()`,
           params: keyParams,
         },
@@ -83,20 +94,23 @@ export class IdempotencyService {
       if (row.fingerprint !== fingerprint) return { kind: 'conflict', reason: 'other-request' };
       if (row.state !== 'completed' || row.statusCode === null || row.body === null)
         return { kind: 'conflict', reason: 'in-progress' };
-      return { kind: 'replay', statusCode: Number(row.statusCode), body: row.body, contentType: row.contentType };
+      return {
+        kind: 'replay',
+        statusCode: Number(row.statusCode),
+        body: row.body,
+        contentType: row.contentType,
+        headers: row.headers ?? {},
+      };
     }
     return { kind: 'conflict', reason: 'in-progress' };
   }
 
   /** Stores the answer of a claimed request (before that answer leaves), so a retry replays it. */
-  async complete(
-    scope: IdempotencyScope,
-    claimId: string,
-    answer: { statusCode: number; body: string; contentType: string | null },
-  ): Promise<void> {
+  async complete(scope: IdempotencyScope, claimId: string, answer: StoredAnswer): Promise<void> {
     await this.teamScope.rows(scope.teamId, {
       sql: `UPDATE idempotency_keys
-               SET state = 'completed', status_code = $6, response_body = $7, content_type = $8, completed_at = now()
+               SET state = 'completed', status_code = $6, response_body = $7, content_type = $8,
+                   response_headers = $9::jsonb, completed_at = now()
              WHERE ${KEY_WHERE} AND claim_id = $5 AND state = 'in_progress'
          RETURNING 1`,
       params: [
@@ -108,6 +122,7 @@ export class IdempotencyService {
         answer.statusCode,
         answer.body,
         answer.contentType,
+        JSON.stringify(answer.headers),
       ],
     });
   }

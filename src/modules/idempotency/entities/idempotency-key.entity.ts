@@ -39,6 +39,10 @@ export class IdempotencyKey {
   @Column({ type: 'varchar', length: 200, nullable: true })
   contentType: string | null;
 
+  /** ETag and Location of the answer, replayed with it. */
+  @Column({ type: 'jsonb', nullable: true })
+  responseHeaders: Record<string, string> | null;
+
   @Column({ type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 
