@@ -65,6 +65,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Attempts this instance has made (diagnostics; tests count the share of each instance). */
   attemptsMade = 0;
   private stopped = false;
+  private claimFailing = false;
   private running = false;
   private again = false;
   private pollTimer?: NodeJS.Timeout;
@@ -127,10 +128,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         const claimed = await this.claim(free);
         for (const delivery of claimed) this.track(this.attempt(delivery));
         if (claimed.length === free) this.again = true;
+        if (this.claimFailing) this.logger.log('webhook claims work again');
+        this.claimFailing = false;
       } while (this.again && !this.stopped);
     } catch (err) {
-      // The database is away (restart, outage): the next poll tries again.
-      if (!this.stopped) this.logger.warn(`webhook claim failed: ${(err as Error).message}`);
+      // The database is away (restart, outage): the next poll tries again; said once per outage.
+      if (!this.stopped && !this.claimFailing) this.logger.warn(`webhook claim failed: ${(err as Error).message}`);
+      this.claimFailing = true;
     } finally {
       this.running = false;
     }
