@@ -21,6 +21,7 @@ export const appointmentsDefinition: CrmResourceDefinition = {
   ],
   readOnly: [],
   constraintMessages: { appointments_ends_after_starts: 'endsAt must not be before startsAt' },
+  visibleByAssigneeOnly: true,
 };
 
 export const APPOINTMENT_SORTS = sortOptions(appointmentsDefinition.sorts);

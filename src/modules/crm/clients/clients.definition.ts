@@ -16,6 +16,7 @@ export const clientsDefinition: CrmResourceDefinition = {
   references: [],
   readOnly: ['leadId'],
   constraintMessages: {},
+  visibleByAssigneeOnly: true,
 };
 
 export const CLIENT_SORTS = sortOptions(clientsDefinition.sorts);

@@ -58,6 +58,12 @@ export interface CrmResourceDefinition {
    * move are unassigned when the user is removed.
    */
   reassignWhere?: string;
+  /**
+   * True when the table's read policy is `crm_visible(assigned_to)` alone (the five CRM tables): then an agent's
+   * or viewer's list under 'assigned' is exactly `assigned_to = <user>` and is run that way, on the assignee
+   * index. Leave it off where rows are also visible through a linked record (activities, tasks).
+   */
+  visibleByAssigneeOnly?: boolean;
 }
 
 export const COMMON_SORTS: Record<string, SortSpec> = {

@@ -297,6 +297,7 @@ export abstract class CrmResourceService implements OnModuleInit {
   /** The user whose records an agent or viewer may be limited to (agentVisibility 'assigned'); none for others. */
   protected restrictedUser(actor: Actor): string | null {
     const principal = actor.principal;
+    if (!this.definition.visibleByAssigneeOnly) return null;
     return principal?.kind === 'user' && principal.role !== 'admin' ? principal.userId : null;
   }
 

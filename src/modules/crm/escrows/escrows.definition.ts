@@ -22,6 +22,7 @@ export const escrowsDefinition: CrmResourceDefinition = {
     escrows_closing_after_opening: 'closingDate must not be before openedAt',
     escrows_team_number_key: 'escrowNumber is already used by another escrow of your team',
   },
+  visibleByAssigneeOnly: true,
 };
 
 export const ESCROW_SORTS = sortOptions(escrowsDefinition.sorts);

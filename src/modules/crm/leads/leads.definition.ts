@@ -17,6 +17,7 @@ export const leadsDefinition: CrmResourceDefinition = {
   references: [],
   readOnly: ['convertedClientId', 'convertedAt'],
   constraintMessages: {},
+  visibleByAssigneeOnly: true,
 };
 
 export const LEAD_SORTS = sortOptions(leadsDefinition.sorts);

@@ -19,6 +19,7 @@ export const listingsDefinition: CrmResourceDefinition = {
   references: [],
   readOnly: [],
   constraintMessages: { listings_team_mls_key: 'mlsNumber is already used by another listing of your team' },
+  visibleByAssigneeOnly: true,
 };
 
 export const LISTING_SORTS = sortOptions(listingsDefinition.sorts);
