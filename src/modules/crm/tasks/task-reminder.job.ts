@@ -53,6 +53,7 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
   static readonly INTERVAL_NAME = 'task-reminders';
   private readonly logger = new Logger(TaskReminderJob.name);
   private running: Promise<number> | null = null;
+  private stopped = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -67,14 +68,18 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     this.scheduler.addInterval(TaskReminderJob.INTERVAL_NAME, timer);
   }
 
-  /** The scheduler clears the interval; a tick under way finishes before the pool closes. */
+  /** No new pass starts; one under way finishes before the pool closes. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.scheduler.doesExist('interval', TaskReminderJob.INTERVAL_NAME))
+      this.scheduler.deleteInterval(TaskReminderJob.INTERVAL_NAME);
     await this.running?.catch(() => undefined);
   }
 
   /** One pass (skipped when the previous one is still running). Resolves to the number of reminders sent. */
   tick(): Promise<number> {
     if (this.running) return this.running;
+    if (this.stopped) return Promise.resolve(0);
     this.running = this.sendDue()
       .catch((err: Error) => {
         this.logger.warn(`task reminders: ${err.message}`);
