@@ -108,6 +108,12 @@ describe('CSV import', () => {
       expect(res.body.error.message).toContain(`"${column}"`);
       expect(res.body.error.details).toEqual([{ row: 0, field: column, message: `unknown column "${column}"` }]);
     }
+    const empty = await asAdmin('/v1/leads/import', '');
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.message).toMatch(/empty/);
+    const headerOnly = await asAdmin('/v1/leads/import', ' firstName , lastName\n');
+    expect(headerOnly.status).toBe(200);
+    expect(headerOnly.body.data).toEqual({ created: 0, updated: 0, dryRun: false });
     const twice = await asAdmin('/v1/leads/import', 'firstName,lastName,lastName\nA,B,C\n');
     expect(twice.status).toBe(400);
     expect(twice.body.error.details[0].message).toMatch(/twice/);

@@ -140,6 +140,9 @@ export class CrmImportService implements OnModuleInit {
     const def = service.definition;
     const teamId = actor.principal?.teamId;
     if (!teamId) throw AppException.unauthenticated();
+    // Fastify hands no body at all to a parser for an empty request.
+    if (body === undefined || body === null)
+      throw AppException.validation('The CSV is empty: send a header row of field names, then the rows');
     if (!Buffer.isBuffer(body))
       throw new AppException('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV file as the body with Content-Type: text/csv');
     if (options.dedupeBy && !DEDUPE_RESOURCES.has(def.resource))
@@ -223,7 +226,9 @@ export class CrmImportService implements OnModuleInit {
     const seen = new Set<string>();
     const errors: ImportRowError[] = [];
     const fields: ImportField[] = [];
-    for (const name of record) {
+    for (const raw of record) {
+      // Spreadsheets like to pad header cells; field names never have spaces.
+      const name = raw.trim();
       const field = shape.fields.get(name);
       if (!field) errors.push({ row: 0, field: name, message: `unknown column "${name}"` });
       else if (seen.has(name)) errors.push({ row: 0, field: name, message: `column "${name}" appears twice` });
