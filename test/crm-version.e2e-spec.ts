@@ -82,6 +82,23 @@ describe('CRM optimistic concurrency (version, ETag, If-Match)', () => {
     expect(restored.body.data.version).toBe(7);
   });
 
+  it('OpenAPI documents version, ETag, If-Match and 412 on every CRM resource', async () => {
+    const doc = (await t.http.get('/docs-json')).body;
+    for (const [r] of RESOURCES) {
+      const item = doc.paths[`/v1/${r}/{id}`];
+      expect(item.get.responses['200'].headers.ETag).toBeDefined();
+      for (const method of ['patch', 'delete']) {
+        expect(item[method].parameters).toEqual(
+          expect.arrayContaining([expect.objectContaining({ name: 'If-Match', in: 'header', required: false })]),
+        );
+        expect(Object.keys(item[method].responses)).toEqual(expect.arrayContaining(['400', '404', '412']));
+      }
+    }
+    const schema = doc.components.schemas.ClientResponse;
+    expect(schema.properties.version).toMatchObject({ type: 'integer', readOnly: true });
+    expect(schema.properties.assignedTo).toMatchObject({ format: 'uuid', nullable: true });
+  });
+
   it('two PATCHes with the same If-Match in parallel: exactly one 200, one 412 (20 rounds)', async () => {
     for (let round = 0; round < 20; round++) {
       const created = (await t.http.post('/v1/clients', { firstName: 'Race', lastName: `${round}` }, { token })).body

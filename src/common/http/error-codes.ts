@@ -47,6 +47,8 @@ export function codeForStatus(status: number): ErrorCodeName {
       return 'METHOD_NOT_ALLOWED';
     case 409:
       return 'CONFLICT';
+    case 412:
+      return 'PRECONDITION_FAILED';
     case 413:
       return 'PAYLOAD_TOO_LARGE';
     case 415:
