@@ -141,7 +141,9 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
     }
     if (state.settled) return payload;
     state.settled = true;
-    const storable = typeof payload === 'string' || Buffer.isBuffer(payload);
+    // An empty answer (204) is kept as such; a streamed one cannot be stored, so its claim is dropped.
+    const empty = payload === undefined || payload === null;
+    const storable = empty || typeof payload === 'string' || Buffer.isBuffer(payload);
     try {
       if (reply.statusCode >= 500 || !storable) await service.release(state.scope, state.claimId);
       else {
@@ -153,7 +155,7 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
         }
         await service.complete(state.scope, state.claimId, {
           statusCode: reply.statusCode,
-          body: Buffer.isBuffer(payload) ? payload.toString('utf8') : payload,
+          body: empty ? '' : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload,
           contentType: typeof contentType === 'string' ? contentType : null,
           headers,
         });
