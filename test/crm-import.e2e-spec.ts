@@ -384,6 +384,54 @@ describe('CSV import', () => {
     expect(dry.status).toBe(409);
   });
 
+  it("under agentVisibility 'assigned' an agent's import matches only its own records and cannot assign to others", async () => {
+    const agentEmail = `agent-${Date.now()}@example.com`;
+    const made = await t.http.post(
+      '/v1/users',
+      { email: agentEmail, password: STRONG_PASSWORD, firstName: 'Ag', lastName: 'Ent', role: 'agent' },
+      { token: admin.accessToken },
+    );
+    expect(made.status).toBe(201);
+    const agent = await loginOk(t, agentEmail, STRONG_PASSWORD);
+    const hidden = await t.http.post(
+      '/v1/clients',
+      { firstName: 'Admins', lastName: 'Own', email: 'visibility@example.com', notes: 'untouched' },
+      { token: admin.accessToken },
+    );
+    expect((await t.http.patch('/v1/team', { agentVisibility: 'assigned' }, { token: admin.accessToken })).status).toBe(
+      200,
+    );
+    try {
+      const res = await csvPost(
+        '/v1/clients/import?dedupeBy=email',
+        'firstName,lastName,email,notes\nAgents,Copy,visibility@example.com,changed\n',
+        { token: agent.accessToken },
+      );
+      expect(res.status).toBe(200);
+      // The admin's record is invisible to the agent: not matched, not changed; the agent gets its own.
+      expect(res.body.data).toEqual({ created: 1, updated: 0, dryRun: false });
+      const still = await t.http.get(`/v1/clients/${hidden.body.data.id}`, { token: admin.accessToken });
+      expect(still.body.data).toMatchObject({ notes: 'untouched', version: 1 });
+      const [copy] = await t.dataSource.query(
+        `SELECT assigned_to FROM clients WHERE team_id = $1 AND last_name = 'Copy'`,
+        [admin.teamId],
+      );
+      expect(copy.assigned_to).toBe(agent.userId);
+
+      const giveAway = await csvPost(
+        '/v1/clients/import',
+        `firstName,lastName,assignedTo\nGift,Row,${admin.userId}\n`,
+        {
+          token: agent.accessToken,
+        },
+      );
+      expect(giveAway.status).toBe(403);
+      expect(await rowsOf('clients', `last_name = 'Row'`)).toBe(0);
+    } finally {
+      await t.http.patch('/v1/team', { agentVisibility: 'team' }, { token: admin.accessToken });
+    }
+  });
+
   it('imports 50,000 rows in one request (time logged, not asserted)', async () => {
     const n = 50_000;
     const lines = ['firstName,lastName,email,phone,leadType,source,notes'];
