@@ -2,6 +2,7 @@ import { loadConfig } from '../src/config/app-config';
 import { CrmTrashPurge } from '../src/modules/crm/common/crm-trash-purge.service';
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 import { verifyChains } from './helpers/crm';
+import { type HttpResponse } from './helpers/http';
 import { enrolMfa } from './helpers/mfa';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, type TestApp, startTestApp } from './helpers/test-app';
 
@@ -117,7 +118,7 @@ describe('CRM trash', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await t.http.get(
+      const res: HttpResponse = await t.http.get(
         `/v1/listings/trash?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         { apiKey: deleteKey },
       );

@@ -4,6 +4,7 @@ import { type Actor } from '../src/common/security/principal';
 import { TeamScope, actorScope } from '../src/database/team-scope';
 import { TeamsController } from '../src/modules/teams/teams.controller';
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
+import { type HttpResponse } from './helpers/http';
 import { enrolMfa } from './helpers/mfa';
 import { type TestApp, startTestApp } from './helpers/test-app';
 
@@ -304,7 +305,7 @@ describe('team and agent visibility', () => {
         const seen: string[] = [];
         let cursor: string | null = null;
         do {
-          const res = await t.http.get(
+          const res: HttpResponse = await t.http.get(
             `/v1/clients?limit=2&sort=${sort}&includeTotal=true${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
             { token: agentA.accessToken },
           );
@@ -351,7 +352,7 @@ describe('team and agent visibility', () => {
         const res = await t.http.get('/v1/clients?limit=100', { token: agentA.accessToken });
         const end = performance.now();
         expect(res.status).toBe(200);
-        lists.push({ start, end, sawB: ids(res).includes(recB.client) });
+        lists.push({ start, end, sawB: ids(res).includes(recB.client!) });
       }
     })();
     await Promise.all([flipper, lister]);
