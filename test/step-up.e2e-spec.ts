@@ -321,7 +321,7 @@ describe('step-up: stale auth_time on every account-changing route', () => {
     const changing = [RequestMethod.POST, RequestMethod.PATCH, RequestMethod.DELETE];
     const routes: string[] = [];
     for (const controller of [UsersAdminController, MfaController]) {
-      const proto = controller.prototype as Record<string, unknown>;
+      const proto = controller.prototype as unknown as Record<string, unknown>;
       for (const name of Object.getOwnPropertyNames(proto)) {
         const handler = proto[name];
         if (typeof handler !== 'function' || name === 'constructor') continue;
