@@ -192,6 +192,36 @@ describe('Idempotency-Key', () => {
     expect(await leadsNamed(body.lastName)).toBe(3);
   });
 
+  it('an answer carrying a secret shown once (a new API key) is replayed, but never rests in clear', async () => {
+    const key = newKey();
+    const body = { name: 'sealed', scopes: ['leads:read'], otp: codes.shift() };
+    const first = await t.http.post('/v1/api-keys', body, withKey(key, { token: admin.accessToken }));
+    expect(first.status).toBe(201);
+    const secret = first.body.data.key as string;
+    const again = await t.http.post('/v1/api-keys', body, withKey(key, { token: admin.accessToken }));
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.data.key).toBe(secret);
+    // A dump of the table does not show the key, nor its random part.
+    const [row] = await t.dataSource.query(
+      `SELECT response_body FROM idempotency_keys WHERE team_id = $1 AND idempotency_key = $2`,
+      [admin.teamId, key],
+    );
+    expect(row.response_body).toMatch(/^v1:/);
+    expect(row.response_body).not.toContain(secret);
+    expect(row.response_body).not.toContain(secret.split('_').pop());
+    // A sealed answer moved to another key's row does not open there (bound to its owner).
+    const other = newKey();
+    await t.http.post('/v1/leads', lead(1099), withKey(other, { token: admin.accessToken }));
+    await t.dataSource.query(
+      `UPDATE idempotency_keys SET response_body = $3 WHERE team_id = $1 AND idempotency_key = $2`,
+      [admin.teamId, other, row.response_body],
+    );
+    const moved = await t.http.post('/v1/leads', lead(1099), withKey(other, { token: admin.accessToken }));
+    expect(moved.status).toBeGreaterThanOrEqual(500);
+    expect(JSON.stringify(moved.body)).not.toContain(secret);
+  });
+
   it('another team using the same key is independent of this one', async () => {
     const key = newKey();
     const other = await registerTeam(t, { teamName: 'Idem other' });

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { queryAffected } from '../../database/query-rows';
 import { TeamScope } from '../../database/team-scope';
+import { SecretBox } from '../../common/security/secret-box';
 import { type IdempotencyCredentialKind } from './entities/idempotency-key.entity';
 
 /** Whose key it is: keys are per team and per credential (a user or an API key), never shared. */
@@ -49,12 +50,23 @@ const PURGE_BATCH = 5000;
 @Injectable()
 export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
+  /**
+   * Stored answers are sealed: some carry a secret shown once (an API key, a webhook's whsec_), and a secret
+   * never rests in clear. The associated data binds an answer to its key's owner.
+   */
+  private readonly box: SecretBox;
 
   constructor(
     private readonly teamScope: TeamScope,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.box = new SecretBox(config.dataEncryptionKey);
+  }
+
+  private static owner(scope: IdempotencyScope): string {
+    return `idempotency:${scope.teamId}:${scope.credentialKind}:${scope.credentialId}:${scope.key}`;
+  }
 
   /**
    * Claims the key for a request with this fingerprint, or says what to answer instead. The claim is one
@@ -97,7 +109,7 @@ export class IdempotencyService {
       return {
         kind: 'replay',
         statusCode: Number(row.statusCode),
-        body: row.body,
+        body: this.box.open(row.body, IdempotencyService.owner(scope)),
         contentType: row.contentType,
         headers: row.headers ?? {},
       };
@@ -120,7 +132,7 @@ export class IdempotencyService {
         scope.key,
         claimId,
         answer.statusCode,
-        answer.body,
+        this.box.seal(answer.body, IdempotencyService.owner(scope)),
         answer.contentType,
         JSON.stringify(answer.headers),
       ],
