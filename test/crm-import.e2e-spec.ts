@@ -247,6 +247,16 @@ describe('CSV import', () => {
       version: 2,
     });
     expect(await auditOf('client', 'UPDATE')).toBe(beforeUpdates + 1);
+    // The audit row carries this record's own old values for the fields the file set (not the whole row).
+    const [entry] = await t.dataSource.query(
+      `SELECT old_values, new_values FROM audit_log WHERE team_id = $1 AND resource_id = $2 AND action = 'UPDATE'`,
+      [admin.teamId, id],
+    );
+    expect(entry.old_values).toMatchObject({ firstName: 'Old', email: 'Mixed.Case@Example.com', phone: null });
+    expect(entry.old_values).not.toHaveProperty('notes');
+    expect(entry.old_values).not.toHaveProperty('_previous');
+    expect(entry.new_values).toMatchObject({ firstName: 'New', phone: '+1 212 555 0199' });
+    expect(entry.new_values).not.toHaveProperty('_previous');
     const fresh = await t.dataSource.query(
       `SELECT notes, client_type FROM clients WHERE team_id = $1 AND lower(email) = 'fresh@example.com'`,
       [admin.teamId],

@@ -12,6 +12,8 @@ export interface OutboxChange {
    * expression the audit row's old_values uses. Null otherwise.
    */
   previousSql: string | null;
+  /** The SQL expression (over `changed`) of one changed record in API shape. */
+  rowSql: string;
 }
 
 /**

@@ -54,8 +54,13 @@ function auditJson(values: Record<string, unknown> | null | undefined): string |
 export interface AuditOfChange {
   action: AuditAction;
   resourceType: AuditResourceType;
-  /** old_values: the changed row itself (a delete), these values (an update), or none (a create). */
-  oldValues: 'changed' | Record<string, unknown> | null;
+  /**
+   * old_values: the changed row itself (a delete), these values (an update), none (a create), or — for a
+   * set-based update of many rows — each row's own old values, which the change statement returns as a jsonb
+   * column (`RETURNING …, <old row as jsonb> AS "_previous"`) limited to `fields`; that column is not part of
+   * the record (new values, webhook data).
+   */
+  oldValues: 'changed' | Record<string, unknown> | { previousColumn: string; fields: string[] } | null;
   /** new_values: the changed row (a create), only these of its fields (an update), or none (a delete). */
   newValues: 'changed' | { fields: string[] } | null;
 }
@@ -120,15 +125,20 @@ export class AuditService {
       all.push(value);
       return `$${all.length}`;
     };
-    const oldSql =
-      audit.oldValues === 'changed'
-        ? 'to_jsonb(changed)'
-        : audit.oldValues === null
-          ? 'NULL'
-          : `${param(auditJson(audit.oldValues))}::jsonb`;
+    const fieldsParam = (fields: string[]) => param(`{${fields.map((f) => `"${f}"`).join(',')}}`);
+    let rowSql = 'to_jsonb(changed)';
+    let oldSql: string;
+    if (audit.oldValues === 'changed') oldSql = rowSql;
+    else if (audit.oldValues === null) oldSql = 'NULL';
+    else if ('previousColumn' in audit.oldValues && typeof audit.oldValues.previousColumn === 'string') {
+      const column = audit.oldValues.previousColumn;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column)) throw new Error('withAudit: bad previousColumn');
+      rowSql = `(to_jsonb(changed) - '${column}')`;
+      oldSql = `(SELECT jsonb_object_agg(k, v) FROM jsonb_each(changed."${column}") AS e(k, v) WHERE k = ANY(${fieldsParam(audit.oldValues.fields as string[])}::text[]))`;
+    } else oldSql = `${param(auditJson(audit.oldValues))}::jsonb`;
     const newSql =
       audit.newValues === 'changed'
-        ? 'to_jsonb(changed)'
+        ? rowSql
         : audit.newValues === null
           ? 'NULL'
           : `(SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(changed)) AS e(k, v) WHERE k = ANY(${param(`{${audit.newValues.fields.map((f) => `"${f}"`).join(',')}}`)}::text[]))`;
@@ -139,6 +149,7 @@ export class AuditService {
           resourceType: audit.resourceType,
           teamId,
           previousSql: audit.action === 'UPDATE' ? oldSql : null,
+          rowSql,
         },
         param,
       ) ?? '';

@@ -32,8 +32,8 @@ export class WebhookOutbox extends ChangeOutbox {
     const typeParam = param(type);
     const data =
       change.action === 'UPDATE' && change.previousSql
-        ? `to_jsonb(changed) || jsonb_build_object('previous', coalesce(${change.previousSql}, '{}'::jsonb))`
-        : 'to_jsonb(changed)';
+        ? `${change.rowSql} || jsonb_build_object('previous', coalesce(${change.previousSql}, '{}'::jsonb))`
+        : change.rowSql;
     return `,
       webhook_outbox_events AS (
         INSERT INTO webhook_events (id, team_id, type, data)

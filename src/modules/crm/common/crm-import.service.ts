@@ -515,16 +515,20 @@ export class CrmImportService implements OnModuleInit {
     for (let start = 0; start < updates.length; start += WRITE_CHUNK) {
       const rows = updates.slice(start, start + WRITE_CHUNK).map((u) => ({ ...u.values, __id: u.id }));
       const { json, columns } = this.recordset(fields, rows, true);
+      // The FROM subquery reads each matched record as it was (API shape), so its audit row (and webhook
+      // `previous`) carries that record's own old values: `_previous` leaves the statement only through them.
       const sql = `UPDATE ${t} SET ${sets.join(', ')}
-        FROM jsonb_to_recordset($2::jsonb) AS r(${columns})
+        FROM (SELECT r.*, (SELECT to_jsonb(p) FROM (SELECT ${shape.selectList}) p) AS _previous
+                FROM ${t} x JOIN jsonb_to_recordset($2::jsonb) AS r(${columns}) ON x.id = r.rid
+               WHERE x.team_id = $1 AND x.deleted_at IS NULL) AS r
         WHERE ${t}.team_id = $1 AND ${t}.id = r.rid AND ${t}.deleted_at IS NULL
-        RETURNING ${shape.selectList}`;
-      // Per-record old values would need a per-row oldValues in withAudit; the entry names the fields set.
+        RETURNING ${shape.selectList}, r._previous AS "_previous"`;
+      const changedFields = fields.map((f) => f.property);
       const statement = this.audit.withAudit(actor, teamId, sql, [teamId, json], {
         action: 'UPDATE',
         resourceType: service.definition.auditType,
-        oldValues: null,
-        newValues: { fields: fields.map((f) => f.property) },
+        oldValues: { previousColumn: '_previous', fields: changedFields },
+        newValues: { fields: changedFields },
       });
       total += await this.affected(m, statement.sql, statement.params);
     }
