@@ -250,7 +250,8 @@ if (!CHROMIUM) {
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.baseUrl });
       await trackCspViolations(context);
       page = await context.newPage();
-      page.setDefaultTimeout(10_000);
+      // Generous: under a loaded CI machine one step (a 2FA reset revoking sessions and sending mail) can pass 10 s.
+      page.setDefaultTimeout(30_000);
       problems = watchPage(page);
       await page.goto(`${t.baseUrl}/console/#/login`);
       await page.getByLabel('Email').fill(admin.email);
