@@ -139,6 +139,9 @@ async function main(): Promise<void> {
       RATE_LIMIT_GLOBAL_MAX: '100000000',
       RATE_LIMIT_LOGIN_MAX: '100000000',
       RATE_LIMIT_REGISTER_MAX: '100000000',
+      // The login scenario runs 16 correct logins of one account at once: the lockout's reservation (taken
+      // before the password check) would refuse all but MAX_LOGIN_ATTEMPTS of them at a time instead of measuring argon2.
+      MAX_LOGIN_ATTEMPTS: '100000',
       ENABLE_EMAIL_LOGIN_NOTIFICATIONS: 'false',
       REAUTH_WINDOW_MINUTES: '60',
       // The memory target holds with the geo lookup in use: logins below come from public addresses.
@@ -281,7 +284,7 @@ async function main(): Promise<void> {
       scenarios: [
         { name: 'api: list 50 (search team)', opts: { url: `${api}/v1/clients?limit=50`, headers: searchBearer } },
         { name: 'api: search common (q=smith)', opts: { url: searchUrl('smith'), headers: searchBearer } },
-        { name: 'api: search rare (q=hopper 4242)', opts: { url: searchUrl('hopper 4242'), headers: searchBearer } },
+        { name: 'api: search rare (q=hopper 9012)', opts: { url: searchUrl('hopper 9012'), headers: searchBearer } },
         { name: 'api: search no match (q=zqxjv)', opts: { url: searchUrl('zqxjv'), headers: searchBearer } },
         { name: 'api: search 2 chars (q=gr)', opts: { url: searchUrl('gr'), headers: searchBearer } },
       ],
@@ -294,7 +297,7 @@ async function main(): Promise<void> {
         },
         {
           label: 'search rare / list (same team)',
-          a: 'api: search rare (q=hopper 4242)',
+          a: 'api: search rare (q=hopper 9012)',
           b: 'api: list 50 (search team)',
           target: '≥ 0.5',
         },
@@ -305,7 +308,7 @@ async function main(): Promise<void> {
           target: '≥ 0.5',
         },
         {
-          label: 'search 2 chars (prefix) / list (same team)',
+          label: 'search 2 chars (substring walk) / list (same team)',
           a: 'api: search 2 chars (q=gr)',
           b: 'api: list 50 (search team)',
           target: 'informational',
@@ -388,7 +391,7 @@ async function main(): Promise<void> {
             { name: 'api: list 50, team of 10k', opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
             { name: 'api: list 50, team of 1M', opts: { url: `${api}/v1/clients?limit=50`, headers: bigBearer } },
             { name: 'api: search common, team of 1M', opts: { url: searchUrl('smith'), headers: bigBearer } },
-            { name: 'api: search rare, team of 1M', opts: { url: searchUrl('hopper 4242'), headers: bigBearer } },
+            { name: 'api: search rare, team of 1M', opts: { url: searchUrl('hopper 9012'), headers: bigBearer } },
             { name: 'api: search no match, team of 1M', opts: { url: searchUrl('zqxjv'), headers: bigBearer } },
           ],
         },
