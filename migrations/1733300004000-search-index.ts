@@ -21,7 +21,8 @@ export const SEARCH_FENCE_CAP = 500;
  *   bench run). It replaces the team-less `<table>_search_trgm_idx`.
  * - `crm_search_ids(table, team, pattern)`: the ids of the team's rows whose search text matches, read through
  *   that index as the owner (no policies, so the index is usable), or NULL when there are more than
- *   SEARCH_FENCE_CAP of them. Declared IMMUTABLE on purpose: with constant arguments the planner evaluates it
+ *   SEARCH_FENCE_CAP of them (a term the connection found common in the last minute skips the probe).
+ *   Declared IMMUTABLE on purpose: with constant arguments the planner evaluates it
  *   while planning, so a rare term becomes `id = ANY ('{…}')` (a handful of primary-key lookups, leakproof, under
  *   the policies as usual) and a common one folds away (`NULL IS NULL OR …` is true) and the list walks its
  *   `(team_id, created_at DESC, id DESC)` index, finding its page within the first rows. Only ids of the
@@ -51,6 +52,10 @@ export class SearchIndex1733300004000 implements MigrationInterface {
       AS $$
         DECLARE
           key text := tbl || '|' || team || '|' || pattern;
+          hash text := md5(tbl || '|' || team || '|' || pattern);
+          now_s bigint := extract(epoch FROM clock_timestamp())::bigint;
+          common text := coalesce(current_setting('hearth.search_common', true), '');
+          entry text;
           ids uuid[];
         BEGIN
           IF tbl NOT IN (${TABLES.map((t) => `'${t}'`).join(', ')}) THEN
@@ -67,6 +72,18 @@ export class SearchIndex1733300004000 implements MigrationInterface {
           IF current_setting('hearth.search_key', true) = key THEN
             RETURN NULLIF(current_setting('hearth.search_ids', true), '')::uuid[];
           END IF;
+          -- A term this connection found common within the last minute is common still: skip the probe (its
+          -- postings and 501 rechecks cost as much as the walk itself). Only a plan hint: at worst a term that
+          -- became rare is walked for a minute, with the same result.
+          IF common <> '' THEN
+            FOREACH entry IN ARRAY string_to_array(common, ',') LOOP
+              IF left(entry, 32) = hash AND substr(entry, 34)::bigint > now_s - 60 THEN
+                PERFORM set_config('enable_sort', 'off', true);
+                PERFORM set_config('hearth.search_key', key, true), set_config('hearth.search_ids', '', true);
+                RETURN NULL;
+              END IF;
+            END LOOP;
+          END IF;
           EXECUTE format(
             'SELECT array_agg(id) FROM (SELECT id FROM public.%I WHERE team_id = $1 AND search LIKE $2 LIMIT ${SEARCH_FENCE_CAP + 1}) hits',
             tbl)
@@ -78,6 +95,9 @@ export class SearchIndex1733300004000 implements MigrationInterface {
             -- few dozen matches and prefers reading them all and sorting): no sort in this transaction (the
             -- list's own, which ends with this statement and its count).
             PERFORM set_config('enable_sort', 'off', true);
+            -- Remember it for this connection (16 terms, newest first; hashes only, no search text kept).
+            PERFORM set_config('hearth.search_common',
+              array_to_string((ARRAY[hash || ':' || now_s] || string_to_array(NULLIF(common, ''), ','))[1:16], ','), false);
           ELSE
             ids := coalesce(ids, '{}');
           END IF;
