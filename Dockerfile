@@ -14,6 +14,8 @@ RUN npm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# Bounded V8 heap: peak RSS under load ~240 MB instead of ~450 (README, Performance; docker-compose sets the same).
+ENV NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8"
 WORKDIR /app
 RUN groupadd --system hearth && useradd --system --gid hearth --home /app hearth
 COPY package.json package-lock.json .npmrc ./

@@ -209,7 +209,7 @@ describe('Idempotency-Key', () => {
     );
     expect(row.response_body).toMatch(/^v1:/);
     expect(row.response_body).not.toContain(secret);
-    expect(row.response_body).not.toContain(secret.split('_').pop());
+    expect(row.response_body).not.toContain(secret.slice(secret.indexOf('_', 3) + 1));
     // A sealed answer moved to another key's row does not open there (bound to its owner).
     const other = newKey();
     await t.http.post('/v1/leads', lead(1099), withKey(other, { token: admin.accessToken }));
