@@ -1,10 +1,9 @@
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { authenticator } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { STRONG_PASSWORD, loginOk, registerTeam } from './helpers/auth';
-import { enrolMfa } from './helpers/mfa';
+import { enrolMfa, totpSource } from './helpers/mfa';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import {
   type PageProblems,
@@ -50,24 +49,6 @@ const NEEDED = {
   ],
 } as const;
 type Feature = keyof typeof NEEDED;
-
-/** TOTP codes whose steps only go up (the API refuses a step at or before the last one it accepted). */
-function totpSource(secret: string, lastUsedStep: number) {
-  let lastStep = lastUsedStep;
-  return async (): Promise<string> => {
-    for (;;) {
-      const now = Date.now();
-      const current = Math.floor(now / STEP_MS);
-      const earliest = (current + 1) * STEP_MS - now > 5_000 ? current - 1 : current;
-      const step = Math.max(lastStep + 1, earliest);
-      if (step <= current + 1) {
-        lastStep = step;
-        return authenticator.clone({ epoch: step * STEP_MS + 1_000 }).generate(secret);
-      }
-      await new Promise((r) => setTimeout(r, (current + 1) * STEP_MS - Date.now() + 100));
-    }
-  };
-}
 
 interface Hit {
   path: string;

@@ -1,7 +1,6 @@
-import { authenticator } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { STRONG_PASSWORD, registerTeam } from './helpers/auth';
-import { codeAt } from './helpers/mfa';
+import { codeAt, totpSource } from './helpers/mfa';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import {
   type PageProblems,
@@ -25,24 +24,6 @@ import {
 const CHROMIUM = findChromium();
 const WINDOW_MS = 3_000;
 const STEP_MS = 30_000;
-
-/** TOTP codes whose steps only go up (the API refuses a step at or before the last one it accepted). */
-function totpSource(secret: string, lastUsedStep: number) {
-  let lastStep = lastUsedStep;
-  return async (): Promise<string> => {
-    for (;;) {
-      const now = Date.now();
-      const current = Math.floor(now / STEP_MS);
-      const earliest = (current + 1) * STEP_MS - now > 5_000 ? current - 1 : current;
-      const step = Math.max(lastStep + 1, earliest);
-      if (step <= current + 1) {
-        lastStep = step;
-        return authenticator.clone({ epoch: step * STEP_MS + 1_000 }).generate(secret);
-      }
-      await new Promise((r) => setTimeout(r, (current + 1) * STEP_MS - Date.now() + 100));
-    }
-  };
-}
 
 /** Lets the last password entry grow older than the step-up window. */
 async function outlive(window: number, since: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { authenticator } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { registerTeam } from './helpers/auth';
+import { totpSource } from './helpers/mfa';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import {
   type PageProblems,
@@ -29,29 +29,6 @@ declare const sessionStorage: any;
 const CHROMIUM = findChromium();
 const PASSWORD = 'Quiet-Harbor-Lantern-73';
 const EMAIL = 'dana.admin@hearth-console.test';
-const STEP_MS = 30_000;
-
-/**
- * TOTP codes whose time steps only go up: the API refuses a step at or before the last one it accepted, and
- * accepts ±1 step. Starting one step back gives three codes (previous, current, next) without waiting for the
- * clock, unless the previous step is about to leave the window; waits only when no acceptable step is left.
- */
-function totpSource(secret: string) {
-  let lastStep = -Infinity;
-  return async (): Promise<string> => {
-    for (;;) {
-      const now = Date.now();
-      const current = Math.floor(now / STEP_MS);
-      const earliest = (current + 1) * STEP_MS - now > 5_000 ? current - 1 : current;
-      const step = Math.max(lastStep + 1, earliest);
-      if (step <= current + 1) {
-        lastStep = step;
-        return authenticator.clone({ epoch: step * STEP_MS + 1_000 }).generate(secret);
-      }
-      await new Promise((r) => setTimeout(r, (current + 1) * STEP_MS - Date.now() + 100));
-    }
-  };
-}
 
 /** Inputs, selects and textareas without a <label> (or an aria-label): must be none. */
 async function unlabelledControls(page: Page): Promise<string[]> {

@@ -186,14 +186,17 @@ function ManageUser({ user, self, users, onChanged, onRemoved, onClose }) {
     }
 
     ${
-      user.mfaEnabled && !isSelf
+      // Kept after a reset (the reloaded user has 2FA off) so its success message stays on screen.
+      (user.mfaEnabled || mfa.done) && !isSelf
         ? html`<div class="subcard stack-sm" data-testid="mfa-reset-section">
           <h3>Two-factor authentication</h3>
           <${SectionStatus} section=${mfa} />
           <p class="muted">Lost phone and backup codes? Resetting turns 2FA off for ${name}, signs them out everywhere and emails them. They should turn it on again at their next sign-in.</p>
           ${
-            confirmReset
-              ? html`<div class="row" role="group" aria-label=${`Confirm resetting 2FA of ${name}`}>
+            !user.mfaEnabled
+              ? null
+              : confirmReset
+                ? html`<div class="row" role="group" aria-label=${`Confirm resetting 2FA of ${name}`}>
                 <button type="button" class="button button-danger" disabled=${mfa.busy} onClick=${async () => {
                   await mfa.run(async () => {
                     await api('DELETE', `/users/${user.id}/2fa`);
@@ -204,7 +207,7 @@ function ManageUser({ user, self, users, onChanged, onRemoved, onClose }) {
                 }}>${mfa.busy ? 'Resetting…' : 'Yes, reset 2FA'}</button>
                 <button type="button" class="button button-secondary" onClick=${() => setConfirmReset(false)}>Cancel</button>
               </div>`
-              : html`<div><button type="button" class="button button-secondary" onClick=${() => setConfirmReset(true)}>Reset 2FA…</button></div>`
+                : html`<div><button type="button" class="button button-secondary" onClick=${() => setConfirmReset(true)}>Reset 2FA…</button></div>`
           }
         </div>`
         : null

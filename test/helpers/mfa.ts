@@ -7,6 +7,30 @@ export function codeAt(secret: string, stepOffset = 0): string {
   return authenticator.clone({ epoch: Date.now() + stepOffset * 30_000 }).generate(secret);
 }
 
+const TOTP_STEP_MS = 30_000;
+
+/**
+ * TOTP codes whose time steps only go up: the API refuses a step at or before the last one it accepted for the
+ * user (`lastUsedStep`), and accepts ±1 step. Starting one step back gives up to three codes without waiting for
+ * the clock, unless the previous step is about to leave the window; waits only when no acceptable step is left.
+ */
+export function totpSource(secret: string, lastUsedStep = -Infinity): () => Promise<string> {
+  let lastStep = lastUsedStep;
+  return async (): Promise<string> => {
+    for (;;) {
+      const now = Date.now();
+      const current = Math.floor(now / TOTP_STEP_MS);
+      const earliest = (current + 1) * TOTP_STEP_MS - now > 5_000 ? current - 1 : current;
+      const step = Math.max(lastStep + 1, earliest);
+      if (step <= current + 1) {
+        lastStep = step;
+        return authenticator.clone({ epoch: step * TOTP_STEP_MS + 1_000 }).generate(secret);
+      }
+      await new Promise((r) => setTimeout(r, (current + 1) * TOTP_STEP_MS - Date.now() + 100));
+    }
+  };
+}
+
 export function oathtoolAvailable(): boolean {
   return spawnSync('oathtool', ['--version']).status === 0;
 }
