@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
-import fastifyHelmet from '@fastify/helmet';
+import helmet from 'helmet';
 import type { FastifyReply } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { type AppConfig } from './config/app-config';
@@ -63,7 +63,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     });
 
   await app.register(fastifyCookie as never);
-  await app.register(fastifyHelmet, {
+  // helmet's middleware built once: @fastify/helmet rebuilt it (re-parsing the CSP) on every request.
+  const secureHeaders = helmet({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: config.csp.defaultSrc,
@@ -84,13 +85,26 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
     frameguard: { action: 'deny' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
-  } as never);
+  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) =>
+      secureHeaders(request.raw, reply.raw, (err) => done(err as Error | undefined)),
+    );
   app.enableCors({
     origin: config.cors.allowedOrigins.length ? config.cors.allowedOrigins : false,
     credentials: config.cors.allowCredentials,
     methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id'],
-    exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'Content-Disposition'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id', 'Idempotency-Key', 'If-Match'],
+    exposedHeaders: [
+      'Retry-After',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'Content-Disposition',
+      'ETag',
+      'Idempotent-Replayed',
+    ],
     maxAge: 600,
   });
   app.setGlobalPrefix('v1', {

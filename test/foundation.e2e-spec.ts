@@ -92,6 +92,19 @@ describe('foundation: HTTP conventions, health, docs', () => {
       headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
     });
     expect(bad.headers.get('access-control-allow-origin')).toBeNull();
+    // An integration in an allowed origin can send Idempotency-Key and If-Match and read ETag and the replay flag.
+    const write = await t.http.request('OPTIONS', '/v1/clients/00000000-0000-4000-8000-000000000000', {
+      headers: {
+        origin: 'https://crm.example.com',
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'authorization,content-type,if-match,idempotency-key',
+      },
+    });
+    const allowed = (write.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+    for (const header of ['if-match', 'idempotency-key', 'authorization']) expect(allowed).toContain(header);
+    const get = await t.http.get('/health', { headers: { origin: 'https://crm.example.com' } });
+    const exposed = (get.headers.get('access-control-expose-headers') ?? '').toLowerCase();
+    for (const header of ['etag', 'idempotent-replayed', 'retry-after']) expect(exposed).toContain(header);
   });
 
   it('GET /docs-json is an OpenAPI 3 document and /docs serves the UI', async () => {
