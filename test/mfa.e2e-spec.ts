@@ -80,11 +80,12 @@ describe('two-factor authentication (TOTP)', () => {
     for (const code of backupCodes) expect(stored).not.toContain(sha(code));
     for (const h of stored) expect(h).toMatch(/^[0-9a-f]{64}$/);
 
-    // A code issued before keyed verifiers (plain sha256) is honoured once, then refused.
-    await t.dataSource.query(`UPDATE mfa_backup_codes SET code_hash = $2 WHERE code_hash = $1`, [
-      stored[0],
-      sha('legacy-01'),
-    ]);
+    // A code issued before keyed verifiers (plain sha256) is honoured once, then refused. (Added beside the ten,
+    // not over one of them: the dump's row order does not say which code a hash belongs to.)
+    await t.dataSource.query(
+      `INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT id, $2 FROM users WHERE email = $1`,
+      [a.email, sha('legacy-01')],
+    );
     expect((await login(t, a.email, STRONG_PASSWORD, { otp: 'legacy-01' })).status).toBe(200);
     expect((await login(t, a.email, STRONG_PASSWORD, { otp: 'legacy-01' })).body.error.code).toBe('INVALID_MFA_CODE');
     expect((await login(t, a.email, STRONG_PASSWORD, { otp: backupCodes[3] })).status).toBe(200);
