@@ -283,6 +283,9 @@ if (!CHROMIUM) {
         await form.locator('[data-scope="*:read"]').uncheck();
         await form.locator('[data-scope="leads:write"]').check();
         await form.locator('[data-scope="clients:read"]').check();
+        // Every scope resource the API accepts is offered, the ones this wave added included.
+        for (const scope of ['activities:write', 'tasks:read'])
+          expect(await form.locator(`[data-scope="${scope}"]`).count()).toBe(1);
         await form.getByLabel('Days until it expires').fill('5');
         await form.getByLabel('Allowed IP addresses (optional)').fill('203.0.113.7\n198.51.100.0/24');
         await form.getByLabel('Your current 2FA code').fill(await nextCode());

@@ -15,7 +15,8 @@ import {
   useLoad,
 } from '../ui.js';
 
-export const RESOURCES = ['clients', 'leads', 'appointments', 'escrows', 'listings'];
+// The CRM resources a key can be scoped to (the API's CRM_RESOURCES, activities and tasks included).
+export const RESOURCES = ['clients', 'leads', 'appointments', 'escrows', 'listings', 'activities', 'tasks'];
 export const ACTIONS = ['read', 'write', 'delete'];
 const DAY = 86_400_000;
 
