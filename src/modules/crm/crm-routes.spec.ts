@@ -1,8 +1,5 @@
 import 'reflect-metadata';
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { type Ctor, controllerRoutes as routes, dtoErrors as errorsOf } from '../../../test/helpers/controller-routes';
 import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../common/security/decorators';
 import { AppointmentsController } from './appointments/appointments.controller';
 import { appointmentsDefinition } from './appointments/appointments.definition';
@@ -21,7 +18,6 @@ import { ListingsController } from './listings/listings.controller';
 import { listingsDefinition } from './listings/listings.definition';
 import { CreateListingDto, ListingExportQuery, ListingListQuery } from './listings/dto/listing.dto';
 
-type Ctor = new (...args: any[]) => object;
 const RESOURCES: Array<[Ctor, CrmResourceDefinition, Ctor, Ctor, Ctor]> = [
   [ClientsController, clientsDefinition, ClientListQuery, ClientExportQuery, CreateClientDto],
   [LeadsController, leadsDefinition, LeadListQuery, LeadExportQuery, CreateLeadDto],
@@ -29,27 +25,6 @@ const RESOURCES: Array<[Ctor, CrmResourceDefinition, Ctor, Ctor, Ctor]> = [
   [EscrowsController, escrowsDefinition, EscrowListQuery, EscrowExportQuery, CreateEscrowDto],
   [ListingsController, listingsDefinition, ListingListQuery, ListingExportQuery, CreateListingDto],
 ];
-
-/** Every route handler on the class and its ancestors: [name, HTTP method, path]. */
-function routes(controller: Ctor): Array<{ name: string; method: string; path: string; handler: object }> {
-  const out: Array<{ name: string; method: string; path: string; handler: object }> = [];
-  const seen = new Set<string>();
-  for (let proto = controller.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const handler = (proto as Record<string, unknown>)[name];
-      if (name === 'constructor' || seen.has(name) || typeof handler !== 'function') continue;
-      const path: unknown = Reflect.getMetadata(PATH_METADATA, handler);
-      if (path === undefined) continue;
-      seen.add(name);
-      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? '?';
-      out.push({ name, method, path: path as string, handler });
-    }
-  }
-  return out;
-}
-
-const errorsOf = (cls: Ctor, plain: object) =>
-  validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
 
 describe.each(RESOURCES)('%p', (controller, def, listQuery, exportQuery, createDto) => {
   it('has the eight generic routes, each declaring its permission; delete and export are sensitive', () => {

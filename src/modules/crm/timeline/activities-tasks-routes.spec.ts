@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import {
+  type Ctor,
+  controllerRoutes as routes,
+  dtoErrors as errorsOf,
+} from '../../../../test/helpers/controller-routes';
 import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../../common/security/decorators';
 import { VALID_SCOPE } from '../../../common/security/principal';
 import { ActivitiesController } from '../activities/activities.controller';
@@ -14,28 +15,6 @@ import { TasksController } from '../tasks/tasks.controller';
 import { tasksDefinition } from '../tasks/tasks.definition';
 import { TimelineQuery } from './dto/timeline.dto';
 import { TimelineController } from './timeline.controller';
-
-type Ctor = new (...args: any[]) => object;
-
-function routes(controller: Ctor): Array<{ name: string; method: string; path: string; handler: object }> {
-  const out: Array<{ name: string; method: string; path: string; handler: object }> = [];
-  const seen = new Set<string>();
-  for (let proto = controller.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const handler = (proto as Record<string, unknown>)[name];
-      if (name === 'constructor' || seen.has(name) || typeof handler !== 'function') continue;
-      const path: unknown = Reflect.getMetadata(PATH_METADATA, handler);
-      if (path === undefined) continue;
-      seen.add(name);
-      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? '?';
-      out.push({ name, method, path: path as string, handler });
-    }
-  }
-  return out;
-}
-
-const errorsOf = (cls: Ctor, plain: object) =>
-  validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
 
 describe.each([
   [ActivitiesController, activitiesDefinition, ActivityListQuery],
