@@ -1,6 +1,6 @@
 # Multi-stage build: compile with dev dependencies; the runtime stage installs production dependencies only,
 # without the optional embedded PostgreSQL (~60 MB of binaries a deployment with DATABASE_URL never runs).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY bench ./bench
 COPY console ./console
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 # Bounded V8 heap: peak RSS under load ~240 MB instead of ~450 (README, Performance; docker-compose sets the same).
 ENV NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8"

@@ -1,7 +1,8 @@
 /** `npm test` runs both projects: unit specs beside the code, e2e against the real app and a real Postgres. */
 // Transpile only (no type check in tests; `npm run typecheck` does that): fast, and decorators keep their metadata.
 const transform = { '^.+\\.(t|j)s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }] };
-// ESM-only packages in our runtime graph: Jest on Node 20 cannot require(esm), so ts-jest compiles them to CommonJS.
+// ESM-only packages in our runtime graph: Node 24 can require(esm) but Jest's own module loader cannot, so ts-jest
+// compiles them to CommonJS.
 const ESM_ONLY = [
   'content-disposition',
   'file-type',

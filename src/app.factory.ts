@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import type { FastifyReply } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { type AppConfig } from './config/app-config';
+import { type Clock } from './common/time/clock';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/http/validation';
 import { setupOpenApi } from './openapi';
@@ -22,6 +23,8 @@ export interface CreateAppOptions {
   databaseUrl: string;
   /** Buffer Nest's own start-up logs (quiet tests). */
   bufferLogs?: boolean;
+  /** The time source for time-dependent rules (tests pass a ManualClock). */
+  clock?: Clock;
 }
 
 /** Builds the fully configured application (not yet listening); used by main.ts and the e2e tests. */
@@ -40,7 +43,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     }) as never,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ config, databaseUrl: options.databaseUrl }),
+    AppModule.forRoot({ config, databaseUrl: options.databaseUrl, clock: options.clock }),
     adapter,
     {
       bufferLogs: options.bufferLogs ?? true,

@@ -18,19 +18,24 @@ import { SecurityEventsModule } from './modules/security-events/security-events.
 import { NotificationsModule } from './modules/notifications/notifications.module';
 import { PasswordsModule } from './modules/passwords/passwords.module';
 import { FEATURE_MODULES } from './modules';
+import { type Clock } from './common/time/clock';
+import { ClockModule } from './common/time/clock.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
   databaseUrl: string;
+  /** Tests pass a ManualClock; the system clock otherwise. */
+  clock?: Clock;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
+  static forRoot({ config, databaseUrl, clock }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        ClockModule.forRoot(clock),
         LoggerModule.forRoot(loggerOptions(config)),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config, databaseUrl),

@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { type DataSource } from 'typeorm';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { createApp } from '../../src/app.factory';
+import { type Clock } from '../../src/common/time/clock';
 import { TEMPLATE_DB, TEST_DATA_DIR, TEST_STATE_FILE } from '../setup/paths';
 import { HttpClient } from './http';
 
@@ -73,6 +74,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse a database (several instances on one database). */
   database?: TestDatabase;
+  /** A ManualClock the test moves instead of sleeping. */
+  clock?: Clock;
 }
 
 /** The real AppModule, listening on a loopback port, on its own database. */
@@ -96,7 +99,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
     DATABASE_URL: database.url,
   });
-  const app = await createApp(config, { databaseUrl: database.url });
+  const app = await createApp(config, { databaseUrl: database.url, clock: options.clock });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
