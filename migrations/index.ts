@@ -12,6 +12,7 @@ import { Webhooks1733300002000 } from './1733300002000-webhooks';
 import { Idempotency1733300003000 } from './1733300003000-idempotency';
 import { SearchIndex1733300004000 } from './1733300004000-search-index';
 import { AuditLinkPerStatement1733300003100 } from './1733300003100-audit-link-per-statement';
+import { DataKeyChecks1733400002900 } from './1733400002900-data-key-checks';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   Idempotency1733300003000,
   SearchIndex1733300004000,
   AuditLinkPerStatement1733300003100,
+  DataKeyChecks1733400002900,
 ];

@@ -117,6 +117,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
   // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT (drain HTTP, then the pool, then the embedded
   // database); Nest's hook would re-raise the signal and kill the process mid-drain.
   setupOpenApi(app);
-  await app.init();
+  try {
+    await app.init();
+  } catch (err) {
+    // A refusal at start-up (the data key check) leaves no pool or timer behind.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   return app;
 }

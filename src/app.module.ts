@@ -14,6 +14,7 @@ import { AuthorizationGuard } from './common/security/authorization.guard';
 import { loggerOptions } from './common/logging/logger-options';
 import { GracefulDrainModule } from './common/http/graceful-drain';
 import { HealthModule } from './health/health.module';
+import { DataKeysModule } from './modules/data-keys/data-keys.module';
 import { SecurityEventsModule } from './modules/security-events/security-events.module';
 import { NotificationsModule } from './modules/notifications/notifications.module';
 import { PasswordsModule } from './modules/passwords/passwords.module';
@@ -39,6 +40,7 @@ export class AppModule {
         LoggerModule.forRoot(loggerOptions(config)),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config, databaseUrl),
+        DataKeysModule,
         RateLimitModule,
         GracefulDrainModule,
         SecurityEventsModule,

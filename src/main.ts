@@ -6,6 +6,7 @@ import { runMigrations } from './database/migrate';
 import { createApp } from './app.factory';
 import { GracefulDrain } from './common/http/graceful-drain';
 import { initErrorTracking } from './common/observability/error-tracking';
+import { DataKeyMismatchError } from './modules/data-keys/key-state';
 
 function say(level: 'info' | 'warn' | 'error', msg: string): void {
   process.stdout.write(JSON.stringify({ level, time: new Date().toISOString(), msg }) + '\n');
@@ -33,7 +34,14 @@ async function bootstrap(): Promise<void> {
 
   const db = await resolveDatabase(config, (m) => say('info', m));
   await runMigrations(config, db.url, (m) => say('info', m));
-  const app = await createApp(config, { databaseUrl: db.url, bufferLogs: true });
+  let app;
+  try {
+    app = await createApp(config, { databaseUrl: db.url, bufferLogs: true });
+  } catch (err) {
+    // A refusal (the data key check) stops the embedded database too.
+    await db.stop().catch(() => undefined);
+    throw err;
+  }
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool, then the embedded database.
   let shuttingDown = false;
@@ -71,6 +79,10 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err) => {
+  if (err instanceof DataKeyMismatchError) {
+    process.stderr.write(`Refusing to start: ${err.message}\n`);
+    process.exit(1);
+  }
   const message =
     err instanceof EmbeddedPostgresError
       ? err.message

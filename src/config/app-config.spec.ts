@@ -78,6 +78,20 @@ describe('loadConfig', () => {
     expect(refusal({ ...prod, NODE_ENV: 'test', DATA_ENCRYPTION_KEY: 'abcd' }).variable).toBe('DATA_ENCRYPTION_KEY');
   });
 
+  it('reads earlier data keys, comma-separated, each 32 bytes in every environment', () => {
+    const b = 'cd'.repeat(32);
+    const c = Buffer.from('ef'.repeat(32), 'hex').toString('base64');
+    expect(loadConfig(prod).dataEncryptionKeysPrevious).toEqual([]);
+    const keys = loadConfig({ ...prod, DATA_ENCRYPTION_KEY_PREVIOUS: ` ${b} , ${c}` }).dataEncryptionKeysPrevious;
+    expect(keys.map((k) => k.toString('hex'))).toEqual([b, 'ef'.repeat(32)]);
+    const bad = refusal({ ...prod, DATA_ENCRYPTION_KEY_PREVIOUS: `${b},abcd` });
+    expect(bad.variable).toBe('DATA_ENCRYPTION_KEY_PREVIOUS');
+    expect(bad.message).toContain('entry 2');
+    expect(refusal({ ...prod, NODE_ENV: 'test', DATA_ENCRYPTION_KEY_PREVIOUS: 'short' }).variable).toBe(
+      'DATA_ENCRYPTION_KEY_PREVIOUS',
+    );
+  });
+
   it('parses durations', () => {
     expect(parseDurationSeconds('X', '15m')).toBe(900);
     expect(parseDurationSeconds('X', '7d')).toBe(604800);

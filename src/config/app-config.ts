@@ -74,6 +74,8 @@ export interface AppConfig {
   trustProxy?: boolean | number | string;
   apiKeys: { defaultExpiryDays: number; expiryWarningDays: number };
   dataEncryptionKey: Buffer;
+  /** Earlier data keys, accepted for opening sealed values during a rotation (never for sealing). */
+  dataEncryptionKeysPrevious: Buffer[];
   /** User management needs an admin with 2FA enabled (key creation always does). */
   requireMfaForAdminActions: boolean;
   honeypotBlockMs: number;
@@ -201,9 +203,9 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string | u
   return raw;
 }
 
-function decodeKey(variable: string, raw: string): Buffer {
+function decodeKey(variable: string, raw: string, which = ''): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
-  if (key.length !== 32) throw new ConfigError(variable, 'must be 32 bytes, as 64 hex characters or base64');
+  if (key.length !== 32) throw new ConfigError(variable, `must be 32 bytes, as 64 hex characters or base64${which}`);
   return key;
 }
 
@@ -369,6 +371,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       expiryWarningDays: e.number('API_KEY_EXPIRY_WARNING_DAYS', 7, { min: 0, max: MAX_API_KEY_LIFETIME_DAYS }),
     },
     dataEncryptionKey: decodeKey('DATA_ENCRYPTION_KEY', encryptionKeyRaw),
+    dataEncryptionKeysPrevious: e
+      .list('DATA_ENCRYPTION_KEY_PREVIOUS')
+      .map((raw, i) => decodeKey('DATA_ENCRYPTION_KEY_PREVIOUS', raw, ` (entry ${i + 1} of the list)`)),
     requireMfaForAdminActions: e.boolean('REQUIRE_MFA_FOR_ADMIN_ACTIONS', true),
     honeypotBlockMs: Math.round(e.number('HONEYPOT_BLOCK_HOURS', 24, { min: 0.0001 }) * 3_600_000),
     securityEvents: {

@@ -11,6 +11,7 @@ import { Public } from '../common/security/decorators';
 import { RateLimit } from '../common/rate-limit/rate-limit.decorator';
 import { AppException } from '../common/http/app.exception';
 import { GracefulDrain } from '../common/http/graceful-drain';
+import { DataKeys } from '../modules/data-keys/data-keys.service';
 
 @ApiTags('health')
 @ApiTooManyRequestsResponse({
@@ -24,6 +25,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly drain: GracefulDrain,
+    private readonly dataKeys: DataKeys,
   ) {}
 
   /** Liveness: the process answers. */
@@ -34,16 +36,25 @@ export class HealthController {
     return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   }
 
-  /** Readiness: the database answers within 1.5 s. */
+  /** Readiness: the database answers within 1.5 s, and this instance's data key is one it accepts. */
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers within 1.5 s and the process is not shutting down' })
+  @ApiOperation({
+    summary:
+      'Readiness: the database answers within 1.5 s, the process is not shutting down, and its DATA_ENCRYPTION_KEY is one the database accepts',
+  })
   @ApiOkResponse({ description: 'Ready to serve: the database is reachable' })
-  @ApiServiceUnavailableResponse({ description: 'SERVICE_UNAVAILABLE: the database is unreachable' })
+  @ApiServiceUnavailableResponse({
+    description:
+      'SERVICE_UNAVAILABLE: the database is unreachable, or a key rotation finished without this instance (its DATA_ENCRYPTION_KEY no longer matches; the log says so)',
+  })
   async ready() {
     // Shutting down: tell the load balancer to stop sending traffic here.
     if (this.drain.draining) throw new AppException('SERVICE_UNAVAILABLE', 'Shutting down');
     const result = await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
+    // Values this instance would seal now could not be read by the rest of the fleet after the rotation.
+    if (await this.dataKeys.readinessProblem())
+      throw new AppException('SERVICE_UNAVAILABLE', 'DATA_ENCRYPTION_KEY does not match the database (see the log)');
     return { status: result.status, checks: result.details };
   }
 }

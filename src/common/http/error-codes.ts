@@ -27,6 +27,8 @@ export const ErrorCode = {
   RATE_LIMIT: HttpStatus.TOO_MANY_REQUESTS,
   AUTH_RATE_LIMIT: HttpStatus.TOO_MANY_REQUESTS,
   INTERNAL_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
+  /** A stored secret no configured data key opens (the log names its table and row). */
+  DATA_KEY_MISMATCH: HttpStatus.INTERNAL_SERVER_ERROR,
   SERVICE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
 } as const;
 

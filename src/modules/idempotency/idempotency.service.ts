@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { queryAffected } from '../../database/query-rows';
 import { TeamScope } from '../../database/team-scope';
-import { SecretBox } from '../../common/security/secret-box';
+import { DataKeys } from '../data-keys/data-keys.service';
 import { type IdempotencyCredentialKind } from './entities/idempotency-key.entity';
 
 /** Whose key it is: keys are per team and per credential (a user or an API key), never shared. */
@@ -51,18 +51,15 @@ const PURGE_BATCH = 5000;
 export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
   /**
-   * Stored answers are sealed: some carry a secret shown once (an API key, a webhook's whsec_), and a secret
-   * never rests in clear. The associated data binds an answer to its key's owner.
+   * Stored answers are sealed (DataKeys): some carry a secret shown once (an API key, a webhook's whsec_), and
+   * a secret never rests in clear. The associated data binds an answer to its key's owner.
    */
-  private readonly box: SecretBox;
-
   constructor(
     private readonly teamScope: TeamScope,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.box = new SecretBox(config.dataEncryptionKey);
-  }
+    private readonly dataKeys: DataKeys,
+  ) {}
 
   private static owner(scope: IdempotencyScope): string {
     return `idempotency:${scope.teamId}:${scope.credentialKind}:${scope.credentialId}:${scope.key}`;
@@ -109,7 +106,11 @@ export class IdempotencyService {
       return {
         kind: 'replay',
         statusCode: Number(row.statusCode),
-        body: this.box.open(row.body, IdempotencyService.owner(scope)),
+        body: this.dataKeys.open(row.body, IdempotencyService.owner(scope), {
+          table: 'idempotency_keys',
+          column: 'response_body',
+          row: [scope.teamId, scope.credentialKind, scope.credentialId, scope.key].join('/'),
+        }),
         contentType: row.contentType,
         headers: row.headers ?? {},
       };
@@ -132,7 +133,7 @@ export class IdempotencyService {
         scope.key,
         claimId,
         answer.statusCode,
-        this.box.seal(answer.body, IdempotencyService.owner(scope)),
+        this.dataKeys.seal(answer.body, IdempotencyService.owner(scope)),
         answer.contentType,
         JSON.stringify(answer.headers),
       ],

@@ -1,25 +1,24 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import QRCode from 'qrcode';
 import { DataSource, EntityManager } from 'typeorm';
-import { APP_CONFIG } from '../../config/config.module';
-import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 import { MfaVerifier } from '../../common/security/mfa-verifier';
 import { Actor, UserPrincipal } from '../../common/security/principal';
-import { SecretBox } from '../../common/security/secret-box';
 import { AccountNotices } from '../auth/account-notices.service';
 import { LockoutService, type LockoutSubject, Verdict } from '../auth/lockout.service';
 import { SessionsService } from '../auth/sessions.service';
 import { sha256Hex } from '../auth/token.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
-import { KeyedVerifier } from '../../common/security/keyed-verifier';
+import { DataKeys } from '../data-keys/data-keys.service';
 import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
 import { UsersRepository } from '../users/users.module';
 import { queryAffected, queryRows } from '../../database/query-rows';
 import { matchingStep, newBackupCode, normaliseBackupCode, totp } from './totp';
 
 const ISSUER = 'Hearth CRM';
+/** The keyed-hash purpose of backup codes (its HMAC key is stored by DataKeys). */
+const BACKUP_CODES = 'backup-codes';
 const BACKUP_CODE_COUNT = 10;
 
 /**
@@ -28,21 +27,19 @@ const BACKUP_CODE_COUNT = 10;
  */
 @Injectable()
 export class MfaService implements MfaVerifier {
-  private readonly box: SecretBox;
-  private readonly backupCodeVerifier: KeyedVerifier;
-
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly dataKeys: DataKeys,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionsService,
     private readonly events: SecurityEventsService,
     private readonly users: UsersRepository,
     private readonly lockout: LockoutService,
     private readonly notices: AccountNotices,
-  ) {
-    this.box = new SecretBox(config.dataEncryptionKey);
-    this.backupCodeVerifier = new KeyedVerifier(config.dataEncryptionKey, 'backup-codes');
+  ) {}
+
+  private openSecret(sealed: string, userId: string, column: 'secret_sealed' | 'pending_secret_sealed'): string {
+    return this.dataKeys.open(sealed, userId, { table: 'user_mfa', column, row: userId });
   }
 
   async setup(principal: UserPrincipal): Promise<{ secret: string; otpauthUrl: string; qrCode: string }> {
@@ -56,7 +53,7 @@ export class MfaService implements MfaVerifier {
       this.dataSource.manager,
       `INSERT INTO user_mfa (user_id, pending_secret_sealed, updated_at) VALUES ($1, $2, now())
        ON CONFLICT (user_id) DO UPDATE SET pending_secret_sealed = EXCLUDED.pending_secret_sealed, updated_at = now()`,
-      [principal.userId, this.box.seal(secret, principal.userId)],
+      [principal.userId, this.dataKeys.seal(secret, principal.userId)],
     );
     const otpauthUrl = totp.keyuri(principal.email, ISSUER, secret);
     const qrCode = await QRCode.toDataURL(otpauthUrl, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
@@ -65,10 +62,11 @@ export class MfaService implements MfaVerifier {
 
   private async issueBackupCodes(userId: string, m: EntityManager): Promise<string[]> {
     const codes = Array.from({ length: BACKUP_CODE_COUNT }, newBackupCode);
+    const verifier = await this.dataKeys.verifier(BACKUP_CODES);
     await queryRows(m, `DELETE FROM mfa_backup_codes WHERE user_id = $1`, [userId]);
     await queryRows(m, `INSERT INTO mfa_backup_codes (user_id, code_hash) SELECT $1, unnest($2::text[])`, [
       userId,
-      codes.map((c) => this.backupCodeVerifier.digest(normaliseBackupCode(c), userId)),
+      codes.map((c) => verifier.digest(normaliseBackupCode(c), userId)),
     ]);
     return codes;
   }
@@ -83,7 +81,7 @@ export class MfaService implements MfaVerifier {
       throw AppException.validation('Start with POST /v1/auth/2fa/setup', [
         { field: 'code', errors: ['no enrolment in progress'] },
       ]);
-    const secret = this.box.open(row.pending_secret_sealed, principal.userId);
+    const secret = this.openSecret(row.pending_secret_sealed, principal.userId, 'pending_secret_sealed');
     const found: { step: number | null } = { step: null };
     await this.lockout.check(this.subject(principal), actor, '2fa-enable', () => {
       found.step = matchingStep(code, secret);
@@ -205,7 +203,7 @@ export class MfaService implements MfaVerifier {
         [userId],
       );
       if (!row?.secret_sealed) return false;
-      const step = matchingStep(trimmed, this.box.open(row.secret_sealed, userId));
+      const step = matchingStep(trimmed, this.openSecret(row.secret_sealed, userId, 'secret_sealed'));
       if (step === null) return false;
       const claimed = await queryAffected(
         this.dataSource.manager,
@@ -216,11 +214,12 @@ export class MfaService implements MfaVerifier {
     }
     const normalised = normaliseBackupCode(trimmed);
     if (normalised.length !== 8) return false;
+    const verifier = await this.dataKeys.verifier(BACKUP_CODES);
     const used = await queryAffected(
       this.dataSource.manager,
       `UPDATE mfa_backup_codes SET used_at = now() WHERE user_id = $1 AND code_hash = ANY($2::text[]) AND used_at IS NULL`,
       // Codes issued before keyed verifiers were stored as plain sha256: still honoured (once), never written.
-      [userId, [this.backupCodeVerifier.digest(normalised, userId), sha256Hex(normalised)]],
+      [userId, [verifier.digest(normalised, userId), sha256Hex(normalised)]],
     );
     return used === 1;
   }

@@ -5,13 +5,13 @@ import { Page } from '../../common/http/envelope';
 import { keyset } from '../../common/pagination/keyset';
 import { DEFAULT_PAGE_SIZE, PaginationQuery } from '../../common/pagination/pagination-query.dto';
 import { Actor, actorUserId } from '../../common/security/principal';
-import { SecretBox } from '../../common/security/secret-box';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { oneRow, queryRows } from '../../database/query-rows';
 import { utcIsoSql } from '../../database/sql-time';
 import { TeamScope } from '../../database/team-scope';
 import { AuditService } from '../audit/audit.service';
+import { DataKeys } from '../data-keys/data-keys.service';
 import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
 import { CreateWebhookDto, UpdateWebhookDto } from './dto/webhook.dto';
 import { DeliveryView, TEST_EVENT, WebhookView, textArrayLiteral } from './entities/webhook.entity';
@@ -43,7 +43,6 @@ function newSecret(): string {
  */
 @Injectable()
 export class WebhooksService {
-  private readonly box: SecretBox;
   readonly policy: TargetPolicy;
 
   constructor(
@@ -51,13 +50,17 @@ export class WebhooksService {
     private readonly teamScope: TeamScope,
     private readonly audit: AuditService,
     private readonly events: SecurityEventsService,
+    private readonly dataKeys: DataKeys,
   ) {
-    this.box = new SecretBox(config.dataEncryptionKey);
     this.policy = { allowPrivate: config.webhooks.allowPrivateTargets, httpsOnly: config.isProduction };
   }
 
   openSecret(sealed: string, teamId: string, webhookId: string): string {
-    return this.box.open(sealed, secretAad(teamId, webhookId));
+    return this.dataKeys.open(sealed, secretAad(teamId, webhookId), {
+      table: 'webhooks',
+      column: 'secret_sealed',
+      row: webhookId,
+    });
   }
 
   private teamOf(actor: Actor): string {
@@ -114,7 +117,7 @@ export class WebhooksService {
         body.url,
         body.description ?? null,
         textArrayLiteral(events),
-        this.box.seal(secret, secretAad(teamId, id)),
+        this.dataKeys.seal(secret, secretAad(teamId, id)),
         actorUserId(actor),
       ],
       { action: 'CREATE', resourceType: 'webhook', oldValues: null, newValues: 'changed' },

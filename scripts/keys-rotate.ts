@@ -1,0 +1,82 @@
+/*
+ * Re-seals every secret at rest under the current data key: `npm run keys:rotate [-- --batch-size N --limit N]`
+ * (DATABASE_URL, or the embedded database under DATA_DIR; DATA_ENCRYPTION_KEY the new key,
+ * DATA_ENCRYPTION_KEY_PREVIOUS the old one(s)). Safe while the API runs (compare-and-swap per value) and
+ * resumable (what carries the current key id is done). When nothing remains under another key, the database
+ * records the current key alone and the previous keys may be removed. docs/data-keys.md has the runbook.
+ *
+ * Exit: 0 done (previous keys may go), 3 stopped at --limit (run again), 1 values no configured key opens
+ * (listed; nothing recorded), 2 could not run (e.g. DATA_ENCRYPTION_KEY does not fit the database).
+ */
+import { Client } from 'pg';
+import { loadConfig } from '../src/config/app-config';
+import { resolveDatabase } from '../src/database/resolve-database';
+import { type InTransaction, type Sql, dataKeyRing } from '../src/modules/data-keys/key-state';
+import { rotateDataKeys } from '../src/modules/data-keys/rotation';
+
+function option(name: string, fallback?: number): number | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive whole number`);
+  return value;
+}
+
+async function main(): Promise<number> {
+  const batchSize = option('batch-size', 500)!;
+  const limit = option('limit');
+  const config = loadConfig();
+  const db = await resolveDatabase(config, (m) => console.error(m));
+  const client = new Client({
+    connectionString: db.url,
+    ssl:
+      config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' },
+  });
+  await client.connect();
+  const sql: Sql = async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[];
+  const transaction: InTransaction = async (work) => {
+    await client.query('BEGIN');
+    try {
+      const result = await work(sql);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  };
+  try {
+    const ring = dataKeyRing(config.dataEncryptionKey, config.dataEncryptionKeysPrevious);
+    const started = Date.now();
+    const result = await rotateDataKeys(sql, transaction, ring, { batchSize, limit, log: (l) => console.log(l) });
+    const took = Date.now() - started;
+    for (const line of result.unreadable) console.log(`UNREADABLE ${line}`);
+    console.log(
+      `${result.resealed} value(s) re-sealed, ${result.skipped} changed meanwhile, ${result.unreadable.length} unreadable, ` +
+        `${result.remaining} remaining, in ${took} ms`,
+    );
+    if (result.completed) {
+      console.log(
+        'rotation complete: every sealed value uses DATA_ENCRYPTION_KEY; DATA_ENCRYPTION_KEY_PREVIOUS may be removed',
+      );
+      return 0;
+    }
+    if (result.unreadable.length) {
+      console.log('rotation NOT complete: the values above open with no configured key (see docs/data-keys.md)');
+      return 1;
+    }
+    console.log('rotation not complete yet: run `npm run keys:rotate` again');
+    return 3;
+  } finally {
+    await client.end();
+    await db.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`keys:rotate could not run: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  },
+);
