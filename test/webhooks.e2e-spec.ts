@@ -67,7 +67,7 @@ describe('webhooks', () => {
     expect(list.text).not.toContain(hook.secret.slice(6));
 
     const [row] = await t.dataSource.query(`SELECT secret_sealed FROM webhooks WHERE id = $1`, [hook.id]);
-    expect(row.secret_sealed).toMatch(/^v1:/);
+    expect(row.secret_sealed).toMatch(/^v2:[0-9a-f]{8}:/);
     expect(row.secret_sealed).not.toContain(hook.secret.slice(6));
     // Bound to its hook: the sealed value copied onto another hook does not open there.
     const other = await createHook(['lead.*'], '/secret-other');
