@@ -1,9 +1,11 @@
 /*
- * Re-seals every secret at rest under the current data key: `npm run keys:rotate [-- --batch-size N --limit N]`
+ * Re-seals every secret at rest under the current data key:
+ * `npm run keys:rotate [-- --batch-size N --limit N --renew-verifier-keys]`
  * (DATABASE_URL, or the embedded database under DATA_DIR; DATA_ENCRYPTION_KEY the new key,
  * DATA_ENCRYPTION_KEY_PREVIOUS the old one(s)). Safe while the API runs (compare-and-swap per value) and
  * resumable (what carries the current key id is done). When nothing remains under another key, the database
- * records the current key alone and the previous keys may be removed. docs/data-keys.md has the runbook.
+ * records the current key alone and the previous keys may be removed. `--renew-verifier-keys` (suspected
+ * compromise) also replaces the HMAC keys of keyed hashes, voiding every backup code. docs/data-keys.md.
  *
  * Exit: 0 done (previous keys may go), 3 stopped at --limit (run again), 1 values no configured key opens
  * (listed; nothing recorded), 2 could not run (e.g. DATA_ENCRYPTION_KEY does not fit the database).
@@ -12,7 +14,7 @@ import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
 import { resolveDatabase } from '../src/database/resolve-database';
 import { type InTransaction, type Sql, dataKeyRing } from '../src/modules/data-keys/key-state';
-import { rotateDataKeys } from '../src/modules/data-keys/rotation';
+import { renewVerifierKeys, rotateDataKeys } from '../src/modules/data-keys/rotation';
 
 function option(name: string, fallback?: number): number | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,7 +24,16 @@ function option(name: string, fallback?: number): number | undefined {
   return value;
 }
 
+const VALUED = ['--batch-size', '--limit'];
+const FLAGS = ['--renew-verifier-keys'];
+
 async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    if (VALUED.includes(args[i]!)) i++;
+    else if (!FLAGS.includes(args[i]!))
+      throw new Error(`unknown option ${args[i]} (options: ${[...VALUED, ...FLAGS].join(', ')})`);
+  }
   const batchSize = option('batch-size', 500)!;
   const limit = option('limit');
   const config = loadConfig();
@@ -48,6 +59,10 @@ async function main(): Promise<number> {
   try {
     const ring = dataKeyRing(config.dataEncryptionKey, config.dataEncryptionKeysPrevious);
     const started = Date.now();
+    if (process.argv.includes('--renew-verifier-keys')) {
+      for (const r of await renewVerifierKeys(transaction, ring))
+        console.log(`${r.purpose}: new HMAC key; ${r.deleted} digest(s) of ${r.owners} user(s) voided`);
+    }
     const result = await rotateDataKeys(sql, transaction, ring, { batchSize, limit, log: (l) => console.log(l) });
     const took = Date.now() - started;
     for (const line of result.unreadable) console.log(`UNREADABLE ${line}`);

@@ -520,6 +520,46 @@ describe('data keys: a database from before key checks (v1 values, no recorded s
   });
 });
 
+describe('data keys: renewing the HMAC keys of keyed hashes (suspected compromise)', () => {
+  let database: TestDatabase;
+  let t: TestApp | undefined;
+
+  afterAll(async () => {
+    await t?.close();
+    await database?.drop();
+  });
+
+  it('voids every backup code; new ones work; TOTP is untouched; an unknown option is refused', async () => {
+    database = await createTestDatabase();
+    t = await instance(database, KEY_A);
+    const admin = await registerTeam(t);
+    const { secret, backupCodes } = await enrolMfa(t, admin.accessToken);
+    const typo = await rotate(database, KEY_A, [], ['--renew-verifier-key']);
+    expect(typo.code).toBe(2);
+    expect(typo.output).toMatch(/unknown option --renew-verifier-key /);
+    const [before] = await sql(database, `SELECT key_sealed FROM data_verifier_keys WHERE purpose = 'backup-codes'`);
+
+    const res = await rotate(database, KEY_A, [], ['--renew-verifier-keys']);
+    expect(res.output).toMatch(/backup-codes: new HMAC key; 10 digest\(s\) of 1 user\(s\) voided/);
+    expect(res.code).toBe(0);
+    const [after] = await sql(database, `SELECT key_sealed FROM data_verifier_keys WHERE purpose = 'backup-codes'`);
+    expect(after.key_sealed).not.toBe(before.key_sealed);
+
+    const old = await login(t, admin.email, admin.password, { otp: backupCodes[0] });
+    expect(old.status).toBe(401);
+    expect(old.body.error.code).toBe('INVALID_MFA_CODE');
+    expect((await totpLogin(t, admin, secret)).status).toBe(200);
+    await sql(database, `UPDATE user_mfa SET last_used_step = NULL WHERE user_id = $1`, [admin.userId]);
+    const fresh = await t.http.post(
+      '/v1/auth/2fa/backup-codes',
+      { password: admin.password, code: codeAt(secret) },
+      { token: admin.accessToken },
+    );
+    expect(fresh.status).toBe(200);
+    expect((await login(t, admin.email, admin.password, { otp: fresh.body.data.backupCodes[0] })).status).toBe(200);
+  });
+});
+
 describe('data keys: the catalogue of sealed columns', () => {
   let database: TestDatabase;
   afterAll(() => database?.drop());

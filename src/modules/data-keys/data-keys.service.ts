@@ -29,7 +29,6 @@ import { type SealedLocation, describeLocation } from './sealed-columns';
 export class DataKeys implements OnModuleInit {
   private readonly logger = new Logger('DataKeys');
   private readonly ring: DataKeyRing;
-  private readonly verifiers = new Map<string, Promise<KeyedVerifier>>();
   private checked = false;
 
   constructor(
@@ -91,28 +90,15 @@ export class DataKeys implements OnModuleInit {
     }
   }
 
-  /** The keyed-hash verifier of a purpose, under its stored HMAC key (stable across data key rotations). */
-  verifier(purpose: string): Promise<KeyedVerifier> {
-    let found = this.verifiers.get(purpose);
-    if (!found) {
-      found = sealedVerifierKey(this.sql, this.ring.box, purpose).then(
-        (sealed) =>
-          new KeyedVerifier(
-            Buffer.from(
-              this.open(sealed, verifierAad(purpose), {
-                table: 'data_verifier_keys',
-                column: 'key_sealed',
-                row: purpose,
-              }),
-              'base64',
-            ),
-          ),
-      );
-      // A failure is not cached: the next request tries again (a key fixed by a restart is another process).
-      found.catch(() => this.verifiers.delete(purpose));
-      this.verifiers.set(purpose, found);
-    }
-    return found;
+  /**
+   * The keyed-hash verifier of a purpose, under its stored HMAC key (stable across data key rotations). Read
+   * at each use (backup codes are rare): a key renewed by `keys:rotate --renew-verifier-keys` takes effect on
+   * every instance at once.
+   */
+  async verifier(purpose: string): Promise<KeyedVerifier> {
+    const sealed = await sealedVerifierKey(this.sql, this.ring.box, purpose);
+    const where = { table: 'data_verifier_keys', column: 'key_sealed', row: purpose };
+    return new KeyedVerifier(Buffer.from(this.open(sealed, verifierAad(purpose), where), 'base64'));
   }
 
   /** The box itself, for code that seals and opens outside a request (tests, the rotation). */

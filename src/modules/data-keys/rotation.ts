@@ -1,6 +1,7 @@
 import { SealedValueError } from '../../common/security/secret-box';
-import { type DataKeyRing, type InTransaction, type Sql, ensureKeyState, rowLabel } from './key-state';
-import { SEALED_COLUMNS, type SealedColumn, describeLocation } from './sealed-columns';
+import { randomBytes } from 'node:crypto';
+import { type DataKeyRing, type InTransaction, type Sql, ensureKeyState, rowLabel, verifierAad } from './key-state';
+import { KEYED_DIGESTS, SEALED_COLUMNS, type SealedColumn, describeLocation } from './sealed-columns';
 
 export interface RotationOptions {
   /** Rows read and re-sealed per statement batch. */
@@ -116,4 +117,32 @@ export async function rotateDataKeys(
     });
   }
   return result;
+}
+
+/**
+ * `keys:rotate --renew-verifier-keys`: a fresh random HMAC key for every keyed-hash purpose, and the digests
+ * made under the old one deleted (they could never match again). For a suspected compromise of the data key
+ * together with the database: the old HMAC key (sealed under the old data key) is then known, and re-sealing
+ * it would keep it. Backup codes are void; their owners make new ones (POST /v1/auth/2fa/backup-codes).
+ */
+export async function renewVerifierKeys(
+  transaction: InTransaction,
+  ring: DataKeyRing,
+): Promise<Array<{ purpose: string; deleted: number; owners: number }>> {
+  return transaction(async (sql) => {
+    const out: Array<{ purpose: string; deleted: number; owners: number }> = [];
+    for (const d of KEYED_DIGESTS) {
+      await sql(
+        `INSERT INTO data_verifier_keys (purpose, key_sealed) VALUES ($1, $2)
+         ON CONFLICT (purpose) DO UPDATE SET key_sealed = EXCLUDED.key_sealed, created_at = now()`,
+        [d.purpose, ring.box.seal(randomBytes(32).toString('base64'), verifierAad(d.purpose))],
+      );
+      const [gone] = await sql<{ deleted: number; owners: number }>(
+        `WITH gone AS (DELETE FROM ${d.table} RETURNING ${d.owner} AS owner)
+         SELECT count(*)::int AS deleted, count(DISTINCT owner)::int AS owners FROM gone`,
+      );
+      out.push({ purpose: d.purpose, deleted: gone?.deleted ?? 0, owners: gone?.owners ?? 0 });
+    }
+    return out;
+  });
 }

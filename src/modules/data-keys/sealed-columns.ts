@@ -34,6 +34,15 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'data_verifier_keys', column: 'key_sealed', key: ['purpose'], aad: `'verifier-key:' || purpose` },
 ];
 
+/**
+ * Keyed-hash digests by purpose: what `keys:rotate --renew-verifier-keys` voids when it replaces a purpose's
+ * HMAC key (after a suspected compromise of the data key and the database together).
+ */
+export const KEYED_DIGESTS: ReadonlyArray<{ purpose: string; table: string; owner: string }> = [
+  // MfaService: backup codes, one row per code, owner user_id
+  { purpose: 'backup-codes', table: 'mfa_backup_codes', owner: 'user_id' },
+];
+
 /** Where a sealed value lives, for the log line that names it. */
 export interface SealedLocation {
   table: string;
