@@ -35,7 +35,9 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     .setDescription(
       'Clients, leads, appointments, escrows and listings for real-estate teams. ' +
         'Every response is an envelope: `{"success": true, "data": ...}` or `{"success": false, "error": {"code", "message", "details"?}}`. ' +
-        'Authenticate with `Authorization: Bearer <access token>` or `X-API-Key: <key>`.',
+        'Authenticate with `Authorization: Bearer <access token>` or `X-API-Key: <key>`. ' +
+        'Besides the codes each route lists, any route that reads a stored secret (2FA, webhooks, idempotent replays) may answer ' +
+        '`500 DATA_KEY_MISMATCH`: the secret cannot be opened with the server’s data keys (an operator matter; the log names the row).',
     )
     .setVersion('1.0')
     // Relative: the API is served by the same origin as this document (PUBLIC_URL in production).
