@@ -12,6 +12,7 @@
  */
 import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
+import { runningEmbeddedUrl } from '../src/database/embedded-postgres';
 import { resolveDatabase } from '../src/database/resolve-database';
 import { type InTransaction, type Sql, dataKeyRing } from '../src/modules/data-keys/key-state';
 import { renewVerifierKeys, rotateDataKeys } from '../src/modules/data-keys/rotation';
@@ -37,7 +38,11 @@ async function main(): Promise<number> {
   const batchSize = option('batch-size', 500)!;
   const limit = option('limit');
   const config = loadConfig();
-  const db = await resolveDatabase(config, (m) => console.error(m));
+  // In development the API's embedded server may be running: use it (starting another would stop it).
+  const running = config.database.url ? null : runningEmbeddedUrl(config.dataDir, 'hearth');
+  const db = running
+    ? { url: running, stop: () => Promise.resolve() }
+    : await resolveDatabase(config, (m) => console.error(m));
   const client = new Client({
     connectionString: db.url,
     ssl:

@@ -146,6 +146,27 @@ async function clearLeftoverServer(pgDir: string, log: (m: string) => void): Pro
   if (existsSync(pidFile)) rmSync(pidFile, { force: true });
 }
 
+/**
+ * The URL of the embedded server already running on DATA_DIR (the API's, in development), or null. Tools that
+ * run beside the API (keys:rotate) connect to it: starting their own would first stop the API's server.
+ */
+export function runningEmbeddedUrl(dataDir: string, database: string): string | null {
+  const pidFile = join(resolve(dataDir), 'pg', 'postmaster.pid');
+  const passwordFile = join(resolve(dataDir), 'embedded-pg-password');
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return null;
+  const [pidLine, , , portLine] = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || !processIsAlive(pid)) return null;
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')) return null;
+  } catch {
+    return null;
+  }
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
 function readOrCreatePassword(dataDir: string): string {
   const file = join(dataDir, 'embedded-pg-password');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();

@@ -49,7 +49,7 @@ export function rowLabel(row: Record<string, unknown>, key: readonly string[]): 
 export function ringProblem(recorded: readonly string[], box: SecretBox, allowNewCurrent: boolean): string | null {
   const missing = recorded.filter((c) => !box.checks.includes(c));
   if (missing.length) {
-    const mine = box.checks.map(short).join(', ');
+    const mine = box.checks.map((c) => `${short(c)}…`).join(', ');
     const [only] = recorded;
     return recorded.length === 1 && only !== undefined
       ? `the stored secrets were sealed with another key (key check ${short(only)}…; this instance has ${mine}). ` +
