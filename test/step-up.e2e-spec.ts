@@ -3,7 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { SENSITIVE } from '../src/common/security/decorators';
 import { TokenService } from '../src/modules/auth/token.service';
 import { MfaController } from '../src/modules/mfa/mfa.controller';
-import { UsersAdminController } from '../src/modules/users/users-admin.controller';
+import { UsersAdminController } from '../src/modules/users-admin/users-admin.controller';
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 import { type HttpResponse } from './helpers/http';
 import { codeAt, enrolMfa } from './helpers/mfa';

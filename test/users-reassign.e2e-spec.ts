@@ -1,5 +1,5 @@
 import { MFA_ENROLLED, SENSITIVE } from '../src/common/security/decorators';
-import { UsersAdminController } from '../src/modules/users/users-admin.controller';
+import { UsersAdminController } from '../src/modules/users-admin/users-admin.controller';
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 import { verifyChains } from './helpers/crm';
 import { enrolMfa } from './helpers/mfa';

@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { loadConfig } from '../config/app-config';
+import { MIGRATIONS } from '../../migrations';
 import { dataSourceOptions } from './data-source-options';
 import { resolveDatabase } from './resolve-database';
 import { runMigrations } from './migrate';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
       const applied = await runMigrations(config, db.url, (m) => console.log(m));
       console.log(applied.length ? `${applied.length} migration(s) applied` : 'database is up to date');
     } else if (command === 'migration:revert') {
-      const ds = new DataSource(dataSourceOptions(config, db.url));
+      const ds = new DataSource({ ...dataSourceOptions(config, db.url), migrations: MIGRATIONS });
       await ds.initialize();
       await ds.undoLastMigration({ transaction: 'each' });
       await ds.destroy();

@@ -1,9 +1,11 @@
 import { type DataSourceOptions } from 'typeorm';
 import { SnakeNamingStrategy } from 'typeorm-naming-strategies';
 import { type AppConfig } from '../config/app-config';
-import { MIGRATIONS } from '../../migrations';
 
-/** One definition of how we talk to Postgres, shared by the app, the migration CLI and the tests. */
+/**
+ * One definition of how we talk to Postgres, shared by the app, the migration CLI and the tests. Without the
+ * migrations: the running app never loads them; the runner (migrate.ts) and the CLI add them.
+ */
 export function dataSourceOptions(config: AppConfig, url: string): DataSourceOptions {
   const ssl =
     config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' };
@@ -13,7 +15,6 @@ export function dataSourceOptions(config: AppConfig, url: string): DataSourceOpt
     ssl,
     synchronize: false,
     migrationsRun: false,
-    migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     namingStrategy: new SnakeNamingStrategy(),
     // Failed queries surface through the exception filter's log (with the request), not TypeORM's console logger.

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { type AppConfig } from '../config/app-config';
+import { MIGRATIONS } from '../../migrations';
 import { dataSourceOptions } from './data-source-options';
 
 // Any constant works; it only has to be the same for every instance of the app.
@@ -11,7 +12,7 @@ export async function runMigrations(
   url: string,
   log: (m: string) => void = () => undefined,
 ): Promise<string[]> {
-  const ds = new DataSource({ ...dataSourceOptions(config, url), extra: { max: 2 } });
+  const ds = new DataSource({ ...dataSourceOptions(config, url), migrations: MIGRATIONS, extra: { max: 2 } });
   await ds.initialize();
   const lock = ds.createQueryRunner();
   try {

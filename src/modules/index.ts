@@ -10,7 +10,7 @@ import { HoneypotModule } from './honeypot/honeypot.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MfaModule } from './mfa/mfa.module';
 import { TeamsModule } from './teams/teams.module';
-import { UsersAdminModule } from './users/users-admin.module';
+import { UsersAdminModule } from './users-admin/users-admin.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** Feature modules mounted by AppModule; each issue's module is added here. */

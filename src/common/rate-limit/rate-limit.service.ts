@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig, RateLimitRule } from '../../config/app-config';
 import { AppException } from '../http/app.exception';
 import { clientIp } from '../security/request-context';
-import { SecurityEventsService } from '../../modules/security-events/security-events.service';
+import { SecurityEventSink } from '../security/security-event-sink';
 import { RateLimitStorage, WindowState } from './rate-limit.storage';
 import { RateLimitBucket } from './rate-limit.decorator';
 
@@ -46,7 +46,7 @@ export class RateLimitService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectThrottlerStorage() readonly storage: RateLimitStorage,
-    private readonly events: SecurityEventsService,
+    private readonly events: SecurityEventSink,
   ) {}
 
   rule(bucket: Bucket): RateLimitRule {

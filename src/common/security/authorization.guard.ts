@@ -3,7 +3,6 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
-import { SecurityEventsService, eventContext } from '../../modules/security-events/security-events.service';
 import { AppException } from '../http/app.exception';
 import {
   ANY_PRINCIPAL,
@@ -18,6 +17,7 @@ import {
 } from './decorators';
 import { roleAllows, scopesAllow } from './principal';
 import { actorOf } from './request-context';
+import { SecurityEventSink, eventContext } from './security-event-sink';
 
 /**
  * After authentication: API keys kept off user-only routes, the route's @Permission checked against the
@@ -28,7 +28,7 @@ import { actorOf } from './request-context';
 export class AuthorizationGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly events: SecurityEventsService,
+    private readonly events: SecurityEventSink,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -18,6 +18,12 @@ export const AUDIT_RESOURCE_TYPES = [
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
+/**
+ * Hash chains per team: a copy of the number migration 1733100000000 fixed in its CHECK constraint (migrations
+ * are frozen, runtime code keeps its own copy; test/schema-constants.e2e-spec.ts checks they agree).
+ */
+export const AUDIT_LANES = 16;
+
 /** The prev_hash of each team's first row. */
 export const GENESIS_HASH = '0'.repeat(64);
 

@@ -15,12 +15,11 @@ import { SessionsService } from './sessions.service';
 import { TokenRefreshService } from './token-refresh.service';
 import { TokenService } from './token.service';
 import { UsersModule } from '../users/users.module';
-import { Team } from '../teams/entities/team.entity';
 
 @Module({
   imports: [
     UsersModule,
-    TypeOrmModule.forFeature([Team, Session, UsedRefreshToken, PasswordHistory, PasswordResetToken, KnownDevice]),
+    TypeOrmModule.forFeature([Session, UsedRefreshToken, PasswordHistory, PasswordResetToken, KnownDevice]),
   ],
   controllers: [AuthController],
   providers: [

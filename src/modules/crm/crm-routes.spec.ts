@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { type Ctor, controllerRoutes as routes, dtoErrors as errorsOf } from '../../../test/helpers/controller-routes';
+import { type Ctor, controllerRoutes as routes, dtoErrors as errorsOf } from '../../common/testing/controller-routes';
 import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../common/security/decorators';
 import { AppointmentsController } from './appointments/appointments.controller';
 import { appointmentsDefinition } from './appointments/appointments.definition';

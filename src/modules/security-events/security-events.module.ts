@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { SecurityEventSink } from '../../common/security/security-event-sink';
 import { SecurityEvent } from './entities/security-event.entity';
 import { SecurityDashboardService } from './security-dashboard.service';
 import { SecurityEventsController } from './security-events.controller';
@@ -11,7 +12,13 @@ import { SecurityEventsService } from './security-events.service';
 @Module({
   imports: [TypeOrmModule.forFeature([SecurityEvent])],
   controllers: [SecurityEventsController],
-  providers: [SecurityEventsService, SecurityEventsQuery, SecurityDashboardService, SecurityEventsRetention],
-  exports: [SecurityEventsService],
+  providers: [
+    SecurityEventsService,
+    { provide: SecurityEventSink, useExisting: SecurityEventsService },
+    SecurityEventsQuery,
+    SecurityDashboardService,
+    SecurityEventsRetention,
+  ],
+  exports: [SecurityEventsService, SecurityEventSink],
 })
 export class SecurityEventsModule {}

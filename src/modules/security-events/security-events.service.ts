@@ -4,37 +4,17 @@ import { EventEmitter } from 'node:events';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
-import { Actor } from '../../common/security/principal';
+import { type SecurityEventContext, SecurityEventSink } from '../../common/security/security-event-sink';
 import { SecurityEvent, SecurityEventType, Severity } from './entities/security-event.entity';
 
-export interface SecurityEventContext {
-  ip?: string | null;
-  userAgent?: string | null;
-  userId?: string | null;
-  teamId?: string | null;
-  apiKeyId?: string | null;
-  details?: Record<string, unknown>;
-}
-
-/** Context for an event from the request's actor (user or API key), plus details. */
-export function eventContext(actor: Actor, details?: Record<string, unknown>): SecurityEventContext {
-  const p = actor.principal;
-  return {
-    ip: actor.ip,
-    userAgent: actor.userAgent,
-    teamId: p?.teamId ?? null,
-    userId: p?.kind === 'user' ? p.userId : null,
-    apiKeyId: p?.kind === 'apiKey' ? p.apiKeyId : null,
-    details,
-  };
-}
+export { eventContext, type SecurityEventContext } from '../../common/security/security-event-sink';
 
 /**
  * The single writer of security events: auth, guards and honeypots call record(); alerts subscribe with
  * onRecorded(). Recording never fails the request that caused it.
  */
 @Injectable()
-export class SecurityEventsService {
+export class SecurityEventsService implements SecurityEventSink {
   private readonly logger = new Logger(SecurityEventsService.name);
   private readonly emitter = new EventEmitter();
 

@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { AUDIT_LANES } from '../../../../migrations/1733100000000-audit-chain-lanes';
-import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES } from '../audit-chain';
+import { AUDIT_ACTIONS, AUDIT_LANES, AUDIT_RESOURCE_TYPES } from '../audit-chain';
 
 /** One audit entry as GET /v1/audit-log returns it. */
 export class AuditLogEntryDto {

@@ -1,7 +1,15 @@
-import { TASK_DUE_SORT } from '../../../../migrations/1733300001000-activities-tasks';
 import { LINK_REFERENCES } from '../activities/activities.definition';
 import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
 import { Task } from './task.entity';
+
+/*
+ * Copies of expressions migration 1733300001000 indexes (a migration is frozen history, so runtime code keeps its
+ * own copy): a query uses those indexes only while the text matches. test/schema-constants.e2e-spec.ts checks it.
+ */
+/** A task's place on a timeline (and its index key): when it is due, else when it was created. */
+export const TASK_TIMELINE_AT = 'coalesce(due_at, created_at)';
+/** The dueAt sort key: tasks without a due date sort after every dated one (keyset needs a non-null key). */
+export const TASK_DUE_SORT = `coalesce(due_at, '9999-12-31T00:00:00Z'::timestamptz)`;
 
 /** Open and past due: what `overdue=true` selects. */
 const OVERDUE = `(status = 'open' AND due_at < now())`;

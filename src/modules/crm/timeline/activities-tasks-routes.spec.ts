@@ -3,7 +3,7 @@ import {
   type Ctor,
   controllerRoutes as routes,
   dtoErrors as errorsOf,
-} from '../../../../test/helpers/controller-routes';
+} from '../../../common/testing/controller-routes';
 import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../../common/security/decorators';
 import { VALID_SCOPE } from '../../../common/security/principal';
 import { ActivitiesController } from '../activities/activities.controller';

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { TASK_TIMELINE_AT } from '../../../../migrations/1733300001000-activities-tasks';
 import { AppException } from '../../../common/http/app.exception';
 import { Page } from '../../../common/http/envelope';
 import { keyset } from '../../../common/pagination/keyset';
@@ -10,6 +9,7 @@ import { actorScope, TeamScope } from '../../../database/team-scope';
 import { type AuditResourceType } from '../../audit/audit-chain';
 import { ActivitiesService } from '../activities/activities.service';
 import { AppointmentsService } from '../appointments/appointments.service';
+import { TASK_TIMELINE_AT } from '../tasks/tasks.definition';
 import { TasksService } from '../tasks/tasks.service';
 
 export const TIMELINE_RESOURCES = ['clients', 'leads', 'listings', 'escrows'] as const;

@@ -1,3 +1,4 @@
+/** Support for unit specs (route and DTO metadata read the way Nest reads it); left out of the build, imported only by *.spec.ts (docs/architecture.json). */
 import 'reflect-metadata';
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';

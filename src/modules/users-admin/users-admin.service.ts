@@ -11,9 +11,8 @@ import { MfaService } from '../mfa/mfa.service';
 import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { PasswordPolicy } from '../passwords/password-policy.service';
-import { type PublicUser, type User, publicUser } from './entities/user.entity';
+import { type PublicUser, type User, UsersRepository, publicUser } from '../users/users.module';
 import { CreateUserDto, UpdateUserDto } from './dto/users-admin.dto';
-import { UsersRepository } from './users.repository';
 import { RecordAssignmentService } from '../crm/common/record-assignment.service';
 
 /**
