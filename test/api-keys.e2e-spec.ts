@@ -1,11 +1,14 @@
 import { ApiKeyExpiryJob } from '../src/modules/api-keys/api-key-expiry.job';
 import { ApiKeyUsage } from '../src/modules/api-keys/api-key-usage.service';
+import { ManualClock } from '../src/common/time/clock';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam } from './helpers/auth';
 import { codeAt, enrolMfa } from './helpers/mfa';
 import { readOutbox } from './helpers/outbox';
 
 describe('API keys', () => {
+  /** Moved forward (and back) within a test; every other test runs at the wall-clock time. */
+  const clock = new ManualClock();
   let t: TestApp;
   let admin: SignedIn;
   let secret: string;
@@ -26,7 +29,7 @@ describe('API keys', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { TRUST_PROXY: 'loopback' } });
+    t = await startTestApp({ clock, env: { TRUST_PROXY: 'loopback' } });
     admin = await registerTeam(t);
     ({ secret, backupCodes: backup } = await enrolMfa(t, admin.accessToken));
   });
@@ -137,11 +140,12 @@ describe('API keys', () => {
   });
 
   it('a key that expired seconds ago is refused with 401 API_KEY_EXPIRED', async () => {
-    const res = await createKey({ expiresAt: new Date(Date.now() + 1500).toISOString() });
+    const res = await createKey({ expiresAt: new Date(clock.nowMs() + 1500).toISOString() });
     const key = res.body.data.key;
     expect((await t.http.get('/v1/auth/me', { apiKey: key })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1700));
+    clock.advance(1700);
     const expired = await t.http.get('/v1/auth/me', { apiKey: key });
+    clock.advance(-1700);
     expect(expired.status).toBe(401);
     expect(expired.body.error.code).toBe('API_KEY_EXPIRED');
     const [{ n }] = await t.dataSource.query(
@@ -221,6 +225,30 @@ describe('API keys', () => {
     expect(mails[0]!.to).toContain(admin.email);
     expect(mails[0]!.text).toContain(soon.prefix);
     expect(readOutbox(t).filter((m) => /Far away/.test(m.subject))).toHaveLength(0);
+  });
+
+  it('the warning goes out when the clock enters the warning window, and the key stops working at its expiry', async () => {
+    const created = (await createKey({ name: 'Clockwork', expiresInDays: 10 })).body.data;
+    const job = t.app.get(ApiKeyExpiryJob);
+    const warnings = () => readOutbox(t).filter((m) => /Clockwork/.test(m.subject));
+    const DAY = 86_400_000;
+    try {
+      await job.warnExpiringKeys();
+      clock.advance(2.9 * DAY); // 7.1 days left: not yet (API_KEY_EXPIRY_WARNING_DAYS is 7)
+      await job.warnExpiringKeys();
+      expect(warnings()).toHaveLength(0);
+      clock.advance(0.2 * DAY); // 6.9 days left
+      await job.warnExpiringKeys();
+      await job.warnExpiringKeys();
+      expect(warnings().map((m) => m.subject)).toEqual(['API key "Clockwork" expires in 7 days']);
+      expect((await t.http.get('/v1/auth/me', { apiKey: created.key })).status).toBe(200);
+      clock.advance(7 * DAY);
+      const expired = await t.http.get('/v1/auth/me', { apiKey: created.key });
+      expect(expired.status).toBe(401);
+      expect(expired.body.error.code).toBe('API_KEY_EXPIRED');
+    } finally {
+      clock.advance(-10.1 * DAY);
+    }
   });
 
   it('the database holds no usable key', async () => {

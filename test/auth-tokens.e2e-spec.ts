@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { ManualClock } from '../src/common/time/clock';
 import { type TestApp, TEST_JWT_SECRET, startTestApp } from './helpers/test-app';
 import { STRONG_PASSWORD, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 
@@ -7,8 +8,9 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 
 describe('auth: access tokens, refresh rotation and reuse detection', () => {
   let t: TestApp;
+  const clock = new ManualClock();
   beforeAll(async () => {
-    t = await startTestApp({ env: { REFRESH_TOKEN_REUSE_GRACE_SECONDS: '1' } });
+    t = await startTestApp({ clock, env: { REFRESH_TOKEN_REUSE_GRACE_SECONDS: '1' } });
   });
   afterAll(() => t.close());
 
@@ -118,7 +120,7 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
     const other = await loginOk(t, a.email, STRONG_PASSWORD);
     const r1 = await t.http.post('/v1/auth/refresh', { refreshToken: a.refreshToken });
     expect(r1.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1200));
+    clock.advance(1200);
     const stolen = await t.http.post('/v1/auth/refresh', { refreshToken: a.refreshToken });
     expect(stolen.status).toBe(401);
     expect(stolen.body.error.code).toBe('TOKEN_REUSE_DETECTED');
@@ -179,41 +181,81 @@ describe('auth: access tokens, refresh rotation and reuse detection', () => {
   });
 });
 
+/**
+ * Session limits with the default SESSION_INACTIVITY_TIMEOUT_MINUTES (60) and SESSION_ABSOLUTE_TIMEOUT_HOURS (12),
+ * on a ManualClock: each test moves time instead of sleeping (the clock only moves forward, and each test has its
+ * own user, so the tests do not disturb each other).
+ */
 describe('auth: session limits', () => {
   let t: TestApp;
+  const clock = new ManualClock();
+  const MINUTE = 60_000;
   beforeAll(async () => {
-    t = await startTestApp({
-      env: { SESSION_INACTIVITY_TIMEOUT_MINUTES: '0.02', SESSION_ABSOLUTE_TIMEOUT_HOURS: '0.001' },
-    });
+    t = await startTestApp({ clock });
   });
   afterAll(() => t.close());
 
-  it('an idle session ends after SESSION_INACTIVITY_TIMEOUT_MINUTES', async () => {
+  const refresh = (refreshToken: string) => t.http.post('/v1/auth/refresh', { refreshToken });
+  const revokedReason = async (userId: string) =>
+    (await t.dataSource.query(`SELECT revoked_reason FROM sessions WHERE user_id = $1`, [userId]))[0].revoked_reason;
+
+  it('an idle session ends after SESSION_INACTIVITY_TIMEOUT_MINUTES; each use restarts the count', async () => {
     const a = await registerTeam(t);
-    await new Promise((r) => setTimeout(r, 1400));
-    const res = await t.http.post('/v1/auth/refresh', { refreshToken: a.refreshToken });
-    expect(res.status).toBe(401);
-    expect(res.body.error.code).toBe('INVALID_REFRESH_TOKEN');
-    const [row] = await t.dataSource.query(`SELECT revoked_reason FROM sessions WHERE user_id = $1`, [a.userId]);
-    expect(['idle', 'expired', 'absolute']).toContain(row.revoked_reason);
+    clock.advanceMinutes(59);
+    const r1 = await refresh(a.refreshToken);
+    expect(r1.status).toBe(200);
+    clock.advanceMinutes(59);
+    const r2 = await refresh(r1.body.data.refreshToken);
+    expect(r2.status).toBe(200);
+    clock.advanceMinutes(61);
+    const idle = await refresh(r2.body.data.refreshToken);
+    expect(idle.status).toBe(401);
+    expect(idle.body.error.code).toBe('INVALID_REFRESH_TOKEN');
+    expect(await revokedReason(a.userId)).toBe('idle');
+    // Ended for good: moving on does not bring it back, and its sessions list is empty.
+    const again = await loginOk(t, a.email, STRONG_PASSWORD);
+    const list = await t.http.get('/v1/auth/sessions', { token: again.accessToken });
+    expect(list.body.data.map((x: { current: boolean }) => x.current)).toEqual([true]);
   });
 
-  it('a session used all along still ends at SESSION_ABSOLUTE_TIMEOUT_HOURS', async () => {
+  it('a session used all along still ends at SESSION_ABSOLUTE_TIMEOUT_HOURS, and its access tokens with it', async () => {
     const a = await registerTeam(t);
     let token = a.refreshToken;
-    const started = Date.now();
-    let last = 200;
-    while (Date.now() - started < 4500 && last === 200) {
-      const res = await t.http.post('/v1/auth/refresh', { refreshToken: token });
-      last = res.status;
-      if (res.status === 200) token = res.body.data.refreshToken;
-      await new Promise((r) => setTimeout(r, 400));
+    // Refreshed every 50 minutes (never idle) up to 11 h 40 min, then once more at 11 h 50 min.
+    const steps = [...Array<number>(14).fill(50), 10];
+    for (const [i, minutes] of steps.entries()) {
+      clock.advanceMinutes(minutes);
+      const res = await refresh(token);
+      expect([i, res.status]).toEqual([i, 200]);
+      token = res.body.data.refreshToken;
+      if (i === steps.length - 1) {
+        const accessToken = res.body.data.accessToken;
+        expect((await t.http.get('/v1/auth/me', { token: accessToken })).status).toBe(200);
+        // 12 h 01 min: the access token is 11 minutes old (valid for 15), but its session is over.
+        clock.advanceMinutes(11);
+        const me = await t.http.get('/v1/auth/me', { token: accessToken });
+        expect(me.status).toBe(401);
+        expect(me.body.error.message).not.toBe('Access token expired');
+      }
     }
-    // 0.001 h = 3.6 s: refreshed every 0.4 s (never idle), it still dies.
-    expect(last).toBe(401);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
-    const me = await t.http.get('/v1/auth/me', { token: a.accessToken });
-    expect(me.status).toBe(401);
+    const late = await refresh(token);
+    expect(late.status).toBe(401);
+    expect(late.body.error.code).toBe('INVALID_REFRESH_TOKEN');
+    expect(await revokedReason(a.userId)).toBe('absolute');
+  });
+
+  it('an access token expires by the clock (JWT_EXPIRATION), whatever the wall clock says', async () => {
+    const a = await registerTeam(t);
+    clock.advance(14 * MINUTE);
+    expect((await t.http.get('/v1/auth/me', { token: a.accessToken })).status).toBe(200);
+    clock.advance(MINUTE + 1000);
+    const res = await t.http.get('/v1/auth/me', { token: a.accessToken });
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toBe('Access token expired');
+    // The session itself is fine: a refresh gives a working token.
+    const next = await refresh(a.refreshToken);
+    expect(next.status).toBe(200);
+    expect((await t.http.get('/v1/auth/me', { token: next.body.data.accessToken })).status).toBe(200);
   });
 });
 

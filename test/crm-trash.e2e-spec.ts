@@ -1,3 +1,4 @@
+import { ManualClock } from '../src/common/time/clock';
 import { loadConfig } from '../src/config/app-config';
 import { CrmTrashPurge } from '../src/modules/crm/common/crm-trash-purge.service';
 import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
@@ -249,5 +250,30 @@ describe('CRM trash', () => {
     expect(loadConfig(base).trash.retentionMs).toBe(90 * DAY);
     expect(loadConfig({ ...base, TRASH_RETENTION_DAYS: '0.5' }).trash.retentionMs).toBe(DAY / 2);
     expect(() => loadConfig({ ...base, TRASH_RETENTION_DAYS: '-1' })).toThrow(/TRASH_RETENTION_DAYS/);
+  });
+});
+
+/** The trash purge on a ManualClock: nothing is back-dated, time moves past TRASH_RETENTION_DAYS. */
+describe('CRM trash purge follows the clock', () => {
+  const clock = new ManualClock();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ clock, env: { TRASH_RETENTION_DAYS: '90' } });
+  });
+  afterAll(() => t?.close());
+
+  it('a trashed record stays restorable for TRASH_RETENTION_DAYS, then the daily purge removes it', async () => {
+    const { accessToken: token } = await registerTeam(t);
+    const lead = (await t.http.post('/v1/leads', { firstName: 'Clock', lastName: 'Work' }, { token })).body.data;
+    expect((await t.http.delete(`/v1/leads/${lead.id}`, { token })).status).toBe(200);
+    const exists = async () => (await t.dataSource.query(`SELECT 1 FROM leads WHERE id = $1`, [lead.id])).length === 1;
+    const purge = t.app.get(CrmTrashPurge);
+
+    clock.advance(89 * DAY);
+    expect((await purge.purge()).leads ?? 0).toBe(0);
+    expect(await exists()).toBe(true);
+    clock.advance(2 * DAY);
+    expect((await purge.purge()).leads).toBe(1);
+    expect(await exists()).toBe(false);
   });
 });

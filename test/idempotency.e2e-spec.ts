@@ -1,6 +1,7 @@
 import { type FastifyRequest } from 'fastify';
 import { type SignedIn, loginOk, registerTeam, STRONG_PASSWORD } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
+import { ManualClock } from '../src/common/time/clock';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import { IdempotencyService } from '../src/modules/idempotency/idempotency.service';
 import { requestFingerprint } from '../src/modules/idempotency/idempotency.interceptor';
@@ -362,5 +363,48 @@ describe('Idempotency-Key', () => {
       return m.query(`SELECT DISTINCT team_id FROM idempotency_keys`);
     });
     expect(seen.map((r: { team_id: string }) => r.team_id)).toEqual([admin.teamId]);
+  });
+});
+
+/** Key expiry on a ManualClock: time moves past IDEMPOTENCY_TTL_HOURS instead of rows being back-dated. */
+describe('Idempotency-Key expiry follows the clock', () => {
+  const clock = new ManualClock();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ clock, env: { IDEMPOTENCY_TTL_HOURS: '2' } });
+  });
+  afterAll(() => t.close());
+
+  const HOUR = 3_600_000;
+  const post = (token: string, key: string, lastName: string) =>
+    t.http.post('/v1/leads', { firstName: 'Tic', lastName }, { token, headers: { 'Idempotency-Key': key } });
+  const stored = async (key: string) =>
+    (await t.dataSource.query(`SELECT 1 FROM idempotency_keys WHERE idempotency_key = $1`, [key])).length;
+
+  it('a key holds for IDEMPOTENCY_TTL_HOURS by the clock, is free after, and the purge deletes it', async () => {
+    const admin = await registerTeam(t);
+    expect((await post(admin.accessToken, 'clock-key', 'First')).status).toBe(201);
+
+    clock.advance(HOUR + 50 * 60_000); // 1 h 50 min: still held
+    let token = (await loginOk(t, admin.email, STRONG_PASSWORD)).accessToken;
+    const held = await post(token, 'clock-key', 'Other body');
+    expect(held.status).toBe(409);
+    expect(held.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
+    expect(await t.app.get(IdempotencyService).purge()).toBe(0);
+
+    clock.advance(11 * 60_000); // 2 h 01 min: expired, taken over by the next request
+    token = (await loginOk(t, admin.email, STRONG_PASSWORD)).accessToken;
+    const reused = await post(token, 'clock-key', 'Second');
+    expect(reused.status).toBe(201);
+    expect(reused.headers.get('idempotent-replayed')).toBeNull();
+
+    // The purge deletes what the clock says has expired, and nothing else.
+    expect((await post(token, 'other-key', 'Third')).status).toBe(201);
+    clock.advance(HOUR);
+    expect(await t.app.get(IdempotencyService).purge()).toBe(0);
+    clock.advance(HOUR + 60_000);
+    expect(await t.app.get(IdempotencyService).purge()).toBe(2);
+    expect(await stored('clock-key')).toBe(0);
+    expect(await stored('other-key')).toBe(0);
   });
 });

@@ -1,8 +1,9 @@
-import { STRONG_PASSWORD, type SignedIn, registerTeam, uniqueEmail } from './helpers/auth';
+import { STRONG_PASSWORD, type SignedIn, loginOk, registerTeam, uniqueEmail } from './helpers/auth';
 import { type SentMail, readOutbox } from './helpers/outbox';
 import { type TestApp, createTestDatabase, startTestApp, type TestDatabase } from './helpers/test-app';
 import { TaskReminderJob } from '../src/modules/crm/tasks/task-reminder.job';
 import { MailService } from '../src/modules/notifications/mail.service';
+import { ManualClock } from '../src/common/time/clock';
 
 type Row = Record<string, any>;
 const MINUTE = 60_000;
@@ -220,5 +221,66 @@ describe('task reminders when mail fails', () => {
     expect(send).toHaveBeenCalledTimes(2);
     const [again] = await t.dataSource.query(`SELECT reminded_for_due_at FROM tasks WHERE id = $1`, [res.body.data.id]);
     expect(again.reminded_for_due_at).toBeNull();
+  });
+});
+
+/** The reminder window on a ManualClock: time moves, the job runs, no task is back-dated. */
+describe('task reminders follow the clock', () => {
+  const clock = new ManualClock();
+  let t: TestApp;
+  let admin: SignedIn;
+  beforeAll(async () => {
+    // The interval is long: only the test's own tick() calls run the job.
+    t = await startTestApp({
+      clock,
+      env: {
+        TASK_REMINDER_MINUTES: '60',
+        TASK_REMINDER_GRACE_MINUTES: '15',
+        TASK_REMINDER_INTERVAL_SECONDS: '3600',
+        REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false',
+      },
+    });
+    admin = await registerTeam(t);
+  });
+  afterAll(() => t?.close());
+
+  const job = () => t.app.get(TaskReminderJob, { strict: false });
+  const dueIn = (minutes: number) => new Date(clock.nowMs() + minutes * MINUTE).toISOString();
+  const mailsFor = (title: string) => readOutbox(t).filter((m) => m.subject.endsWith(`: ${title}`));
+  const task = async (title: string, dueAt: string): Promise<void> => {
+    const res = await t.http.post('/v1/tasks', { title, dueAt }, { token: admin.accessToken });
+    if (res.status !== 201) throw new Error(`task: ${res.status} ${res.text}`);
+  };
+
+  it('a reminder becomes due TASK_REMINDER_MINUTES before dueAt, not before, and is sent once', async () => {
+    await task('Call the notary', dueIn(180));
+    expect(await job().tick()).toBe(0);
+    clock.advanceMinutes(119); // due in 61 minutes: not yet
+    expect(await job().tick()).toBe(0);
+    expect(mailsFor('Call the notary')).toHaveLength(0);
+    clock.advanceMinutes(2); // due in 59 minutes
+    expect(await job().tick()).toBe(1);
+    expect(await job().tick()).toBe(0);
+    const [mail, ...more] = mailsFor('Call the notary');
+    expect(more).toHaveLength(0);
+    expect(mail!.subject).toBe('Task due soon: Call the notary');
+    expect(mail!.to).toBe(admin.email);
+  });
+
+  it('a missed window is made up late only within TASK_REMINDER_GRACE_MINUTES, and says overdue', async () => {
+    // Fresh sign-in: earlier tests moved the clock past the first access token's lifetime.
+    const token = (await loginOk(t, admin.email, STRONG_PASSWORD)).accessToken;
+    for (const [title, minutes] of [
+      ['Within grace', 120],
+      ['Past grace', 100],
+    ] as const) {
+      const res = await t.http.post('/v1/tasks', { title, dueAt: dueIn(minutes) }, { token });
+      expect(res.status).toBe(201);
+    }
+    // Every instance was down through both windows: 2 h 10 min later, one is 10 minutes late, one 30.
+    clock.advanceMinutes(130);
+    expect(await job().tick()).toBe(1);
+    expect(mailsFor('Within grace').map((m) => m.subject)).toEqual(['Task overdue: Within grace']);
+    expect(mailsFor('Past grace')).toHaveLength(0);
   });
 });

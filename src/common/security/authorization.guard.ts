@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { AppException } from '../http/app.exception';
+import { Clock } from '../time/clock';
 import {
   ANY_PRINCIPAL,
   IS_PUBLIC,
@@ -30,6 +31,7 @@ export class AuthorizationGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly events: SecurityEventSink,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   private meta<T>(key: string, context: ExecutionContext): T | undefined {
@@ -90,7 +92,7 @@ export class AuthorizationGuard implements CanActivate {
       const required =
         sensitive === 'account' ||
         (sensitive === 'delete' ? this.config.reauth.forDelete : this.config.reauth.forExport);
-      if (required && Date.now() - principal.authTime > this.config.reauth.windowMs) {
+      if (required && this.clock.nowMs() - principal.authTime > this.config.reauth.windowMs) {
         await this.events.record(
           'permission_denied',
           'low',

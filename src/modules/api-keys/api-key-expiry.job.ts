@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { Clock } from '../../common/time/clock';
 import { queryRows } from '../../database/query-rows';
 import { MailService } from '../notifications/mail.service';
 
@@ -19,10 +20,11 @@ export class ApiKeyExpiryJob {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly mail: MailService,
+    private readonly clock: Clock,
   ) {}
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'api-key-expiry-warnings' })
-  async warnExpiringKeys(now = new Date()): Promise<number> {
+  async warnExpiringKeys(now = this.clock.now()): Promise<number> {
     const horizon = new Date(now.getTime() + this.config.apiKeys.expiryWarningDays * 86_400_000);
     const claimed = await queryRows<{ id: string; team_id: string; name: string; prefix: string; expires_at: Date }>(
       this.dataSource.manager,

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig, MAX_API_KEY_LIFETIME_DAYS } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 import { Actor, ApiKeyPrincipal, UserPrincipal } from '../../common/security/principal';
+import { Clock } from '../../common/time/clock';
 import { CacheInvalidation } from '../../database/cache-invalidation';
 import { oneRow, queryRows } from '../../database/query-rows';
 import { TeamScope } from '../../database/team-scope';
@@ -98,6 +99,7 @@ export class ApiKeysService {
     private readonly events: SecurityEventsService,
     private readonly usage: ApiKeyUsage,
     private readonly invalidation: CacheInvalidation,
+    private readonly clock: Clock,
   ) {
     invalidation.subscribe('apiKey', (prefix) => {
       this.epoch++;
@@ -111,7 +113,7 @@ export class ApiKeysService {
       throw AppException.validation('Give expiresAt or expiresInDays, not both', [
         { field: 'expiresAt', errors: ['choose one'] },
       ]);
-    const now = Date.now();
+    const now = this.clock.nowMs();
     if (input.expiresAt) {
       const at = new Date(input.expiresAt).getTime();
       if (at <= now)
@@ -260,7 +262,7 @@ export class ApiKeysService {
     if (!timingSafeEqual(sha256(presented), Buffer.from(row.key_hash, 'hex'))) return false;
     if (row.revoked_at) return false;
     const ctx = { ip, userAgent, teamId: row.team_id, apiKeyId: row.id };
-    if (row.expires_at.getTime() <= Date.now()) {
+    if (row.expires_at.getTime() <= this.clock.nowMs()) {
       await this.events.record('api_key_expired', 'medium', {
         ...ctx,
         details: { name: row.name, expiredAt: row.expires_at.toISOString() },

@@ -6,6 +6,7 @@ import { oneRow, queryRows } from '../../database/query-rows';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { Role } from '../../common/security/principal';
+import { Clock } from '../../common/time/clock';
 import { randomToken, sha256Hex } from './token.service';
 
 export interface LiveSession {
@@ -73,6 +74,7 @@ export class SessionsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly invalidation: CacheInvalidation,
+    private readonly clock: Clock,
   ) {
     invalidation.subscribe('session', (id) => (id === null ? this.forgetAll() : this.forget([id])));
     invalidation.subscribe('user', (id) => (id === null ? this.forgetAll() : this.forgetUserLocally(id)));
@@ -90,7 +92,7 @@ export class SessionsService {
     origin: SessionOrigin,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<NewSession> {
-    const now = new Date();
+    const now = this.clock.now();
     const refreshToken = randomToken();
     const rows = await queryRows<{ id: string }>(
       manager,
@@ -116,9 +118,11 @@ export class SessionsService {
    * listener is down); revocation on any instance clears it within milliseconds (here at once).
    */
   async liveSession(sessionId: string): Promise<LiveSession | null> {
-    const now = Date.now();
+    // The cache ages in real time (like the invalidation listener it trusts); the session's limits follow the clock.
+    const fetchedAt = Date.now();
+    const now = this.clock.nowMs();
     const hit = this.cache.get(sessionId);
-    if (hit && now - hit.at < SESSION_CACHE_MS && this.invalidation.servable(hit.at, now))
+    if (hit && fetchedAt - hit.at < SESSION_CACHE_MS && this.invalidation.servable(hit.at, fetchedAt))
       return now < hit.until ? hit.value : null;
     const epoch = this.epoch;
     const [row] = await queryRows<{
@@ -142,7 +146,7 @@ export class SessionsService {
     if (epoch !== this.epoch) return value;
     if (this.cache.size > 50_000) this.cache.clear();
     const until = row ? row.created_at.getTime() + this.config.sessions.absoluteMs : Number.POSITIVE_INFINITY;
-    this.cache.set(sessionId, { at: now, until, value });
+    this.cache.set(sessionId, { at: fetchedAt, until, value });
     return value;
   }
 
@@ -174,7 +178,7 @@ export class SessionsService {
 
   /** Compare-and-swap on the live token's hash; null when the token is not the live one of a usable session. */
   async rotate(presented: string): Promise<RotatedSession | null> {
-    const now = new Date();
+    const now = this.clock.now();
     const oldHash = sha256Hex(presented);
     const rotate = this.config.sessions.rotation;
     const next = rotate ? randomToken() : presented;
@@ -222,7 +226,7 @@ export class SessionsService {
   /** After a failed rotation: what was this token? */
   async diagnose(presented: string): Promise<RefreshRefusal> {
     const hash = sha256Hex(presented);
-    const now = Date.now();
+    const now = this.clock.nowMs();
     const [live] = await queryRows<{
       id: string;
       user_id: string;
@@ -303,9 +307,9 @@ export class SessionsService {
   ): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(
       manager,
-      `UPDATE sessions SET revoked_at = now(), revoked_reason = $${params.length + 1}
+      `UPDATE sessions SET revoked_at = $${params.length + 2}, revoked_reason = $${params.length + 1}
         WHERE ${where} AND revoked_at IS NULL RETURNING id`,
-      [...params, reason],
+      [...params, reason, this.clock.now()],
     );
     const ids = rows.map((r) => r.id);
     this.forget(ids);
@@ -345,7 +349,7 @@ export class SessionsService {
   }
 
   async markAuthenticated(sessionId: string): Promise<Date> {
-    const now = new Date();
+    const now = this.clock.now();
     await queryRows(
       this.dataSource.manager,
       `UPDATE sessions SET authenticated_at = $2, last_used_at = $2 WHERE id = $1`,
@@ -355,7 +359,7 @@ export class SessionsService {
   }
 
   async listLive(userId: string) {
-    const now = Date.now();
+    const now = this.clock.nowMs();
     const rows = await queryRows<{
       id: string;
       device: string | null;

@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { Role } from '../../common/security/principal';
+import { Clock } from '../../common/time/clock';
 
 export interface AccessClaims {
   sub: string;
@@ -36,7 +37,10 @@ export function randomToken(): string {
 export class TokenService {
   readonly key: KeyObject;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {
     this.key = createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
   }
 
@@ -46,7 +50,9 @@ export class TokenService {
 
   signAccess(claims: AccessClaims): IssuedAccessToken {
     const expiresIn = Math.round(this.config.jwt.accessTtlSeconds);
-    const accessToken = jwt.sign(claims, this.key, { algorithm: this.config.jwt.algorithm, expiresIn });
+    // iat (and so exp) from the Clock: the strategy checks exp against the same clock.
+    const iat = Math.floor(this.clock.nowMs() / 1000);
+    const accessToken = jwt.sign({ ...claims, iat }, this.key, { algorithm: this.config.jwt.algorithm, expiresIn });
     return { accessToken, expiresIn };
   }
 }

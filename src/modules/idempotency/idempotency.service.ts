@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { queryAffected } from '../../database/query-rows';
 import { TeamScope } from '../../database/team-scope';
+import { Clock } from '../../common/time/clock';
 import { DataKeys } from '../data-keys/data-keys.service';
 import { type IdempotencyCredentialKind } from './entities/idempotency-key.entity';
 
@@ -59,6 +60,7 @@ export class IdempotencyService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataKeys: DataKeys,
+    private readonly clock: Clock,
   ) {}
 
   private static owner(scope: IdempotencyScope): string {
@@ -69,31 +71,32 @@ export class IdempotencyService {
    * Claims the key for a request with this fingerprint, or says what to answer instead. The claim is one
    * INSERT … ON CONFLICT on the primary key: of any number of racing requests exactly one inserts (the others
    * wait for it to commit, then see its row). An expired row counts as absent and is taken over in the same
-   * statement (DO UPDATE … WHERE expires_at <= now()).
+   * statement (DO UPDATE … WHERE expires_at <= now). "Now" is the Clock's, passed in, never the database's.
    */
   async claim(scope: IdempotencyScope, fingerprint: string): Promise<ClaimOutcome> {
     const keyParams = [scope.teamId, scope.credentialKind, scope.credentialId, scope.key];
     const ttlSeconds = this.config.idempotency.ttlMs / 1000;
+    const now = this.clock.now();
     // A row seen in between can vanish (its request failed with a 5xx and released it): claim again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const [claimed = [], existing = []] = await this.teamScope.batch<Record<string, unknown>>(scope.teamId, [
         {
-          sql: `INSERT INTO idempotency_keys (team_id, credential_kind, credential_id, idempotency_key, fingerprint, expires_at)
-                VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+          sql: `INSERT INTO idempotency_keys (team_id, credential_kind, credential_id, idempotency_key, fingerprint, created_at, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $7::timestamptz, $7::timestamptz + make_interval(secs => $6))
                 ON CONFLICT (team_id, credential_kind, credential_id, idempotency_key) DO UPDATE
                   SET fingerprint = EXCLUDED.fingerprint, claim_id = gen_random_uuid(), state = 'in_progress',
                       status_code = NULL, response_body = NULL, content_type = NULL, response_headers = NULL,
-                      created_at = now(),
+                      created_at = EXCLUDED.created_at,
                       completed_at = NULL, expires_at = EXCLUDED.expires_at
-                  WHERE idempotency_keys.expires_at <= now()
+                  WHERE idempotency_keys.expires_at <= $7::timestamptz
                 RETURNING claim_id AS "claimId"`,
-          params: [...keyParams, fingerprint, ttlSeconds],
+          params: [...keyParams, fingerprint, ttlSeconds, now],
         },
         {
           sql: `SELECT fingerprint, state, status_code AS "statusCode", response_body AS body, content_type AS "contentType",
                        response_headers AS headers
-                  FROM idempotency_keys WHERE ${KEY_WHERE} AND expires_at > now()`,
-          params: keyParams,
+                  FROM idempotency_keys WHERE ${KEY_WHERE} AND expires_at > $5::timestamptz`,
+          params: [...keyParams, now],
         },
       ]);
       const mine = claimed[0] as { claimId: string } | undefined;
@@ -156,7 +159,8 @@ export class IdempotencyService {
       const deleted = await queryAffected(
         this.dataSource.manager,
         `DELETE FROM idempotency_keys WHERE ctid IN
-           (SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT ${PURGE_BATCH})`,
+           (SELECT ctid FROM idempotency_keys WHERE expires_at <= $1 LIMIT ${PURGE_BATCH})`,
+        [this.clock.now()],
       );
       total += deleted;
       if (deleted < PURGE_BATCH) break;

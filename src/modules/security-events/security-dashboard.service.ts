@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Clock } from '../../common/time/clock';
 import { queryRows } from '../../database/query-rows';
 
 export interface SecurityDashboard {
@@ -35,9 +36,12 @@ const WINDOW_HOURS = 24;
  */
 @Injectable()
 export class SecurityDashboardService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
-  async forTeam(teamId: string, now = new Date()): Promise<SecurityDashboard> {
+  async forTeam(teamId: string, now = this.clock.now()): Promise<SecurityDashboard> {
     const from = new Date(now.getTime() - WINDOW_HOURS * 3_600_000);
     const counts = await queryRows<{ event_type: string; n: string }>(
       this.dataSource.manager,

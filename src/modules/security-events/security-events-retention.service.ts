@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { Clock } from '../../common/time/clock';
 import { queryAffected } from '../../database/query-rows';
 
 /** Daily purge of security events past SECURITY_LOG_RETENTION_DAYS. Audit rows are never touched. */
@@ -14,10 +15,11 @@ export class SecurityEventsRetention {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   @Cron(CronExpression.EVERY_DAY_AT_3AM, { name: 'security-events-retention' })
-  async purge(now = new Date()): Promise<number> {
+  async purge(now = this.clock.now()): Promise<number> {
     const cutoff = new Date(now.getTime() - this.config.securityEvents.retentionDays * 86_400_000);
     let total = 0;
     // In batches, so a first purge of a large table does not hold one long transaction.

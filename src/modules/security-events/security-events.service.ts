@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { Clock } from '../../common/time/clock';
 import { type SecurityEventContext, SecurityEventSink } from '../../common/security/security-event-sink';
 import { SecurityEvent, SecurityEventType, Severity } from './entities/security-event.entity';
 
@@ -21,6 +22,7 @@ export class SecurityEventsService implements SecurityEventSink {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {
     this.emitter.setMaxListeners(50);
   }
@@ -66,6 +68,8 @@ export class SecurityEventsService implements SecurityEventSink {
           ipAddress: ctx.ip ?? null,
           userAgent: ctx.userAgent ?? null,
           details: ctx.details ?? {},
+          // The Clock's time, like the retention that purges by it.
+          createdAt: this.clock.now(),
         }),
       );
       this.emitter.emit('recorded', event);

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Clock } from '../../common/time/clock';
 import { queryAffected } from '../../database/query-rows';
 
 /** Delivered or given-up events (and their deliveries) are kept this long for the deliveries list and redelivery. */
@@ -12,10 +13,13 @@ export const WEBHOOK_EVENT_RETENTION_DAYS = 30;
 export class WebhookRetention {
   private readonly logger = new Logger(WebhookRetention.name);
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   @Cron(CronExpression.EVERY_DAY_AT_4AM, { name: 'webhook-retention' })
-  async purge(now = new Date()): Promise<number> {
+  async purge(now = this.clock.now()): Promise<number> {
     const cutoff = new Date(now.getTime() - WEBHOOK_EVENT_RETENTION_DAYS * 86_400_000);
     let total = 0;
     // In batches, so a first purge of a large table does not hold one long transaction.

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type AppConfig } from '../../../config/app-config';
 import { APP_CONFIG } from '../../../config/config.module';
+import { Clock } from '../../../common/time/clock';
 import { queryRows } from '../../../database/query-rows';
 import { CrmResourceRegistry } from './crm-registry';
 import { type CrmResourceService, type Referrer } from './crm-resource.service';
@@ -29,6 +30,7 @@ export class CrmTrashPurge {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: CrmResourceRegistry,
+    private readonly clock: Clock,
   ) {}
 
   @Cron(CronExpression.EVERY_DAY_AT_4AM, { name: 'crm-trash-purge' })
@@ -41,7 +43,7 @@ export class CrmTrashPurge {
   }
 
   /** Purges everything trashed before `now - TRASH_RETENTION_DAYS`; the number of rows purged per table. */
-  async purge(now = new Date()): Promise<Record<string, number>> {
+  async purge(now = this.clock.now()): Promise<Record<string, number>> {
     const cutoff = new Date(now.getTime() - this.config.trash.retentionMs);
     const services = this.registry.services();
     const referrers = new Map<string, Referrer[]>();

@@ -10,6 +10,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app-config';
 import { APP_CONFIG } from '../../../config/config.module';
+import { Clock } from '../../../common/time/clock';
 import { queryAffected, queryRows } from '../../../database/query-rows';
 import { MailService } from '../../notifications/mail.service';
 
@@ -46,7 +47,8 @@ function oneLine(text: string, max: number): string {
  * missed (all instances down) is sent late only within the grace. A failed send releases the claim so a later
  * tick retries; a crash between claim and send loses that one reminder (never duplicates it).
  *
- * Runs as the table owner across all teams (a system job, like the API key expiry warnings).
+ * Runs as the table owner across all teams (a system job, like the API key expiry warnings). "Now" is the
+ * Clock's (passed to the SQL), so a test moves time instead of waiting or back-dating tasks.
  */
 @Injectable()
 export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -60,6 +62,7 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly mail: MailService,
     private readonly scheduler: SchedulerRegistry,
+    private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -110,8 +113,8 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
                 SELECT c.id FROM tasks c
                  WHERE c.status = 'open' AND c.deleted_at IS NULL AND c.assigned_to IS NOT NULL
                    AND c.due_at IS NOT NULL
-                   AND c.due_at <= now() + $1::interval
-                   AND c.due_at > now() - $2::interval
+                   AND c.due_at <= $4::timestamptz + $1::interval
+                   AND c.due_at > $4::timestamptz - $2::interval
                    AND c.reminded_for_due_at IS DISTINCT FROM c.due_at
                    AND EXISTS (SELECT 1 FROM users a
                                 WHERE a.team_id = c.team_id AND a.id = c.assigned_to AND NOT a.disabled)
@@ -120,14 +123,14 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
                  FOR UPDATE OF c SKIP LOCKED)
           AND u.team_id = t.team_id AND u.id = t.assigned_to
        RETURNING t.id, t.title, t.due_at, t.priority, u.email, u.first_name`,
-      [`${leadMs} milliseconds`, `${graceMs} milliseconds`, CLAIM_BATCH],
+      [`${leadMs} milliseconds`, `${graceMs} milliseconds`, CLAIM_BATCH, this.clock.now()],
     );
   }
 
   private async send(reminder: ClaimedReminder): Promise<boolean> {
     const title = oneLine(reminder.title, 150);
     const due = reminder.due_at;
-    const overdue = due.getTime() <= Date.now();
+    const overdue = due.getTime() <= this.clock.nowMs();
     try {
       await this.mail.send({
         to: reminder.email,
