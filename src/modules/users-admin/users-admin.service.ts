@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppException } from '../../common/http/app.exception';
 import { Actor, actorUserId } from '../../common/security/principal';
+import { Clock } from '../../common/time/clock';
 import { queryRows } from '../../database/query-rows';
 import { AuditService } from '../audit/audit.service';
 import { AccountNotices } from '../auth/account-notices.service';
@@ -33,6 +34,7 @@ export class UsersAdminService {
     private readonly events: SecurityEventsService,
     private readonly notices: AccountNotices,
     private readonly assignments: RecordAssignmentService,
+    private readonly clock: Clock,
   ) {}
 
   private teamOf(actor: Actor): string {
@@ -143,7 +145,7 @@ export class UsersAdminService {
       throw AppException.validation('You cannot unlock your own account; ask another admin');
     const { user, wasLocked } = await this.dataSource.transaction(async (m) => {
       const old = await this.lockTeamAndUser(m, teamId, id);
-      const wasLocked = old.lockedUntil !== null && old.lockedUntil.getTime() > Date.now();
+      const wasLocked = old.lockedUntil !== null && old.lockedUntil.getTime() > this.clock.nowMs();
       await this.users.unlock(id, teamId, m);
       await this.audit.record(m, actor, {
         action: 'UPDATE',
