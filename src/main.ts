@@ -1,11 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/app-config';
 import { EmbeddedPostgresError } from './database/embedded-postgres';
-import { resolveDatabase } from './database/resolve-database';
-import { runMigrations } from './database/migrate';
-import { createApp } from './app.factory';
-import { GracefulDrain } from './common/http/graceful-drain';
-import { initErrorTracking } from './common/observability/error-tracking';
 import { DataKeyMismatchError } from './modules/data-keys/key-state';
 
 function say(level: 'info' | 'warn' | 'error', msg: string): void {
@@ -30,7 +25,14 @@ async function bootstrap(): Promise<void> {
     );
   }
 
+  // The application graph loads only after the configuration is accepted: an unsafe configuration is refused
+  // at once, and instrumentation set up from the config is in place before the modules it wraps are loaded.
+  const { initErrorTracking } = await import('./common/observability/error-tracking');
   if (initErrorTracking(config)) say('info', 'error tracking: Sentry enabled');
+  const { resolveDatabase } = await import('./database/resolve-database');
+  const { runMigrations } = await import('./database/migrate');
+  const { createApp } = await import('./app.factory');
+  const { GracefulDrain } = await import('./common/http/graceful-drain');
 
   const db = await resolveDatabase(config, (m) => say('info', m));
   await runMigrations(config, db.url, (m) => say('info', m));
