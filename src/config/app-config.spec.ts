@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(c.jwt.accessTtlSeconds).toBe(900);
     expect(c.jwt.refreshTtlSeconds).toBe(7 * 86400);
     expect(c.sessions.reuseGraceSeconds).toBe(10);
-    expect(c.lockout).toEqual({ maxAttempts: 5, durationMs: 30 * 60_000 });
+    expect(c.lockout).toEqual({ maxAttempts: 5, durationMs: 30 * 60_000, busyWaitMs: 2000 });
     expect(c.rateLimits.login).toEqual({ max: 30, windowMs: 15 * 60_000 });
     expect(c.rateLimits.health).toEqual({ max: 60, windowMs: 60_000 });
     expect(c.cookies).toEqual({ secure: false, sameSite: 'strict', domain: undefined });

@@ -51,7 +51,7 @@ export interface AppConfig {
     absoluteMs: number;
   };
   reauth: { forDelete: boolean; forExport: boolean; windowMs: number };
-  lockout: { maxAttempts: number; durationMs: number };
+  lockout: { maxAttempts: number; durationMs: number; busyWaitMs: number };
   rateLimits: {
     global: RateLimitRule;
     login: RateLimitRule;
@@ -342,6 +342,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     lockout: {
       maxAttempts: e.number('MAX_LOGIN_ATTEMPTS', 5, { min: 1, integer: true }),
       durationMs: e.minutes('LOCKOUT_DURATION_MINUTES', 30),
+      busyWaitMs: e.number('LOCKOUT_BUSY_WAIT_MS', 2000, { min: 0, max: 30_000, integer: true }),
     },
     rateLimits: {
       global: rule('RATE_LIMIT_GLOBAL', 1000, 15),

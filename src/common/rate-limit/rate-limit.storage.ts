@@ -1,5 +1,15 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import Redis from 'ioredis';
+import {
+  ATTEMPT_SLOTS_SCRIPT,
+  type AttemptSlotsState,
+  type SlotFailure,
+  type SlotReservation,
+  type SlotRules,
+  failSlot,
+  releaseSlot,
+  reserveSlot,
+} from './attempt-slots';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -9,15 +19,34 @@ export interface WindowState {
   resetMs: number;
 }
 
-/** Fixed-window counters behind one key space: in process by default, in Redis when instances must share them. */
+/** One step on a key's lockout slots (attempt-slots.ts); `now`, `lease` and `lockUntil` in ms of the caller's clock. */
+export type SlotStep =
+  | { op: 'reserve'; now: number; lease: number }
+  | { op: 'fail'; now: number; lease: number; lockUntil: number }
+  | { op: 'release'; now: number; lease: number };
+
+interface SlotAnswer {
+  reservation: SlotReservation;
+  failure: SlotFailure;
+}
+
+/**
+ * Fixed-window counters behind one key space, and the lockout slots of keys without a row of their own: in
+ * process by default, in Redis when instances must share them.
+ */
 interface WindowCounters {
   hit(key: string, windowMs: number): Promise<WindowState>;
   peek(key: string): Promise<WindowState>;
+  slots(key: string, rules: SlotRules, step: SlotStep): Promise<SlotAnswer>;
   close(): Promise<void>;
 }
 
+const NO_FAILURE: SlotFailure = { failures: 0, lockedUntil: 0, lockedNow: false };
+
 class MemoryCounters implements WindowCounters {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
+  /** Lockout slots; `sweepAt` in real time (the state's own times are the caller's clock). */
+  private readonly slotStates = new Map<string, { state: AttemptSlotsState; sweepAt: number }>();
   private readonly sweeper = setInterval(() => this.sweep(), 60_000).unref();
 
   hit(key: string, windowMs: number): Promise<WindowState> {
@@ -38,9 +67,30 @@ class MemoryCounters implements WindowCounters {
     return Promise.resolve({ count: w.count, resetMs: w.resetAt - now });
   }
 
+  slots(key: string, rules: SlotRules, step: SlotStep): Promise<SlotAnswer> {
+    const stored = this.slotStates.get(key)?.state;
+    let state: AttemptSlotsState;
+    let answer: SlotAnswer;
+    if (step.op === 'reserve') {
+      const r = reserveSlot(stored, rules, step.now, step.lease);
+      state = r.state;
+      answer = { reservation: r.result, failure: NO_FAILURE };
+    } else if (step.op === 'fail') {
+      const f = failSlot(stored, rules, step.now, step.lease, step.lockUntil);
+      state = f.state;
+      answer = { reservation: { kind: 'busy' }, failure: f.result };
+    } else {
+      state = releaseSlot(stored, rules, step.now, step.lease);
+      answer = { reservation: { kind: 'busy' }, failure: NO_FAILURE };
+    }
+    this.slotStates.set(key, { state, sweepAt: Date.now() + Math.max(0, state.expiresAt - step.now) });
+    return Promise.resolve(answer);
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [key, w] of this.windows) if (w.resetAt <= now) this.windows.delete(key);
+    for (const [key, s] of this.slotStates) if (s.sweepAt <= now) this.slotStates.delete(key);
   }
 
   close(): Promise<void> {
@@ -66,6 +116,23 @@ class RedisCounters implements WindowCounters {
   ) {
     this.redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
     this.redis.defineCommand('rlHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+    this.redis.defineCommand('rlSlots', { numberOfKeys: 1, lua: ATTEMPT_SLOTS_SCRIPT });
+  }
+
+  async slots(key: string, rules: SlotRules, step: SlotStep): Promise<SlotAnswer> {
+    const lockUntil = step.op === 'fail' ? step.lockUntil : 0;
+    const [kind, failures, lockedUntil, lockedNow] = (
+      await (
+        this.redis as unknown as { rlSlots(k: string, ...args: string[]): Promise<[number, number, number, number]> }
+      ).rlSlots(
+        this.prefix + key,
+        step.op,
+        ...[step.now, rules.max, rules.keepMs, step.lease, lockUntil].map((n) => String(Math.round(n))),
+      )
+    ).map(Number) as [number, number, number, number];
+    const reservation: SlotReservation =
+      kind === 1 ? { kind: 'reserved' } : kind === 3 ? { kind: 'locked', lockedUntil } : { kind: 'busy' };
+    return { reservation, failure: { failures, lockedUntil, lockedNow: lockedNow === 1 } };
   }
 
   async hit(key: string, windowMs: number): Promise<WindowState> {
@@ -94,7 +161,8 @@ class RedisCounters implements WindowCounters {
  * The one store of every rate-limit counter of the app: @nestjs/throttler's named throttlers (global, login,
  * register, refresh, forgotPassword, health) and the counts RateLimitService adds outside a request's guard
  * (failed logins, API keys that did not authenticate). Fixed windows: the first hit of a key starts its window,
- * every hit in it adds one, and the key is over its limit once the count passes the limit.
+ * every hit in it adds one, and the key is over its limit once the count passes the limit. Also the lockout slots
+ * of emails without an account (LockoutService), so they lock after the same count as an account would.
  */
 export class RateLimitStorage implements ThrottlerStorage {
   private readonly counters: WindowCounters;
@@ -118,6 +186,30 @@ export class RateLimitStorage implements ThrottlerStorage {
   /** The window's state without counting a hit. */
   peek(key: string): Promise<WindowState> {
     return this.counters.peek(key);
+  }
+
+  /**
+   * The lockout of a key without a row of its own (an unknown email), with an account's rules (attempt-slots.ts):
+   * reserve an attempt before checking it (refused while locked, or while `max` are recorded or being checked).
+   */
+  async reserveAttempt(key: string, rules: SlotRules, now: number, lease: number): Promise<SlotReservation> {
+    return (await this.counters.slots(key, rules, { op: 'reserve', now, lease })).reservation;
+  }
+
+  /** The reserved attempt was wrong: its lease becomes a failure; the one that reaches `max` locks until `lockUntil`. */
+  async failAttempt(
+    key: string,
+    rules: SlotRules,
+    now: number,
+    lease: number,
+    lockUntil: number,
+  ): Promise<SlotFailure> {
+    return (await this.counters.slots(key, rules, { op: 'fail', now, lease, lockUntil })).failure;
+  }
+
+  /** The reserved attempt was neither right nor wrong (its check failed): the slot is given back. */
+  async releaseAttempt(key: string, rules: SlotRules, now: number, lease: number): Promise<void> {
+    await this.counters.slots(key, rules, { op: 'release', now, lease });
   }
 
   close(): Promise<void> {

@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
+import { type SlotRules } from '../../common/rate-limit/attempt-slots';
 import { RateLimitService } from '../../common/rate-limit/rate-limit.service';
+import { Clock } from '../../common/time/clock';
 import { SecurityEventsService } from '../security-events/security-events.service';
 import { UsersRepository } from '../users/users.repository';
 
@@ -22,9 +24,9 @@ export interface LockoutSubject {
 }
 
 /**
- * What a prompt's check found. `wrong` keeps the reservation (the counted failure; `secondFactor` marks a wrong
- * code, which also writes `mfa_failed`); `right` refunds it (the count resets); `undecided` gives it back
- * (the password was right but a second factor is still missing).
+ * What a prompt's check found. `wrong` turns the reservation into a recorded failure (`secondFactor` marks a
+ * wrong code, which also writes `mfa_failed`); `right` gives it back and the count resets; `undecided` gives it
+ * back (the password was right but a second factor is still missing).
  */
 export type Verdict =
   | { kind: 'right' }
@@ -43,37 +45,78 @@ export const Verdict = {
   undecided: (error: AppException): Verdict => ({ kind: 'undecided', error }),
 };
 
-/** One reserved attempt on a known account: `lockedUntil` is set when this reservation reached the limit. */
-interface AccountReservation {
-  attempts: number;
-  lockedUntil: Date | null;
+/** What a reservation found: a slot (held by its lease until the check is settled), or the lock. */
+type Claim = { lease: Date } | { lockedUntil: Date };
+
+/** One key's lockout: an account's row, or an unknown email's record in the rate-limit storage. */
+interface AttemptSlots {
+  /** Names the key for the in-process wake-ups (never stored). */
+  wakeKey: string;
+  reserve(now: Date, lease: Date): Promise<{ kind: 'reserved' } | { kind: 'busy' } | { kind: 'locked'; until: Date }>;
 }
 
-/** One reserved attempt on an unknown email (a keyed counter in the rate-limit storage). */
-interface EmailReservation {
-  attempts: number;
-  resetMs: number;
+/**
+ * How long a reservation holds its slot at most: far longer than any check (an argon2 verify is ~30 ms; a
+ * second factor adds a query or two), short enough that a process that died mid-check frees its slot soon.
+ */
+const ATTEMPT_LEASE_MS = 30_000;
+/** The first pause before asking again for a slot held by an attempt in flight, and the longest. */
+const FIRST_RETRY_MS = 10;
+const LONGEST_RETRY_MS = 100;
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/** In-process wake-ups: a settled attempt wakes the requests here waiting for that key's slot at once. */
+class SlotWaiters {
+  private readonly waiting = new Map<string, Set<() => void>>();
+
+  /** Resolves after `ms`, or sooner when `wake(key)` is called. */
+  wait(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.waiting.get(key) ?? new Set<() => void>();
+      this.waiting.set(key, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.waiting.get(key) === waiters) this.waiting.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
+  }
+
+  wake(key: string): void {
+    for (const done of [...(this.waiting.get(key) ?? [])]) done();
+  }
 }
 
 /**
  * The lockout policy (contract, Auth): MAX_LOGIN_ATTEMPTS consecutive failures lock for LOCKOUT_DURATION_MINUTES.
  * An attempt is reserved BEFORE the password or code is checked, so however many requests race, at most
- * MAX_LOGIN_ATTEMPTS credentials are checked before the lock; the rest are 423 without checking anything.
- * A wrong credential keeps its reservation (it is the counted failure), a right one is refunded (the count resets),
- * an attempt that was neither (MFA_REQUIRED) is given back. Unknown emails get the same answers after the same
- * count through a keyed counter, so 423 says nothing about whether an account exists.
+ * MAX_LOGIN_ATTEMPTS credentials are checked before the lock. A reservation is a lease on one of the
+ * MAX_LOGIN_ATTEMPTS slots: a wrong credential turns it into a recorded failure (the one that reaches the limit
+ * locks), a right one gives it back and clears the count, an attempt that was neither (MFA_REQUIRED) just gives
+ * it back. Only recorded failures lock: a request that finds every slot held by attempts still being checked
+ * waits for one (LOCKOUT_BUSY_WAIT_MS, woken as soon as an attempt here settles, else asking again with a short
+ * backoff), then answers 429 AUTH_RATE_LIMIT with Retry-After; 423 ACCOUNT_LOCKED only once the account is
+ * locked. Unknown emails get the same answers after the same count, and the same waits, through the same rules
+ * on a record in the rate-limit storage, so neither 423 nor 429 says whether an account exists.
  *
  * Every prompt for a password or second factor (login, reauth, change-password, the /2fa routes, API key
  * creation) goes through `check` (or `checkUnknown` for an email without an account): the only sequence of
  * reserve → verify → fail / succeed / release, so no prompt can verify before reserving or forget to count.
+ * Times of the rules (the lock, the leases) come from the Clock; the wait for a slot is real time.
  */
 @Injectable()
 export class LockoutService {
+  private readonly waiters = new SlotWaiters();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly users: UsersRepository,
     private readonly limits: RateLimitService,
     private readonly events: SecurityEventsService,
+    private readonly clock: Clock,
   ) {}
 
   private get max(): number {
@@ -81,8 +124,18 @@ export class LockoutService {
   }
 
   lockedError(until: Date): AppException {
-    const minutes = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 60_000));
+    const minutes = Math.max(1, Math.ceil((until.getTime() - this.clock.nowMs()) / 60_000));
     return new AppException('ACCOUNT_LOCKED', `Account locked for ${minutes} minute${minutes === 1 ? '' : 's'}`);
+  }
+
+  /** Every slot is held by an attempt still being checked, for longer than LOCKOUT_BUSY_WAIT_MS: not a lock. */
+  private busyError(): AppException {
+    return new AppException(
+      'AUTH_RATE_LIMIT',
+      `Too many attempts at once; try again in ${BUSY_RETRY_AFTER_SECONDS} second`,
+      undefined,
+      { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) },
+    );
   }
 
   private ctx(origin: PromptOrigin, subject: LockoutSubject, details?: Record<string, unknown>) {
@@ -90,11 +143,12 @@ export class LockoutService {
   }
 
   /**
-   * Checks one answer to a prompt for `subject`: an attempt is reserved first (423 ACCOUNT_LOCKED, nothing verified,
-   * while the account is locked or MAX_LOGIN_ATTEMPTS answers are already being checked), then `verify` runs, then
-   * the reservation is kept (wrong: throws its error, or 423 when it reached the limit), refunded (right), or given
-   * back (undecided: throws its error). `prompt` names the route in the failure events. If `verify` itself throws
-   * (an outage, not an answer) the reservation is given back and the error passes through.
+   * Checks one answer to a prompt for `subject`: an attempt is reserved first (423 ACCOUNT_LOCKED, nothing
+   * verified, while the account is locked; a wait, then 429, while every slot is held by attempts in flight),
+   * then `verify` runs, then the reservation becomes a failure (wrong: throws its error, or 423 when it reached the
+   * limit), is refunded (right), or given back (undecided: throws its error). `prompt` names the route in the
+   * failure events. If `verify` itself throws (an outage, not an answer) the reservation is given back and the
+   * error passes through.
    */
   async check(
     subject: LockoutSubject,
@@ -102,53 +156,129 @@ export class LockoutService {
     prompt: string,
     verify: () => Verdict | Promise<Verdict>,
   ): Promise<void> {
-    const reservation = await this.reserve(subject, origin, prompt);
+    const claim = await this.claim(this.accountSlots(subject));
+    if ('lockedUntil' in claim) {
+      await this.limits.recordFailure('login', origin.ip);
+      await this.events.record('lockout_attempt_while_locked', 'medium', this.ctx(origin, subject, { prompt }));
+      throw this.lockedError(claim.lockedUntil);
+    }
+    const { lease } = claim;
     let verdict: Verdict;
     try {
       verdict = await verify();
     } catch (err) {
-      await this.release(subject, reservation);
+      await this.release(subject, lease);
       throw err;
     }
-    if (verdict.kind === 'right') return this.succeed(subject, reservation, origin, prompt);
+    if (verdict.kind === 'right') return this.succeed(subject, lease, origin, prompt);
     if (verdict.kind === 'undecided') {
-      await this.release(subject, reservation);
+      await this.release(subject, lease);
       throw verdict.error;
     }
-    throw await this.fail(subject, reservation, origin, prompt, verdict);
+    throw await this.fail(subject, lease, origin, prompt, verdict);
   }
 
-  /** An email with no account: the same reservation on a keyed counter, a dummy check, and always a failure. */
+  /** An email with no account: the same reservation on a keyed record, a dummy check, and always a failure. */
   async checkUnknown(
     email: string,
     origin: PromptOrigin,
     dummyVerify: () => Promise<unknown>,
     error: AppException,
   ): Promise<never> {
-    const reservation = await this.reserveUnknown(email, origin);
-    await dummyVerify();
-    throw await this.failUnknown(email, reservation, origin, error);
+    const key = this.emailKey(email);
+    const claim = await this.claim(this.emailSlots(key));
+    if ('lockedUntil' in claim) {
+      await this.limits.recordFailure('login', origin.ip);
+      await this.events.record('lockout_attempt_while_locked', 'medium', {
+        ip: origin.ip,
+        userAgent: origin.userAgent,
+        details: { reason: 'unknown_email', email },
+      });
+      throw this.lockedError(claim.lockedUntil);
+    }
+    try {
+      await dummyVerify();
+    } catch (err) {
+      await this.settled(key, () =>
+        this.limits.storage.releaseAttempt(key, this.emailRules, this.clock.nowMs(), claim.lease.getTime()),
+      );
+      throw err;
+    }
+    throw await this.failUnknown(email, key, claim.lease, origin, error);
   }
 
-  /** Reserves one attempt before any check; throws 423 ACCOUNT_LOCKED (nothing checked) when the account is locked. */
-  private async reserve(subject: LockoutSubject, origin: PromptOrigin, prompt: string): Promise<AccountReservation> {
-    const lockUntil = new Date(Date.now() + this.config.lockout.durationMs);
-    const row = await this.users.reserveAttempt(subject.id, this.max, lockUntil);
-    if (row) return { attempts: row.failed_login_attempts, lockedUntil: row.locked_until };
-    await this.limits.recordFailure('login', origin.ip);
-    await this.events.record('lockout_attempt_while_locked', 'medium', this.ctx(origin, subject, { prompt }));
-    throw this.lockedError((await this.users.lockedUntil(subject.id)) ?? lockUntil);
+  /**
+   * Reserves a slot, waiting while every one is held by an attempt in flight (woken when one settles here,
+   * else asking again after a short, growing, jittered pause). Real time bounds the wait (a frozen test clock
+   * must not make it endless); 429 when it runs out.
+   */
+  private async claim(slots: AttemptSlots): Promise<Claim> {
+    const giveUpAt = Date.now() + this.config.lockout.busyWaitMs;
+    for (let round = 0; ; round++) {
+      const now = this.clock.now();
+      const lease = new Date(now.getTime() + ATTEMPT_LEASE_MS);
+      const found = await slots.reserve(now, lease);
+      if (found.kind === 'reserved') return { lease };
+      if (found.kind === 'locked') return { lockedUntil: found.until };
+      const left = giveUpAt - Date.now();
+      if (left <= 0) throw this.busyError();
+      const pause = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** round) * (0.5 + Math.random() / 2);
+      await this.waiters.wait(slots.wakeKey, Math.min(left, pause));
+    }
   }
 
-  /** A wrong credential: the reservation stays counted. Returns what to throw: 423 if it reached the limit, else its error. */
+  /** Runs one settling step (a failure, a refund, a release), then wakes whoever waits here for that key's slot. */
+  private async settled<T>(wakeKey: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } finally {
+      this.waiters.wake(wakeKey);
+    }
+  }
+
+  private accountWakeKey(subject: LockoutSubject): string {
+    return `user:${subject.id}`;
+  }
+
+  private accountSlots(subject: LockoutSubject): AttemptSlots {
+    return {
+      wakeKey: this.accountWakeKey(subject),
+      reserve: async (now, lease) => {
+        if (await this.users.reserveAttempt(subject.id, this.max, now, lease)) return { kind: 'reserved' };
+        // Refused: locked, or every slot taken (which, when failures fill them, is a lock already set).
+        const until = await this.users.lockedUntil(subject.id, this.clock.now());
+        return until ? { kind: 'locked', until } : { kind: 'busy' };
+      },
+    };
+  }
+
+  private emailSlots(key: string): AttemptSlots {
+    return {
+      wakeKey: key,
+      reserve: async (now, lease) => {
+        const found = await this.limits.storage.reserveAttempt(key, this.emailRules, now.getTime(), lease.getTime());
+        return found.kind === 'locked' ? { kind: 'locked', until: new Date(found.lockedUntil) } : found;
+      },
+    };
+  }
+
+  /** A wrong credential: the reservation becomes a recorded failure. Returns what to throw: 423 if it locked, else its error. */
   private async fail(
     subject: LockoutSubject,
-    reservation: AccountReservation,
+    lease: Date,
     origin: PromptOrigin,
     prompt: string,
     verdict: Extract<Verdict, { kind: 'wrong' }>,
   ): Promise<AppException> {
-    const { attempts, lockedUntil } = reservation;
+    const now = this.clock.now();
+    const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
+    const {
+      failedLoginAttempts: attempts,
+      lockedUntil,
+      lockedNow,
+    } = await this.settled(this.accountWakeKey(subject), () =>
+      this.users.recordFailedAttempt(subject.id, this.max, lease, now, lockUntil),
+    );
     const { reason } = verdict;
     await this.limits.recordFailure('login', origin.ip);
     // One login_failed per counted failure (the stored count equals these events), whatever the prompt.
@@ -158,64 +288,61 @@ export class LockoutService {
     if (attempts === MULTIPLE_FAILURES_THRESHOLD)
       await this.events.record('multiple_failed_logins', 'high', this.ctx(origin, subject, { attempts }));
     if (!lockedUntil) return verdict.error;
-    // Only the one reservation that reached the limit carries the lock: exactly one event per lock.
-    await this.events.record(
-      'account_locked',
-      'high',
-      this.ctx(origin, subject, { attempts, prompt, lockedUntil: lockedUntil.toISOString() }),
-    );
+    // Only the failure that reached the limit carries the lock: exactly one event per lock.
+    if (lockedNow)
+      await this.events.record(
+        'account_locked',
+        'high',
+        this.ctx(origin, subject, { attempts, prompt, lockedUntil: lockedUntil.toISOString() }),
+      );
     return this.lockedError(lockedUntil);
   }
 
-  /** A right credential: the count resets. Throws 423 if other attempts locked the account while this one was checked. */
-  private async succeed(
-    subject: LockoutSubject,
-    reservation: AccountReservation,
-    origin: PromptOrigin,
-    prompt: string,
-  ): Promise<void> {
-    if (await this.users.clearFailedAttempts(subject.id, reservation.lockedUntil)) return;
+  /** A right credential: the count resets. Throws 423 if the account is locked now (this check outlived its lease). */
+  private async succeed(subject: LockoutSubject, lease: Date, origin: PromptOrigin, prompt: string): Promise<void> {
+    const lockedUntil = await this.settled(this.accountWakeKey(subject), () =>
+      this.users.clearFailedAttempts(subject.id, lease, this.clock.now()),
+    );
+    if (!lockedUntil) return;
     await this.events.record('lockout_attempt_while_locked', 'medium', this.ctx(origin, subject, { prompt }));
-    const until = await this.users.lockedUntil(subject.id);
-    throw this.lockedError(until ?? new Date(Date.now() + this.config.lockout.durationMs));
+    throw this.lockedError(lockedUntil);
   }
 
-  /** Neither right nor wrong (a second factor is still needed): the reservation is given back. */
-  private release(subject: LockoutSubject, reservation: AccountReservation): Promise<void> {
-    return this.users.releaseAttempt(subject.id, reservation.lockedUntil);
+  /** Neither right nor wrong (a second factor is still needed, or the check itself failed): the slot is given back. */
+  private release(subject: LockoutSubject, lease: Date): Promise<void> {
+    return this.settled(this.accountWakeKey(subject), () =>
+      this.users.releaseAttempt(subject.id, lease, this.clock.now()),
+    );
   }
 
   private emailKey(email: string): string {
     return `lockout:email:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
   }
 
-  /** An unknown email: the same reservation, on a keyed counter; throws 423 once the limit was reached. */
-  private async reserveUnknown(email: string, origin: PromptOrigin): Promise<EmailReservation> {
-    const state = await this.limits.storage.hit(this.emailKey(email), this.config.lockout.durationMs);
-    if (state.count <= this.max) return { attempts: state.count, resetMs: state.resetMs };
-    await this.limits.recordFailure('login', origin.ip);
-    await this.events.record('lockout_attempt_while_locked', 'medium', {
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      details: { reason: 'unknown_email', email },
-    });
-    throw this.lockedError(new Date(Date.now() + state.resetMs));
+  /** An unknown email's failures are forgotten after LOCKOUT_DURATION of quiet (an account's are kept). */
+  private get emailRules(): SlotRules {
+    return { max: this.max, keepMs: this.config.lockout.durationMs };
   }
 
   /** An unknown email's attempt failed (always): 423 if it reached the limit, else `otherwise`. */
   private async failUnknown(
     email: string,
-    reservation: EmailReservation,
+    key: string,
+    lease: Date,
     origin: PromptOrigin,
     otherwise: AppException,
   ): Promise<AppException> {
+    const now = this.clock.nowMs();
+    const { lockedUntil } = await this.settled(key, () =>
+      this.limits.storage.failAttempt(key, this.emailRules, now, lease.getTime(), now + this.config.lockout.durationMs),
+    );
     await this.limits.recordFailure('login', origin.ip);
     await this.events.record('login_failed', 'low', {
       ip: origin.ip,
       userAgent: origin.userAgent,
       details: { reason: 'unknown_email', email },
     });
-    if (reservation.attempts < this.max) return otherwise;
-    return this.lockedError(new Date(Date.now() + reservation.resetMs));
+    if (!lockedUntil) return otherwise;
+    return this.lockedError(new Date(lockedUntil));
   }
 }

@@ -4,7 +4,7 @@ import { User } from './entities/user.entity';
 import { UsersRepository } from './users.repository';
 
 export { User, publicUser, type PublicUser } from './entities/user.entity';
-export { UsersRepository, type FailedAttemptResult, type UserCredentials } from './users.repository';
+export { UsersRepository, type FailedAttempt, type UserCredentials } from './users.repository';
 
 /**
  * The `users` table and its one writer, UsersRepository. No imports of other feature modules, so auth, MFA and

@@ -17,18 +17,24 @@ export interface UserCredentials {
   locked_until: Date | null;
 }
 
-/** The counters after one reserved attempt: `locked_until` is set when this reservation reached the limit. */
-export interface ReservedAttempt {
-  failed_login_attempts: number;
-  locked_until: Date | null;
+/** The counters after one recorded failure: `lockedNow` when this failure set the lock. */
+export interface FailedAttempt {
+  failedLoginAttempts: number;
+  lockedUntil: Date | null;
+  lockedNow: boolean;
 }
 
-/** The counters after one failed attempt, and the lock as it was before it. */
-export interface FailedAttemptResult {
-  failed_login_attempts: number;
-  locked_until: Date | null;
-  previous_lock: Date | null;
-}
+/**
+ * The recorded failures a reservation starts from ($2 = max): 0 after a lock that has ended, else the count,
+ * at most max - 1 (a count left over from a higher MAX_LOGIN_ATTEMPTS).
+ */
+const FAILURES_AT_RESERVATION = `(CASE WHEN locked_until IS NULL THEN LEAST(failed_login_attempts, $2::int - 1) ELSE 0 END)`;
+
+/** The live leases (expiring after `now`) without one occurrence of `lease` (placeholders of the statement). */
+const leasesWithout = (lease: string, now: string) =>
+  `ARRAY(SELECT l FROM unnest(login_attempt_leases) WITH ORDINALITY AS x (l, i)
+         WHERE l > ${now}::timestamptz AND i IS DISTINCT FROM array_position(login_attempt_leases, ${lease}::timestamptz)
+         ORDER BY i)`;
 
 /** The fields of a user an admin creates. */
 export interface NewTeamMember {
@@ -164,68 +170,98 @@ export class UsersRepository {
   }
 
   /**
-   * Reserves one sign-in attempt BEFORE the password or code is checked, in one atomic UPDATE: the count goes up
-   * by one (or restarts at 1 when an old lock expired), and the reservation that reaches `max` locks the account
-   * until `lockUntil`. Refused (undefined) while locked or once `max` attempts are reserved, so however many
-   * requests race, at most `max` credentials are ever checked before the lock. A reservation that turns out to be
-   * a wrong credential is the counted failure; a right one is refunded (clearFailedAttempts / releaseAttempt).
-   * No separate "count < max" test: reaching max always sets the lock in the same statement, so the lock test
-   * alone refuses the rest, and a count left at or above a lowered MAX_LOGIN_ATTEMPTS locks at once instead of
-   * refusing forever with no lock to expire.
+   * Reserves one sign-in attempt BEFORE the password or code is checked, in one atomic UPDATE: a lease (one
+   * expiry per attempt being checked, `login_attempt_leases`) is added while recorded failures + live leases
+   * < `max`, so however many requests race, at most `max` credentials are checked before the lock. False
+   * (nothing reserved) while the account is locked or while every slot is taken, by failures or by attempts
+   * still in flight: the caller tells these apart with `lockedUntil`. Expired leases (a process that died
+   * mid-check) no longer count and are pruned here. A lock that has ended restarts the count; a count left at
+   * or above a lowered MAX_LOGIN_ATTEMPTS counts as max - 1 (one more check, which locks if wrong) instead of
+   * refusing for ever with no lock to expire. `now` is the app's Clock, never the database's.
    */
-  async reserveAttempt(
-    userId: string,
-    max: number,
-    lockUntil: Date,
-    m?: EntityManager,
-  ): Promise<ReservedAttempt | undefined> {
-    const [row] = await queryRows<ReservedAttempt>(
-      this.manager(m),
-      `UPDATE users SET
-         failed_login_attempts = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_login_attempts + 1 END,
-         locked_until = CASE
-           WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_login_attempts + 1 END) >= $2 THEN $3::timestamptz
-           ELSE NULL END
-       WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now())
-       RETURNING failed_login_attempts, locked_until`,
-      [userId, max, lockUntil],
-    );
-    return row;
-  }
-
-  /**
-   * Refunds a reservation whose credential was right: the count back to 0 and the lock cleared, unless the account
-   * was locked meanwhile by another attempt (`ownLock` is the lock this caller's own reservation set, if any).
-   * Returns false when the account is locked now (the caller answers 423).
-   */
-  async clearFailedAttempts(userId: string, ownLock: Date | null = null, m?: EntityManager): Promise<boolean> {
+  async reserveAttempt(userId: string, max: number, now: Date, lease: Date, m?: EntityManager): Promise<boolean> {
     const rows = await queryRows(
       this.manager(m),
-      `UPDATE users SET failed_login_attempts = 0, locked_until = NULL
-       WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now() OR locked_until = $2::timestamptz)
+      `UPDATE users SET
+         failed_login_attempts = ${FAILURES_AT_RESERVATION},
+         locked_until = NULL,
+         login_attempt_leases = ARRAY(SELECT l FROM unnest(login_attempt_leases) AS l WHERE l > $3::timestamptz)
+           || $4::timestamptz
+       WHERE id = $1
+         AND (locked_until IS NULL OR locked_until <= $3::timestamptz)
+         AND ${FAILURES_AT_RESERVATION}
+           + (SELECT count(*) FROM unnest(login_attempt_leases) AS l WHERE l > $3::timestamptz) < $2::int
        RETURNING id`,
-      [userId, ownLock],
+      [userId, max, now, lease],
     );
     return rows.length > 0;
   }
 
-  /** Gives one reservation back without resetting the count (an attempt that was neither right nor wrong). */
-  async releaseAttempt(userId: string, ownLock: Date | null = null, m?: EntityManager): Promise<void> {
+  /**
+   * A reserved attempt was wrong: its lease (`lease`, as reserved) becomes a recorded failure, and the failure
+   * that reaches `max` locks the account until `lockUntil` (`locked_now`: exactly one per lock).
+   */
+  async recordFailedAttempt(
+    userId: string,
+    max: number,
+    lease: Date,
+    now: Date,
+    lockUntil: Date,
+    m?: EntityManager,
+  ): Promise<FailedAttempt> {
+    const row = oneRow(
+      await queryRows<{ failed_login_attempts: number; locked_until: Date | null }>(
+        this.manager(m),
+        `UPDATE users SET
+           failed_login_attempts = failed_login_attempts + 1,
+           locked_until = CASE
+             WHEN locked_until > $4::timestamptz THEN locked_until
+             WHEN failed_login_attempts + 1 >= $2::int THEN $5::timestamptz
+             ELSE NULL END,
+           login_attempt_leases = ${leasesWithout('$3', '$4')}
+         WHERE id = $1
+         RETURNING failed_login_attempts, locked_until`,
+        [userId, max, lease, now, lockUntil],
+      ),
+    );
+    const lockedNow = row.locked_until?.getTime() === lockUntil.getTime();
+    return { failedLoginAttempts: row.failed_login_attempts, lockedUntil: row.locked_until, lockedNow };
+  }
+
+  /**
+   * A reserved attempt was right: its lease is dropped and the count and lock cleared, unless the account is
+   * locked now (only possible when this attempt outlived its lease): then nothing is cleared and the lock's end
+   * is returned (the caller answers 423). Null when cleared.
+   */
+  async clearFailedAttempts(userId: string, lease: Date, now: Date, m?: EntityManager): Promise<Date | null> {
+    const [row] = await queryRows<{ locked_until: Date | null }>(
+      this.manager(m),
+      `UPDATE users SET
+         failed_login_attempts = CASE WHEN locked_until > $3::timestamptz THEN failed_login_attempts ELSE 0 END,
+         locked_until = CASE WHEN locked_until > $3::timestamptz THEN locked_until ELSE NULL END,
+         login_attempt_leases = ${leasesWithout('$2', '$3')}
+       WHERE id = $1
+       RETURNING locked_until`,
+      [userId, lease, now],
+    );
+    return row?.locked_until ?? null;
+  }
+
+  /** Gives a reservation back without counting it (an attempt that was neither right nor wrong). */
+  async releaseAttempt(userId: string, lease: Date, now: Date, m?: EntityManager): Promise<void> {
     await queryRows(
       this.manager(m),
-      `UPDATE users SET failed_login_attempts = GREATEST(failed_login_attempts - 1, 0),
-         locked_until = CASE WHEN locked_until = $2::timestamptz THEN NULL ELSE locked_until END
-       WHERE id = $1`,
-      [userId, ownLock],
+      `UPDATE users SET login_attempt_leases = ${leasesWithout('$2', '$3')} WHERE id = $1`,
+      [userId, lease, now],
     );
   }
 
-  /** When the account's current lock ends; null when it is not locked now. */
-  async lockedUntil(userId: string, m?: EntityManager): Promise<Date | null> {
+  /** When the account's current lock ends; null when it is not locked at `now`. */
+  async lockedUntil(userId: string, now: Date, m?: EntityManager): Promise<Date | null> {
     const [row] = await queryRows<{ locked_until: Date | null }>(
       this.manager(m),
-      `SELECT locked_until FROM users WHERE id = $1 AND locked_until > now()`,
-      [userId],
+      `SELECT locked_until FROM users WHERE id = $1 AND locked_until > $2::timestamptz`,
+      [userId, now],
     );
     return row?.locked_until ?? null;
   }

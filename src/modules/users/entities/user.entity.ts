@@ -32,6 +32,10 @@ export class User {
   @Column({ type: 'timestamptz', nullable: true })
   lockedUntil: Date | null;
 
+  /** One expiry per sign-in attempt being checked right now (the lockout's reservations; UsersRepository). */
+  @Column({ type: 'timestamptz', array: true, default: () => "'{}'", select: false })
+  loginAttemptLeases: Date[];
+
   @Column({ type: 'boolean', default: false })
   disabled: boolean;
 
