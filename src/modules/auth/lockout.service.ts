@@ -62,14 +62,19 @@ interface AttemptSlots {
 const ATTEMPT_LEASE_MS = 30_000;
 /** The first pause before asking again for a slot held by an attempt in flight, and the longest. */
 const FIRST_RETRY_MS = 10;
-const LONGEST_RETRY_MS = 100;
+const LONGEST_RETRY_MS = 200;
 const BUSY_RETRY_AFTER_SECONDS = 1;
 
-/** In-process wake-ups: a settled attempt wakes the requests here waiting for that key's slot at once. */
+/**
+ * In-process wake-ups, so a request waiting for a slot asks again the moment one may be free instead of at its
+ * next poll: a refund or release wakes the longest waiter, which passes the baton on if it got a slot (a refund
+ * may have freed several); a lock wakes everyone (they all answer 423). Polling stays the fallback for slots
+ * freed by other instances or by expired leases.
+ */
 class SlotWaiters {
   private readonly waiting = new Map<string, Set<() => void>>();
 
-  /** Resolves after `ms`, or sooner when `wake(key)` is called. */
+  /** Resolves after `ms`, or sooner when woken. */
   wait(key: string, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const waiters = this.waiting.get(key) ?? new Set<() => void>();
@@ -85,8 +90,13 @@ class SlotWaiters {
     });
   }
 
-  wake(key: string): void {
-    for (const done of [...(this.waiting.get(key) ?? [])]) done();
+  /** Wakes the `count` longest waiters for `key` (all by default). */
+  wake(key: string, count = Infinity): void {
+    let left = count;
+    for (const done of [...(this.waiting.get(key) ?? [])]) {
+      if (left-- <= 0) return;
+      done();
+    }
   }
 }
 
@@ -97,7 +107,7 @@ class SlotWaiters {
  * MAX_LOGIN_ATTEMPTS slots: a wrong credential turns it into a recorded failure (the one that reaches the limit
  * locks), a right one gives it back and clears the count, an attempt that was neither (MFA_REQUIRED) just gives
  * it back. Only recorded failures lock: a request that finds every slot held by attempts still being checked
- * waits for one (LOCKOUT_BUSY_WAIT_MS, woken as soon as an attempt here settles, else asking again with a short
+ * waits for one (LOCKOUT_BUSY_WAIT_MS, woken as soon as one may be free here, else asking again with a short
  * backoff), then answers 429 AUTH_RATE_LIMIT with Retry-After; 423 ACCOUNT_LOCKED only once the account is
  * locked. Unknown emails get the same answers after the same count, and the same waits, through the same rules
  * on a record in the rate-limit storage, so neither 423 nor 429 says whether an account exists.
@@ -199,18 +209,17 @@ export class LockoutService {
     try {
       await dummyVerify();
     } catch (err) {
-      await this.settled(key, () =>
-        this.limits.storage.releaseAttempt(key, this.emailRules, this.clock.nowMs(), claim.lease.getTime()),
-      );
+      await this.limits.storage.releaseAttempt(key, this.emailRules, this.clock.nowMs(), claim.lease.getTime());
+      this.waiters.wake(key, 1);
       throw err;
     }
     throw await this.failUnknown(email, key, claim.lease, origin, error);
   }
 
   /**
-   * Reserves a slot, waiting while every one is held by an attempt in flight (woken when one settles here,
-   * else asking again after a short, growing, jittered pause). Real time bounds the wait (a frozen test clock
-   * must not make it endless); 429 when it runs out.
+   * Reserves a slot, waiting while every one is held by an attempt in flight (woken when one may be free here,
+   * else asking again after a short, growing, jittered pause; a waiter that got a slot or found the lock passes
+   * the news on). Real time bounds the wait (a frozen test clock must not make it endless); 429 when it runs out.
    */
   private async claim(slots: AttemptSlots): Promise<Claim> {
     const giveUpAt = Date.now() + this.config.lockout.busyWaitMs;
@@ -218,21 +227,18 @@ export class LockoutService {
       const now = this.clock.now();
       const lease = new Date(now.getTime() + ATTEMPT_LEASE_MS);
       const found = await slots.reserve(now, lease);
-      if (found.kind === 'reserved') return { lease };
-      if (found.kind === 'locked') return { lockedUntil: found.until };
+      if (found.kind === 'reserved') {
+        if (round > 0) this.waiters.wake(slots.wakeKey, 1);
+        return { lease };
+      }
+      if (found.kind === 'locked') {
+        if (round > 0) this.waiters.wake(slots.wakeKey);
+        return { lockedUntil: found.until };
+      }
       const left = giveUpAt - Date.now();
       if (left <= 0) throw this.busyError();
       const pause = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** round) * (0.5 + Math.random() / 2);
       await this.waiters.wait(slots.wakeKey, Math.min(left, pause));
-    }
-  }
-
-  /** Runs one settling step (a failure, a refund, a release), then wakes whoever waits here for that key's slot. */
-  private async settled<T>(wakeKey: string, step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } finally {
-      this.waiters.wake(wakeKey);
     }
   }
 
@@ -244,10 +250,10 @@ export class LockoutService {
     return {
       wakeKey: this.accountWakeKey(subject),
       reserve: async (now, lease) => {
-        if (await this.users.reserveAttempt(subject.id, this.max, now, lease)) return { kind: 'reserved' };
-        // Refused: locked, or every slot taken (which, when failures fill them, is a lock already set).
-        const until = await this.users.lockedUntil(subject.id, this.clock.now());
-        return until ? { kind: 'locked', until } : { kind: 'busy' };
+        const { reserved, lockedUntil } = await this.users.reserveAttempt(subject.id, this.max, now, lease);
+        if (reserved) return { kind: 'reserved' };
+        // Refused: locked, or every slot held by an attempt in flight (failures alone fill them only with a lock).
+        return lockedUntil ? { kind: 'locked', until: lockedUntil } : { kind: 'busy' };
       },
     };
   }
@@ -272,13 +278,10 @@ export class LockoutService {
   ): Promise<AppException> {
     const now = this.clock.now();
     const lockUntil = new Date(now.getTime() + this.config.lockout.durationMs);
-    const {
-      failedLoginAttempts: attempts,
-      lockedUntil,
-      lockedNow,
-    } = await this.settled(this.accountWakeKey(subject), () =>
-      this.users.recordFailedAttempt(subject.id, this.max, lease, now, lockUntil),
-    );
+    const failure = await this.users.recordFailedAttempt(subject.id, this.max, lease, now, lockUntil);
+    const { failedLoginAttempts: attempts, lockedUntil, lockedNow } = failure;
+    // A failure frees no slot (its lease became the failure); a lock is news for every waiter.
+    if (lockedUntil) this.waiters.wake(this.accountWakeKey(subject));
     const { reason } = verdict;
     await this.limits.recordFailure('login', origin.ip);
     // One login_failed per counted failure (the stored count equals these events), whatever the prompt.
@@ -300,19 +303,17 @@ export class LockoutService {
 
   /** A right credential: the count resets. Throws 423 if the account is locked now (this check outlived its lease). */
   private async succeed(subject: LockoutSubject, lease: Date, origin: PromptOrigin, prompt: string): Promise<void> {
-    const lockedUntil = await this.settled(this.accountWakeKey(subject), () =>
-      this.users.clearFailedAttempts(subject.id, lease, this.clock.now()),
-    );
+    const lockedUntil = await this.users.clearFailedAttempts(subject.id, lease, this.clock.now());
+    this.waiters.wake(this.accountWakeKey(subject), lockedUntil ? Infinity : 1);
     if (!lockedUntil) return;
     await this.events.record('lockout_attempt_while_locked', 'medium', this.ctx(origin, subject, { prompt }));
     throw this.lockedError(lockedUntil);
   }
 
   /** Neither right nor wrong (a second factor is still needed, or the check itself failed): the slot is given back. */
-  private release(subject: LockoutSubject, lease: Date): Promise<void> {
-    return this.settled(this.accountWakeKey(subject), () =>
-      this.users.releaseAttempt(subject.id, lease, this.clock.now()),
-    );
+  private async release(subject: LockoutSubject, lease: Date): Promise<void> {
+    await this.users.releaseAttempt(subject.id, lease, this.clock.now());
+    this.waiters.wake(this.accountWakeKey(subject), 1);
   }
 
   private emailKey(email: string): string {
@@ -333,9 +334,15 @@ export class LockoutService {
     otherwise: AppException,
   ): Promise<AppException> {
     const now = this.clock.nowMs();
-    const { lockedUntil } = await this.settled(key, () =>
-      this.limits.storage.failAttempt(key, this.emailRules, now, lease.getTime(), now + this.config.lockout.durationMs),
+    const lockUntil = now + this.config.lockout.durationMs;
+    const { lockedUntil } = await this.limits.storage.failAttempt(
+      key,
+      this.emailRules,
+      now,
+      lease.getTime(),
+      lockUntil,
     );
+    if (lockedUntil) this.waiters.wake(key);
     await this.limits.recordFailure('login', origin.ip);
     await this.events.record('login_failed', 'low', {
       ip: origin.ip,

@@ -172,29 +172,43 @@ export class UsersRepository {
   /**
    * Reserves one sign-in attempt BEFORE the password or code is checked, in one atomic UPDATE: a lease (one
    * expiry per attempt being checked, `login_attempt_leases`) is added while recorded failures + live leases
-   * < `max`, so however many requests race, at most `max` credentials are checked before the lock. False
-   * (nothing reserved) while the account is locked or while every slot is taken, by failures or by attempts
-   * still in flight: the caller tells these apart with `lockedUntil`. Expired leases (a process that died
-   * mid-check) no longer count and are pruned here. A lock that has ended restarts the count; a count left at
-   * or above a lowered MAX_LOGIN_ATTEMPTS counts as max - 1 (one more check, which locks if wrong) instead of
-   * refusing for ever with no lock to expire. `now` is the app's Clock, never the database's.
+   * < `max`, so however many requests race, at most `max` credentials are checked before the lock. Nothing is
+   * reserved while the account is locked (`lockedUntil`: when the lock ends) or while every slot is taken by
+   * attempts still in flight (neither). Expired leases (a process that died mid-check) no longer count and are
+   * pruned here. A lock that has ended restarts the count; a count left at or above a lowered
+   * MAX_LOGIN_ATTEMPTS counts as max - 1 (one more check, which locks if wrong) instead of refusing for ever
+   * with no lock to expire. `now` is the app's Clock, never the database's.
+   *
+   * The lock is read in the same statement, from its snapshot: a lock committed while this one waited for the
+   * row shows up as "busy", and the caller's next try sees it.
    */
-  async reserveAttempt(userId: string, max: number, now: Date, lease: Date, m?: EntityManager): Promise<boolean> {
-    const rows = await queryRows(
-      this.manager(m),
-      `UPDATE users SET
-         failed_login_attempts = ${FAILURES_AT_RESERVATION},
-         locked_until = NULL,
-         login_attempt_leases = ARRAY(SELECT l FROM unnest(login_attempt_leases) AS l WHERE l > $3::timestamptz)
-           || $4::timestamptz
-       WHERE id = $1
-         AND (locked_until IS NULL OR locked_until <= $3::timestamptz)
-         AND ${FAILURES_AT_RESERVATION}
-           + (SELECT count(*) FROM unnest(login_attempt_leases) AS l WHERE l > $3::timestamptz) < $2::int
-       RETURNING id`,
-      [userId, max, now, lease],
+  async reserveAttempt(
+    userId: string,
+    max: number,
+    now: Date,
+    lease: Date,
+    m?: EntityManager,
+  ): Promise<{ reserved: boolean; lockedUntil: Date | null }> {
+    const row = oneRow(
+      await queryRows<{ reserved: boolean; locked_until: Date | null }>(
+        this.manager(m),
+        `WITH reservation AS (
+           UPDATE users SET
+             failed_login_attempts = ${FAILURES_AT_RESERVATION},
+             locked_until = NULL,
+             login_attempt_leases = ARRAY(SELECT l FROM unnest(login_attempt_leases) AS l WHERE l > $3::timestamptz)
+               || $4::timestamptz
+           WHERE id = $1
+             AND (locked_until IS NULL OR locked_until <= $3::timestamptz)
+             AND ${FAILURES_AT_RESERVATION}
+               + (SELECT count(*) FROM unnest(login_attempt_leases) AS l WHERE l > $3::timestamptz) < $2::int
+           RETURNING id)
+         SELECT EXISTS (SELECT 1 FROM reservation) AS reserved,
+           (SELECT locked_until FROM users WHERE id = $1 AND locked_until > $3::timestamptz) AS locked_until`,
+        [userId, max, now, lease],
+      ),
     );
-    return rows.length > 0;
+    return { reserved: row.reserved, lockedUntil: row.reserved ? null : row.locked_until };
   }
 
   /**
@@ -254,16 +268,6 @@ export class UsersRepository {
       `UPDATE users SET login_attempt_leases = ${leasesWithout('$2', '$3')} WHERE id = $1`,
       [userId, lease, now],
     );
-  }
-
-  /** When the account's current lock ends; null when it is not locked at `now`. */
-  async lockedUntil(userId: string, now: Date, m?: EntityManager): Promise<Date | null> {
-    const [row] = await queryRows<{ locked_until: Date | null }>(
-      this.manager(m),
-      `SELECT locked_until FROM users WHERE id = $1 AND locked_until > $2::timestamptz`,
-      [userId, now],
-    );
-    return row?.locked_until ?? null;
   }
 
   /** The time of a successful sign-in (the count was reset by clearFailedAttempts). */
