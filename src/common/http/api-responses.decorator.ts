@@ -28,6 +28,19 @@ const DEFAULT_DESCRIPTIONS: Record<number, string> = {
   429: 'RATE_LIMIT: Retry-After says when to come back',
 };
 
+/**
+ * The 429 of a route that asks for a password or a second factor (LockoutService): every lockout slot of the
+ * account is held by answers still being checked, for longer than LOCKOUT_BUSY_WAIT_MS. Never a 423 for that.
+ */
+export function ApiLockoutBusyResponse(): MethodDecorator {
+  return ApiResponse({
+    status: 429,
+    description:
+      'AUTH_RATE_LIMIT with Retry-After: every lockout slot of the account is held by answers still being checked (the request waits up to LOCKOUT_BUSY_WAIT_MS for one first; never 423 for that)',
+    schema: ERROR_SCHEMA,
+  });
+}
+
 /** Error responses of a route, in the contract's envelope. `[status, description]` overrides the text. */
 export function ApiErrorResponses(...entries: Array<number | [number, string]>): MethodDecorator & ClassDecorator {
   return applyDecorators(

@@ -10,6 +10,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { ApiLockoutBusyResponse } from '../../common/http/api-responses.decorator';
 import { UuidPipe } from '../../common/http/uuid.pipe';
 import {
   CurrentActor,
@@ -42,6 +43,7 @@ export class ApiKeysController {
   @ApiCreatedResponse({ description: 'data: {id, key, prefix, scopes, expiresAt, allowedIps, ...}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE | REAUTH_REQUIRED' })
   @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong codes count toward the account lock' })
+  @ApiLockoutBusyResponse()
   create(@CurrentPrincipal() principal: UserPrincipal, @Body() body: CreateApiKeyDto, @CurrentActor() actor: Actor) {
     return this.keys.create(principal, body, actor);
   }

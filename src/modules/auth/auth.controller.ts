@@ -17,6 +17,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { ApiLockoutBusyResponse } from '../../common/http/api-responses.decorator';
 import { AppException } from '../../common/http/app.exception';
 import { UuidPipe } from '../../common/http/uuid.pipe';
 import { RateLimit } from '../../common/rate-limit/rate-limit.decorator';
@@ -92,7 +93,10 @@ export class AuthController {
   @ApiOkResponse({ description: 'data: {user, accessToken, expiresIn}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | MFA_REQUIRED | INVALID_MFA_CODE' })
   @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: "Account locked for N minutes"' })
-  @ApiTooManyRequestsResponse({ description: 'AUTH_RATE_LIMIT with Retry-After' })
+  @ApiTooManyRequestsResponse({
+    description:
+      'AUTH_RATE_LIMIT with Retry-After: the login limit, or every lockout slot of the account is held by sign-ins still being checked (overlapping sign-ins wait up to LOCKOUT_BUSY_WAIT_MS for one first; never 423 for that)',
+  })
   async login(@Body() body: LoginDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const { refreshToken, ...signedIn } = await this.auth.login(body, originOf(request));
     setRefreshCookie(reply, this.config, refreshToken);
@@ -237,6 +241,8 @@ export class AuthController {
   })
   @ApiOkResponse({ description: 'data: {accessToken, expiresIn}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | MFA_REQUIRED | INVALID_MFA_CODE' })
+  @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong passwords and codes count toward the account lock' })
+  @ApiLockoutBusyResponse()
   reauth(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ReauthDto, @Req() request: FastifyRequest) {
     return this.auth.reauth(principal, body, originOf(request));
   }
@@ -248,6 +254,8 @@ export class AuthController {
   @ApiOkResponse({ description: 'data: {revokedSessions}' })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: policy or a recently used password' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: wrong current password' })
+  @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong passwords count toward the account lock' })
+  @ApiLockoutBusyResponse()
   changePassword(
     @CurrentPrincipal() principal: UserPrincipal,
     @Body() body: ChangePasswordDto,

@@ -8,6 +8,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { ApiLockoutBusyResponse } from '../../common/http/api-responses.decorator';
 import { CurrentActor, CurrentPrincipal, RequireFreshAuth, UsersOnly } from '../../common/security/decorators';
 import { Actor, UserPrincipal } from '../../common/security/principal';
 import { ConfirmMfaDto, EnableMfaDto } from './dto/mfa.dto';
@@ -49,6 +50,7 @@ export class MfaController {
   @ApiOkResponse({ description: 'data: {backupCodes: string[10]}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE | REAUTH_REQUIRED' })
   @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong codes count toward the account lock' })
+  @ApiLockoutBusyResponse()
   enable(@CurrentPrincipal() principal: UserPrincipal, @Body() body: EnableMfaDto, @CurrentActor() actor: Actor) {
     return this.mfa.enable(principal, body.code, actor);
   }
@@ -60,6 +62,7 @@ export class MfaController {
   @ApiOkResponse({ description: 'data: {enabled: false}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE | REAUTH_REQUIRED' })
   @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong passwords and codes count toward the account lock' })
+  @ApiLockoutBusyResponse()
   async disable(
     @CurrentPrincipal() principal: UserPrincipal,
     @Body() body: ConfirmMfaDto,
@@ -78,6 +81,7 @@ export class MfaController {
   @ApiOkResponse({ description: 'data: {backupCodes: string[10]}' })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS | INVALID_MFA_CODE | REAUTH_REQUIRED' })
   @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong passwords and codes count toward the account lock' })
+  @ApiLockoutBusyResponse()
   regenerate(@CurrentPrincipal() principal: UserPrincipal, @Body() body: ConfirmMfaDto, @CurrentActor() actor: Actor) {
     return this.mfa.regenerateBackupCodes(principal, body.password, body.code, actor);
   }
