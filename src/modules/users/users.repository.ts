@@ -213,7 +213,7 @@ export class UsersRepository {
 
   /**
    * A reserved attempt was wrong: its lease (`lease`, as reserved) becomes a recorded failure, and the failure
-   * that reaches `max` locks the account until `lockUntil` (`locked_now`: exactly one per lock).
+   * that reaches `max` locks the account until `lockUntil` (`lockedNow`: exactly one per lock).
    */
   async recordFailedAttempt(
     userId: string,
@@ -223,10 +223,9 @@ export class UsersRepository {
     lockUntil: Date,
     m?: EntityManager,
   ): Promise<FailedAttempt> {
-    const row = oneRow(
-      await queryRows<{ failed_login_attempts: number; locked_until: Date | null }>(
-        this.manager(m),
-        `UPDATE users SET
+    const [row] = await queryRows<{ failed_login_attempts: number; locked_until: Date | null }>(
+      this.manager(m),
+      `UPDATE users SET
            failed_login_attempts = failed_login_attempts + 1,
            locked_until = CASE
              WHEN locked_until > $4::timestamptz THEN locked_until
@@ -235,9 +234,10 @@ export class UsersRepository {
            login_attempt_leases = ${leasesWithout('$3', '$4')}
          WHERE id = $1
          RETURNING failed_login_attempts, locked_until`,
-        [userId, max, lease, now, lockUntil],
-      ),
+      [userId, max, lease, now, lockUntil],
     );
+    // The account was deleted while its answer was checked: nothing to count.
+    if (!row) return { failedLoginAttempts: 0, lockedUntil: null, lockedNow: false };
     const lockedNow = row.locked_until?.getTime() === lockUntil.getTime();
     return { failedLoginAttempts: row.failed_login_attempts, lockedUntil: row.locked_until, lockedNow };
   }
