@@ -8,6 +8,7 @@ import { RateLimitService } from '../../common/rate-limit/rate-limit.service';
 import { Clock } from '../../common/time/clock';
 import { SecurityEventsService } from '../security-events/security-events.service';
 import { UsersRepository } from '../users/users.repository';
+import { SlotWaiters } from './slot-waiters';
 
 /** Where a prompt's answer came from (a request): for the IP counter and the events. */
 export interface PromptOrigin {
@@ -64,41 +65,8 @@ const ATTEMPT_LEASE_MS = 30_000;
 const FIRST_RETRY_MS = 10;
 const LONGEST_RETRY_MS = 200;
 const BUSY_RETRY_AFTER_SECONDS = 1;
-
-/**
- * In-process wake-ups, so a request waiting for a slot asks again the moment one may be free instead of at its
- * next poll: a refund or release wakes the longest waiter, which passes the baton on if it got a slot (a refund
- * may have freed several); a lock wakes everyone (they all answer 423). Polling stays the fallback for slots
- * freed by other instances or by expired leases.
- */
-class SlotWaiters {
-  private readonly waiting = new Map<string, Set<() => void>>();
-
-  /** Resolves after `ms`, or sooner when woken. */
-  wait(key: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const waiters = this.waiting.get(key) ?? new Set<() => void>();
-      this.waiting.set(key, waiters);
-      const done = () => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.waiting.get(key) === waiters) this.waiting.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      waiters.add(done);
-    });
-  }
-
-  /** Wakes the `count` longest waiters for `key` (all by default). */
-  wake(key: string, count = Infinity): void {
-    let left = count;
-    for (const done of [...(this.waiting.get(key) ?? [])]) {
-      if (left-- <= 0) return;
-      done();
-    }
-  }
-}
+/** However steadily the checks ahead keep finishing, no request waits longer than this × LOCKOUT_BUSY_WAIT_MS. */
+const BUSY_WAIT_CAP_FACTOR = 3;
 
 /**
  * The lockout policy (contract, Auth): MAX_LOGIN_ATTEMPTS consecutive failures lock for LOCKOUT_DURATION_MINUTES.
@@ -107,8 +75,9 @@ class SlotWaiters {
  * MAX_LOGIN_ATTEMPTS slots: a wrong credential turns it into a recorded failure (the one that reaches the limit
  * locks), a right one gives it back and clears the count, an attempt that was neither (MFA_REQUIRED) just gives
  * it back. Only recorded failures lock: a request that finds every slot held by attempts still being checked
- * waits for one (LOCKOUT_BUSY_WAIT_MS, woken as soon as one may be free here, else asking again with a short
- * backoff), then answers 429 AUTH_RATE_LIMIT with Retry-After; 423 ACCOUNT_LOCKED only once the account is
+ * waits for one (while checks ahead keep finishing, up to LOCKOUT_BUSY_WAIT_MS without one; woken as soon as
+ * a slot may be free here, else asking again with a short backoff), then answers 429 AUTH_RATE_LIMIT with
+ * Retry-After; 423 ACCOUNT_LOCKED only once the account is
  * locked. Unknown emails get the same answers after the same count, and the same waits, through the same rules
  * on a record in the rate-limit storage, so neither 423 nor 429 says whether an account exists.
  *
@@ -210,7 +179,7 @@ export class LockoutService {
       await dummyVerify();
     } catch (err) {
       await this.limits.storage.releaseAttempt(key, this.emailRules, this.clock.nowMs(), claim.lease.getTime());
-      this.waiters.wake(key, 1);
+      this.waiters.settled(key, 1);
       throw err;
     }
     throw await this.failUnknown(email, key, claim.lease, origin, error);
@@ -219,26 +188,39 @@ export class LockoutService {
   /**
    * Reserves a slot, waiting while every one is held by an attempt in flight (woken when one may be free here,
    * else asking again after a short, growing, jittered pause; a waiter that got a slot or found the lock passes
-   * the news on). Real time bounds the wait (a frozen test clock must not make it endless); 429 when it runs out.
+   * the news on). It gives up (429) after LOCKOUT_BUSY_WAIT_MS without a check on this key settling here, and
+   * after BUSY_WAIT_CAP_FACTOR times that in all. Real time bounds the wait (a frozen test clock must not make
+   * it endless).
    */
   private async claim(slots: AttemptSlots): Promise<Claim> {
-    const giveUpAt = Date.now() + this.config.lockout.busyWaitMs;
-    for (let round = 0; ; round++) {
-      const now = this.clock.now();
-      const lease = new Date(now.getTime() + ATTEMPT_LEASE_MS);
-      const found = await slots.reserve(now, lease);
-      if (found.kind === 'reserved') {
-        if (round > 0) this.waiters.wake(slots.wakeKey, 1);
-        return { lease };
+    const key = slots.wakeKey;
+    const patience = this.config.lockout.busyWaitMs;
+    const startedAt = Date.now();
+    const hardStop = startedAt + BUSY_WAIT_CAP_FACTOR * patience;
+    let waiting = false;
+    try {
+      for (let round = 0; ; round++) {
+        const now = this.clock.now();
+        const lease = new Date(now.getTime() + ATTEMPT_LEASE_MS);
+        const found = await slots.reserve(now, lease);
+        if (found.kind === 'reserved') {
+          if (waiting) this.waiters.wake(key, 1);
+          return { lease };
+        }
+        if (found.kind === 'locked') {
+          if (waiting) this.waiters.wake(key);
+          return { lockedUntil: found.until };
+        }
+        if (!waiting) this.waiters.join(key);
+        waiting = true;
+        const patientFrom = Math.max(startedAt, this.waiters.progressAt(key));
+        const left = Math.min(patientFrom + patience, hardStop) - Date.now();
+        if (left <= 0) throw this.busyError();
+        const pause = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** round) * (0.5 + Math.random() / 2);
+        await this.waiters.wait(key, Math.min(left, pause));
       }
-      if (found.kind === 'locked') {
-        if (round > 0) this.waiters.wake(slots.wakeKey);
-        return { lockedUntil: found.until };
-      }
-      const left = giveUpAt - Date.now();
-      if (left <= 0) throw this.busyError();
-      const pause = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** round) * (0.5 + Math.random() / 2);
-      await this.waiters.wait(slots.wakeKey, Math.min(left, pause));
+    } finally {
+      if (waiting) this.waiters.leave(key);
     }
   }
 
@@ -281,7 +263,7 @@ export class LockoutService {
     const failure = await this.users.recordFailedAttempt(subject.id, this.max, lease, now, lockUntil);
     const { failedLoginAttempts: attempts, lockedUntil, lockedNow } = failure;
     // A failure frees no slot (its lease became the failure); a lock is news for every waiter.
-    if (lockedUntil) this.waiters.wake(this.accountWakeKey(subject));
+    this.waiters.settled(this.accountWakeKey(subject), lockedUntil ? Infinity : 0);
     const { reason } = verdict;
     await this.limits.recordFailure('login', origin.ip);
     // One login_failed per counted failure (the stored count equals these events), whatever the prompt.
@@ -304,7 +286,7 @@ export class LockoutService {
   /** A right credential: the count resets. Throws 423 if the account is locked now (this check outlived its lease). */
   private async succeed(subject: LockoutSubject, lease: Date, origin: PromptOrigin, prompt: string): Promise<void> {
     const lockedUntil = await this.users.clearFailedAttempts(subject.id, lease, this.clock.now());
-    this.waiters.wake(this.accountWakeKey(subject), lockedUntil ? Infinity : 1);
+    this.waiters.settled(this.accountWakeKey(subject), lockedUntil ? Infinity : 1);
     if (!lockedUntil) return;
     await this.events.record('lockout_attempt_while_locked', 'medium', this.ctx(origin, subject, { prompt }));
     throw this.lockedError(lockedUntil);
@@ -313,7 +295,7 @@ export class LockoutService {
   /** Neither right nor wrong (a second factor is still needed, or the check itself failed): the slot is given back. */
   private async release(subject: LockoutSubject, lease: Date): Promise<void> {
     await this.users.releaseAttempt(subject.id, lease, this.clock.now());
-    this.waiters.wake(this.accountWakeKey(subject), 1);
+    this.waiters.settled(this.accountWakeKey(subject), 1);
   }
 
   private emailKey(email: string): string {
@@ -342,7 +324,7 @@ export class LockoutService {
       lease.getTime(),
       lockUntil,
     );
-    if (lockedUntil) this.waiters.wake(key);
+    this.waiters.settled(key, lockedUntil ? Infinity : 0);
     await this.limits.recordFailure('login', origin.ip);
     await this.events.record('login_failed', 'low', {
       ip: origin.ip,
