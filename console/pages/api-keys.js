@@ -2,6 +2,7 @@
 import { html, useEffect, useRef, useState } from '../vendor/htm-preact.js';
 import { api } from '../api.js';
 import { loadClientConfig } from '../password.js';
+import { crmResources, useClientConfig } from '../config.js';
 import {
   Alert,
   CopyButton,
@@ -15,8 +16,6 @@ import {
   useLoad,
 } from '../ui.js';
 
-// The CRM resources a key can be scoped to (the API's CRM_RESOURCES, activities and tasks included).
-export const RESOURCES = ['clients', 'leads', 'appointments', 'escrows', 'listings', 'activities', 'tasks'];
 export const ACTIONS = ['read', 'write', 'delete'];
 const DAY = 86_400_000;
 
@@ -30,6 +29,8 @@ export function expiryState(expiresAt, warningDays, now = Date.now()) {
 }
 
 function ScopeGrid({ scopes, onChange }) {
+  // The resources a key can be scoped to: the server's CRM resources (config.json).
+  const resources = crmResources(useClientConfig()).map((r) => r.resource);
   const readAll = scopes.includes('*:read');
   const toggle = (scope) => onChange(scopes.includes(scope) ? scopes.filter((s) => s !== scope) : [...scopes, scope]);
   return html`<fieldset class="scopes">
@@ -43,7 +44,7 @@ function ScopeGrid({ scopes, onChange }) {
         <caption class="visually-hidden">Scopes by resource and action</caption>
         <thead><tr><th scope="col">Resource</th>${ACTIONS.map((a) => html`<th scope="col">${a}</th>`)}</tr></thead>
         <tbody>
-          ${RESOURCES.map(
+          ${resources.map(
             (r) => html`<tr>
               <th scope="row">${r}</th>
               ${ACTIONS.map((a) => {

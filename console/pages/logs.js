@@ -4,20 +4,8 @@ import { api } from '../api.js';
 import { eventLabel } from '../chart.js';
 import { SeverityBadge } from './dashboard.js';
 import { Alert, Field, PageTitle, Time, shortId, useLoad } from '../ui.js';
+import { useClientConfig } from '../config.js';
 
-export const RESOURCE_TYPES = [
-  'client',
-  'lead',
-  'appointment',
-  'escrow',
-  'listing',
-  'activity',
-  'task',
-  'user',
-  'api_key',
-  'webhook',
-  'team',
-];
 export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE', 'RESTORE', 'PURGE'];
 export const EVENT_TYPES = [
   'login_success',
@@ -125,6 +113,9 @@ function JsonBlock({ value }) {
 }
 
 export function AuditLogPage() {
+  // The resource types the server's audit log records (config.json).
+  const config = useClientConfig();
+  const resourceTypes = (config && config.auditResourceTypes) || [];
   const [filters, setFilters] = useState({ resourceType: '', action: '', from: '', to: '' });
   const query = {
     resourceType: filters.resourceType,
@@ -140,7 +131,7 @@ export function AuditLogPage() {
       setFilters(f);
       paged.reset();
     }} fields=${(d, set) => html`
-      <${Select} label="Resource" value=${d.resourceType} onChange=${set('resourceType')} options=${RESOURCE_TYPES} allLabel="All resources" format=${(o) => o.replace('_', ' ')} />
+      <${Select} label="Resource" value=${d.resourceType} onChange=${set('resourceType')} options=${resourceTypes} allLabel="All resources" format=${(o) => o.replace('_', ' ')} />
       <${Select} label="Action" value=${d.action} onChange=${set('action')} options=${AUDIT_ACTIONS} allLabel="All actions" />
       <${Field} label="From" type="datetime-local" value=${d.from} onInput=${(e) => set('from')(e.currentTarget.value)} />
       <${Field} label="To" type="datetime-local" value=${d.to} onInput=${(e) => set('to')(e.currentTarget.value)} />`} />

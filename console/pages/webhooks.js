@@ -13,36 +13,44 @@ import {
   useAction,
   useLoad,
 } from '../ui.js';
+import { crmResources, useClientConfig } from '../config.js';
 
-export const EVENT_RESOURCES = ['client', 'lead', 'appointment', 'escrow', 'listing', 'activity', 'task'];
 export const EVENT_ACTIONS = ['created', 'updated', 'deleted', 'restored'];
-/** Events beyond <resource>.<action>, by resource. */
-export const EXTRA_EVENTS = { lead: ['lead.converted'] };
+
+/** The record types that send events, each with its events beyond <type>.<action>, from the server's config. */
+export function eventResources(config) {
+  return crmResources(config).map((r) => ({ type: r.webhookType, extras: r.extraWebhookEvents || [] }));
+}
+
+function useEventResources() {
+  return eventResources(useClientConfig());
+}
 const POLL_MS = 1500;
 const POLL_MAX = 40;
 
 /** The shortest list with the same meaning: `*` alone, or `client.*` instead of its single events. */
-export function normalizeEvents(events) {
+export function normalizeEvents(events, resources) {
   const set = new Set(events);
   if (set.has('*')) return ['*'];
   const out = [];
-  for (const r of EVENT_RESOURCES) {
+  for (const { type: r, extras } of resources) {
     if (set.has(`${r}.*`)) {
       out.push(`${r}.*`);
       continue;
     }
-    for (const e of [...EVENT_ACTIONS.map((a) => `${r}.${a}`), ...(EXTRA_EVENTS[r] || [])]) if (set.has(e)) out.push(e);
+    for (const e of [...EVENT_ACTIONS.map((a) => `${r}.${a}`), ...extras]) if (set.has(e)) out.push(e);
   }
   // Names this console does not know (a newer server) are kept as they are.
   const known = new Set([
     '*',
-    ...EVENT_RESOURCES.flatMap((r) => [`${r}.*`, ...EVENT_ACTIONS.map((a) => `${r}.${a}`), ...(EXTRA_EVENTS[r] || [])]),
+    ...resources.flatMap(({ type: r, extras }) => [`${r}.*`, ...EVENT_ACTIONS.map((a) => `${r}.${a}`), ...extras]),
   ]);
   for (const e of events) if (!known.has(e) && !out.includes(e)) out.push(e);
   return out;
 }
 
 function EventPicker({ events, onChange, idPrefix }) {
+  const resources = useEventResources();
   const set = new Set(events);
   const all = set.has('*');
   const toggle = (name) => onChange(set.has(name) ? events.filter((e) => e !== name) : [...events, name]);
@@ -61,14 +69,14 @@ function EventPicker({ events, onChange, idPrefix }) {
         <caption class="visually-hidden">Events by resource and change</caption>
         <thead><tr><th scope="col">Resource</th><th scope="col">all</th>${EVENT_ACTIONS.map((a) => html`<th scope="col">${a}</th>`)}<th scope="col">other</th></tr></thead>
         <tbody>
-          ${EVENT_RESOURCES.map((r) => {
+          ${resources.map(({ type: r, extras }) => {
             const wildcard = `${r}.*`;
             const rowAll = all || set.has(wildcard);
             return html`<tr>
               <th scope="row">${r}</th>
               <td>${box(wildcard, all, `every ${r} event ${wildcard}`)}</td>
               ${EVENT_ACTIONS.map((a) => html`<td>${box(`${r}.${a}`, rowAll, `${r}.${a}`)}</td>`)}
-              <td class="extra">${(EXTRA_EVENTS[r] || []).map(
+              <td class="extra">${extras.map(
                 (e) => html`<label class="check">
                   <input type="checkbox" checked=${set.has(e) || rowAll} disabled=${rowAll} onChange=${() => toggle(e)} data-event=${e} />
                   <span>${e.split('.')[1]}</span><span class="visually-hidden"> (${e})</span>
@@ -99,6 +107,7 @@ function CreatedHook({ created, onDone }) {
 }
 
 function CreateHookForm({ onCreated }) {
+  const resources = useEventResources();
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState([]);
@@ -109,7 +118,7 @@ function CreateHookForm({ onCreated }) {
   async function submit(event) {
     event.preventDefault();
     setLocalError('');
-    const chosen = normalizeEvents(events);
+    const chosen = normalizeEvents(events, resources);
     if (!chosen.length) return setLocalError('Pick at least one event.');
     const body = { url: url.trim(), events: chosen };
     if (description.trim()) body.description = description.trim();
@@ -210,6 +219,7 @@ function Deliveries({ hookId, kick }) {
 }
 
 function ManageHook({ hook, onChanged, onDeleted, onClose }) {
+  const resources = useEventResources();
   const [url, setUrl] = useState(hook.url);
   const [events, setEvents] = useState(hook.events || []);
   const [active, setActive] = useState(hook.active !== false);
@@ -231,9 +241,9 @@ function ManageHook({ hook, onChanged, onDeleted, onClose }) {
     setSaved(false);
     setLocalError('');
     const body = {};
-    const chosen = normalizeEvents(events);
+    const chosen = normalizeEvents(events, resources);
     if (url.trim() !== hook.url) body.url = url.trim();
-    if (JSON.stringify(chosen) !== JSON.stringify(normalizeEvents(hook.events || []))) body.events = chosen;
+    if (JSON.stringify(chosen) !== JSON.stringify(normalizeEvents(hook.events || [], resources))) body.events = chosen;
     if (active !== (hook.active !== false)) body.active = active;
     if (description.trim() !== (hook.description || '')) body.description = description.trim() || null;
     if (body.events && !body.events.length) return setLocalError('Pick at least one event.');

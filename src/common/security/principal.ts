@@ -1,16 +1,12 @@
+import { type CrmResource, crmCatalogue } from '../resources/crm-catalogue';
+
+export { type CrmResource } from '../resources/crm-catalogue';
+
 export const ROLES = ['admin', 'agent', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const CRM_RESOURCES = [
-  'clients',
-  'leads',
-  'appointments',
-  'escrows',
-  'listings',
-  'activities',
-  'tasks',
-] as const;
-export type CrmResource = (typeof CRM_RESOURCES)[number];
+/** The CRM resources (from the catalogue the CRM module registers): what agents work on and API keys reach. */
+export const CRM_RESOURCES: readonly string[] = crmCatalogue.derivedList((entries) => entries.map((e) => e.resource));
 /** Everything a route can declare a permission on; only CRM resources can be granted to API keys. */
 export type PermissionResource = CrmResource | 'users' | 'api_keys' | 'audit' | 'security' | 'webhooks' | 'team';
 export const ACTIONS = ['read', 'write', 'delete'] as const;
@@ -58,8 +54,8 @@ export function actorApiKeyId(actor: Actor): string | null {
 
 const ROLE_GRANTS: Record<Role, (resource: PermissionResource, action: Action) => boolean> = {
   admin: () => true,
-  agent: (resource) => (CRM_RESOURCES as readonly string[]).includes(resource),
-  viewer: (resource, action) => (CRM_RESOURCES as readonly string[]).includes(resource) && action === 'read',
+  agent: (resource) => crmCatalogue.has(resource),
+  viewer: (resource, action) => crmCatalogue.has(resource) && action === 'read',
 };
 
 export function roleAllows(role: Role, resource: PermissionResource, action: Action): boolean {
@@ -67,13 +63,20 @@ export function roleAllows(role: Role, resource: PermissionResource, action: Act
 }
 
 /** `clients:read`, `*:read`, `clients:*` and `*:*` style scopes. */
-export function scopesAllow(scopes: string[], resource: PermissionResource, action: Action): boolean {
+export function scopesAllow(scopes: string[], resource: string, action: Action): boolean {
   // Keys are for CRM data only: a wildcard never reaches users, audit, security or key management.
-  if (!(CRM_RESOURCES as readonly string[]).includes(resource)) return false;
+  if (!crmCatalogue.has(resource)) return false;
   return scopes.some((scope) => {
     const [r, a] = scope.split(':');
     return (r === resource || r === '*') && (a === action || a === '*');
   });
 }
 
-export const VALID_SCOPE = new RegExp(`^(${[...CRM_RESOURCES, '\\*'].join('|')}):(${[...ACTIONS, '\\*'].join('|')})$`);
+/** Every scope a key can be given: `<resource>:<action>` with `*` for either part. */
+export const API_KEY_SCOPES: readonly string[] = crmCatalogue.derivedList((entries) =>
+  [...entries.map((e) => e.resource), '*'].flatMap((r) => [...ACTIONS, '*'].map((a) => `${r}:${a}`)),
+);
+
+export function isValidScope(scope: unknown): boolean {
+  return typeof scope === 'string' && API_KEY_SCOPES.includes(scope);
+}

@@ -1,22 +1,18 @@
 import { createHash } from 'node:crypto';
+import { type CrmAuditType, crmCatalogue } from '../../common/resources/crm-catalogue';
 
 export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE', 'RESTORE', 'PURGE'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_RESOURCE_TYPES = [
-  'client',
-  'lead',
-  'appointment',
-  'escrow',
-  'listing',
-  'activity',
-  'task',
-  'user',
-  'api_key',
-  'webhook',
-  'team',
-] as const;
-export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
+/** Audited records that are not CRM resources. */
+const OTHER_RESOURCE_TYPES = ['user', 'api_key', 'webhook', 'team'] as const;
+
+/** Every audit resource type: each CRM resource's (from the catalogue), then the others. */
+export const AUDIT_RESOURCE_TYPES: readonly string[] = crmCatalogue.derivedList((entries) => [
+  ...entries.map((e) => e.auditType),
+  ...OTHER_RESOURCE_TYPES,
+]);
+export type AuditResourceType = CrmAuditType | (typeof OTHER_RESOURCE_TYPES)[number];
 
 /**
  * Hash chains per team: a copy of the number migration 1733100000000 fixed in its CHECK constraint (migrations

@@ -4,13 +4,39 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig, MAX_API_KEY_LIFETIME_DAYS } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppException } from '../../common/http/app.exception';
+import { crmCatalogue } from '../../common/resources/crm-catalogue';
 import { Public } from '../../common/security/decorators';
+import { AuditService } from '../audit/audit.service';
 import { ConsoleAsset, ConsoleAssets } from './console-assets.service';
 
 /** What the browser app needs to know about this server's settings (nothing secret: the rules it enforces). */
 export interface ConsoleClientConfig {
   passwordPolicy: Omit<AppConfig['passwordPolicy'], 'historySize'>;
   apiKeys: { defaultExpiryDays: number; maxExpiryDays: number; expiryWarningDays: number };
+  /** The CRM resources (from the catalogue): the key scopes page and the webhook event picker list them. */
+  crmResources: Array<{ resource: string; label: string; webhookType: string; extraWebhookEvents: readonly string[] }>;
+  /** The audit log's resource filter. */
+  auditResourceTypes: readonly string[];
+}
+
+/** What /console/config.json serves, from the settings and the registered CRM resources. */
+export function consoleClientConfig(config: AppConfig): ConsoleClientConfig {
+  const { historySize: _notForTheBrowser, ...passwordPolicy } = config.passwordPolicy;
+  return {
+    passwordPolicy,
+    apiKeys: {
+      defaultExpiryDays: config.apiKeys.defaultExpiryDays,
+      maxExpiryDays: MAX_API_KEY_LIFETIME_DAYS,
+      expiryWarningDays: config.apiKeys.expiryWarningDays,
+    },
+    crmResources: crmCatalogue.entries().map((e) => ({
+      resource: e.resource,
+      label: e.label,
+      webhookType: e.webhookType,
+      extraWebhookEvents: e.extraWebhookEvents,
+    })),
+    auditResourceTypes: AuditService.resourceTypes(),
+  };
 }
 
 /**
@@ -27,16 +53,7 @@ export class ConsoleController {
     private readonly assets: ConsoleAssets,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    const { historySize: _notForTheBrowser, ...passwordPolicy } = config.passwordPolicy;
-    const body: ConsoleClientConfig = {
-      passwordPolicy,
-      apiKeys: {
-        defaultExpiryDays: config.apiKeys.defaultExpiryDays,
-        maxExpiryDays: MAX_API_KEY_LIFETIME_DAYS,
-        expiryWarningDays: config.apiKeys.expiryWarningDays,
-      },
-    };
-    this.clientConfig = Buffer.from(JSON.stringify(body));
+    this.clientConfig = Buffer.from(JSON.stringify(consoleClientConfig(config)));
   }
 
   @Get()

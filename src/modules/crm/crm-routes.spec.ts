@@ -1,32 +1,29 @@
 import 'reflect-metadata';
 import { type Ctor, controllerRoutes as routes, dtoErrors as errorsOf } from '../../common/testing/controller-routes';
 import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../common/security/decorators';
-import { AppointmentsController } from './appointments/appointments.controller';
-import { appointmentsDefinition } from './appointments/appointments.definition';
-import { AppointmentExportQuery, AppointmentListQuery, CreateAppointmentDto } from './appointments/dto/appointment.dto';
-import { ClientsController } from './clients/clients.controller';
-import { clientsDefinition } from './clients/clients.definition';
-import { ClientExportQuery, ClientListQuery, CreateClientDto, UpdateClientDto } from './clients/dto/client.dto';
-import { type CrmResourceDefinition, sortOptions } from './common/crm-resource.definition';
-import { EscrowsController } from './escrows/escrows.controller';
-import { escrowsDefinition } from './escrows/escrows.definition';
-import { EscrowExportQuery, EscrowListQuery, CreateEscrowDto } from './escrows/dto/escrow.dto';
-import { LeadsController } from './leads/leads.controller';
-import { leadsDefinition } from './leads/leads.definition';
-import { CreateLeadDto, LeadExportQuery, LeadListQuery } from './leads/dto/lead.dto';
-import { ListingsController } from './listings/listings.controller';
-import { listingsDefinition } from './listings/listings.definition';
-import { CreateListingDto, ListingExportQuery, ListingListQuery } from './listings/dto/listing.dto';
+import { CreateAppointmentDto } from './appointments/dto/appointment.dto';
+import { CreateClientDto, UpdateClientDto } from './clients/dto/client.dto';
+import { crmResourceController } from './common/crm-resource.controller';
+import { sortOptions } from './common/crm-resource.definition';
+import { CRM_CATALOGUE } from './crm-catalogue';
+import { CreateEscrowDto } from './escrows/dto/escrow.dto';
+import { CreateLeadDto } from './leads/dto/lead.dto';
+import { CreateListingDto } from './listings/dto/listing.dto';
 
-const RESOURCES: Array<[Ctor, CrmResourceDefinition, Ctor, Ctor, Ctor]> = [
-  [ClientsController, clientsDefinition, ClientListQuery, ClientExportQuery, CreateClientDto],
-  [LeadsController, leadsDefinition, LeadListQuery, LeadExportQuery, CreateLeadDto],
-  [AppointmentsController, appointmentsDefinition, AppointmentListQuery, AppointmentExportQuery, CreateAppointmentDto],
-  [EscrowsController, escrowsDefinition, EscrowListQuery, EscrowExportQuery, CreateEscrowDto],
-  [ListingsController, listingsDefinition, ListingListQuery, ListingExportQuery, CreateListingDto],
-];
+// Every resource of the catalogue, through the controller CrmModule builds for it.
+const RESOURCES = CRM_CATALOGUE.map(
+  (e) =>
+    [
+      e.definition.resource,
+      crmResourceController(e) as Ctor,
+      e.definition,
+      e.dtos.listQuery,
+      e.dtos.exportQuery,
+      e.dtos.create,
+    ] as const,
+);
 
-describe.each(RESOURCES)('%p', (controller, def, listQuery, exportQuery, createDto) => {
+describe.each(RESOURCES)('%s', (_name, controller, def, listQuery, exportQuery, createDto) => {
   it('has the eight generic routes, each declaring its permission; delete and export are sensitive', () => {
     const byKey = new Map(routes(controller).map((r) => [`${r.method} ${r.path}`, r]));
     for (const key of [

@@ -1,78 +1,40 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppointmentsController } from './appointments/appointments.controller';
-import { Appointment } from './appointments/appointment.entity';
-import { AppointmentsService } from './appointments/appointments.service';
-import { ClientsController } from './clients/clients.controller';
-import { Client } from './clients/client.entity';
-import { ClientsService } from './clients/clients.service';
+import { UsersModule } from '../users/users.module';
+import { crmImportController } from './common/crm-import.controller';
+import { CrmImportService } from './common/crm-import.service';
 import { CrmResourceRegistry } from './common/crm-registry';
+import { crmResourceController } from './common/crm-resource.controller';
 import { CrmTrashPurge } from './common/crm-trash-purge.service';
 import { RecordAssignmentService } from './common/record-assignment.service';
-import { EscrowsController } from './escrows/escrows.controller';
-import { Escrow } from './escrows/escrow.entity';
-import { EscrowsService } from './escrows/escrows.service';
-import { LeadsController } from './leads/leads.controller';
-import { Lead } from './leads/lead.entity';
-import { LeadsService } from './leads/leads.service';
-import { ListingsController } from './listings/listings.controller';
-import { Listing } from './listings/listing.entity';
-import { ListingsService } from './listings/listings.service';
-import { ActivitiesController } from './activities/activities.controller';
-import { Activity } from './activities/activity.entity';
-import { ActivitiesService } from './activities/activities.service';
-import { TaskReminderJob } from './tasks/task-reminder.job';
-import { Task } from './tasks/task.entity';
-import { TasksController } from './tasks/tasks.controller';
-import { TasksService } from './tasks/tasks.service';
-import { TimelineController } from './timeline/timeline.controller';
+import { CRM_CATALOGUE } from './crm-catalogue';
+import { timelineControllers } from './timeline/timeline.controller';
 import { TimelineService } from './timeline/timeline.service';
-import { CRM_IMPORT_CONTROLLERS } from './common/crm-import.controller';
-import { CrmImportService } from './common/crm-import.service';
 
-/** The five CRM resources, each a thin specialisation of the generic team-scoped resource in ./common. */
+/**
+ * The CRM resources of the catalogue (crm-resources.ts), each a thin specialisation of the generic team-scoped
+ * resource in ./common: for each, its entity, its service, its routes (the generic ones, its own, CSV import
+ * when importable, the timeline when it is a timeline subject) and its extra providers.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([Client, Lead, Appointment, Escrow, Listing, Activity, Task]), DiscoveryModule],
+  imports: [TypeOrmModule.forFeature(CRM_CATALOGUE.map((e) => e.definition.entity)), DiscoveryModule, UsersModule],
   controllers: [
-    ClientsController,
-    LeadsController,
-    AppointmentsController,
-    EscrowsController,
-    ListingsController,
-    ActivitiesController,
-    TasksController,
-    // GET /v1/<clients|leads|listings|escrows>/:id/timeline
-    TimelineController,
-    // POST /v1/<resource>/import (CSV), one per resource.
-    ...CRM_IMPORT_CONTROLLERS,
+    ...CRM_CATALOGUE.flatMap((e) => [crmResourceController(e), ...(e.controllers ?? [])]),
+    // GET /v1/<resource>/:id/timeline
+    ...timelineControllers(CRM_CATALOGUE),
+    // POST /v1/<resource>/import (CSV)
+    ...CRM_CATALOGUE.filter((e) => e.definition.importable).map(crmImportController),
   ],
   providers: [
-    ClientsService,
-    LeadsService,
-    AppointmentsService,
-    EscrowsService,
-    ListingsService,
-    ActivitiesService,
-    TasksService,
+    ...CRM_CATALOGUE.flatMap((e) => [e.service, ...(e.providers ?? [])]),
     TimelineService,
-    TaskReminderJob,
     CrmImportService,
     // Assignment hand-over and the trash purge, over every registered CRM-pattern resource.
     CrmResourceRegistry,
     RecordAssignmentService,
     CrmTrashPurge,
   ],
-  exports: [
-    ClientsService,
-    LeadsService,
-    AppointmentsService,
-    EscrowsService,
-    ListingsService,
-    ActivitiesService,
-    TasksService,
-    RecordAssignmentService,
-    CrmTrashPurge,
-  ],
+  exports: [...CRM_CATALOGUE.map((e) => e.service), RecordAssignmentService, CrmTrashPurge],
 })
 export class CrmModule {}

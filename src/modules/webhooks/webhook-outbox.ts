@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { type EntityManager } from 'typeorm';
 import { ChangeOutbox, type OutboxChange } from '../../common/events/change-outbox';
+import { crmCatalogue } from '../../common/resources/crm-catalogue';
 import { queryRows } from '../../database/query-rows';
-import {
-  WEBHOOK_CHANGE_VERBS,
-  WEBHOOK_RECORD_TYPES,
-  subscriptionsMatching,
-  textArrayLiteral,
-} from './entities/webhook.entity';
+import { WEBHOOK_CHANGE_VERBS, subscriptionsMatching, textArrayLiteral } from './entities/webhook.entity';
 
 /** The hooks of a team that want an event type (`$team`, `$match` placeholders). */
 function matchingHooks(team: string, match: string): string {
@@ -25,8 +21,10 @@ function matchingHooks(team: string, match: string): string {
 export class WebhookOutbox extends ChangeOutbox {
   changeCtes(change: OutboxChange, param: (value: unknown) => string): string {
     const verb = WEBHOOK_CHANGE_VERBS[change.action];
-    if (!verb || !(WEBHOOK_RECORD_TYPES as readonly string[]).includes(change.resourceType)) return '';
-    const type = `${change.resourceType}.${verb}`;
+    // Only CRM records emit events, under their catalogue's webhook type.
+    const record = crmCatalogue.byAuditType(change.resourceType);
+    if (!verb || !record) return '';
+    const type = `${record.webhookType}.${verb}`;
     const team = param(change.teamId);
     const match = param(textArrayLiteral(subscriptionsMatching(type)));
     const typeParam = param(type);

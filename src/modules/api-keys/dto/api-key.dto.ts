@@ -4,6 +4,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsInt,
+  IsIn,
   IsISO8601,
   IsOptional,
   IsString,
@@ -12,7 +13,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { VALID_SCOPE } from '../../../common/security/principal';
+import { API_KEY_SCOPES } from '../../../common/security/principal';
 import { MAX_API_KEY_LIFETIME_DAYS } from '../../../config/app-config';
 import { Trim } from '../../../common/http/string-transforms';
 
@@ -24,16 +25,20 @@ export class CreateApiKeyDto {
   name: string;
 
   @ApiProperty({
-    type: [String],
+    type: 'array',
+    // The live list of the CRM catalogue's resources × actions (given as items: OpenAPI must not guess at load).
+    items: { type: 'string', enum: API_KEY_SCOPES as string[] },
     example: ['clients:read', 'leads:write'],
-    description:
-      '<resource>:<action>; resource clients|leads|appointments|escrows|listings|*, action read|write|delete|*',
+    description: '<resource>:<action>; resource: a CRM resource or *, action read|write|delete|* (the enum lists them)',
   })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(20)
   @IsString({ each: true })
-  @Matches(VALID_SCOPE, { each: true, message: 'each scope must be <resource>:<action>, e.g. clients:read or *:read' })
+  @IsIn(API_KEY_SCOPES as string[], {
+    each: true,
+    message: 'each scope must be <resource>:<action>, e.g. clients:read or *:read',
+  })
   scopes: string[];
 
   @ApiProperty({ description: 'A current 2FA code (or backup code) of the creating admin', example: '123456' })

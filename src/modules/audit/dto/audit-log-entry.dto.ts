@@ -10,7 +10,7 @@ export class AuditLogEntryDto {
   lane: number;
   @ApiProperty({ description: "Position in its lane's hash chain (1, 2, 3, …, no gaps)" }) seq: number;
   @ApiProperty({ enum: AUDIT_ACTIONS }) action: string;
-  @ApiProperty({ enum: AUDIT_RESOURCE_TYPES }) resourceType: string;
+  @ApiProperty({ type: 'string', enum: AUDIT_RESOURCE_TYPES as string[] }) resourceType: string;
   @ApiProperty({ format: 'uuid', nullable: true }) resourceId: string | null;
   @ApiPropertyOptional({
     type: 'object',

@@ -4,9 +4,10 @@ import { PaginationQuery } from '../../../common/pagination/pagination-query.dto
 import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES, AuditAction, AuditResourceType } from '../audit-chain';
 
 export class AuditLogQuery extends PaginationQuery {
-  @ApiPropertyOptional({ enum: AUDIT_RESOURCE_TYPES })
+  // A live list (the CRM catalogue's types): the type is given, not guessed from the values at load.
+  @ApiPropertyOptional({ type: 'string', enum: AUDIT_RESOURCE_TYPES as string[] })
   @IsOptional()
-  @IsIn(AUDIT_RESOURCE_TYPES)
+  @IsIn(AUDIT_RESOURCE_TYPES as string[])
   resourceType?: AuditResourceType;
 
   @ApiPropertyOptional({ format: 'uuid' })

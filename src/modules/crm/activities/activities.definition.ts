@@ -1,4 +1,4 @@
-import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, defineCrmResource, sortOptions } from '../common/crm-resource.definition';
 import { Activity } from './activity.entity';
 
 /** The four records an activity or a task can be about; each is checked against the caller's visible rows. */
@@ -11,9 +11,11 @@ export const LINK_REFERENCES = [
 
 export const LINK_FIELDS = LINK_REFERENCES.map((r) => r.field);
 
-export const activitiesDefinition: CrmResourceDefinition = {
+export const activitiesDefinition = defineCrmResource({
   resource: 'activities',
   auditType: 'activity',
+  webhookType: 'activity',
+  timeline: { role: 'entry', at: 'occurred_at' },
   label: 'Activity',
   table: 'activities',
   entity: Activity,
@@ -37,6 +39,6 @@ export const activitiesDefinition: CrmResourceDefinition = {
     activities_body_length: 'body must be at most 10000 characters',
     activities_type_check: 'type must be one of note, call, email, text, meeting, showing',
   },
-};
+});
 
 export const ACTIVITY_SORTS = sortOptions(activitiesDefinition.sorts);

@@ -3,6 +3,7 @@ import { AppException } from '../../../common/http/app.exception';
 import { type Actor } from '../../../common/security/principal';
 import { TeamScope } from '../../../database/team-scope';
 import { AuditService } from '../../audit/audit.service';
+import { TeamMembers } from '../../users/users.module';
 import { SecurityEventsService } from '../../security-events/security-events.service';
 import { CrmResourceService, type CrmRow } from '../common/crm-resource.service';
 import { LINK_FIELDS, activitiesDefinition } from './activities.definition';
@@ -12,14 +13,12 @@ const AUTHOR_SELECT = `"created_by" AS "authorId", "created_by_api_key" AS "apiK
 
 @Injectable()
 export class ActivitiesService extends CrmResourceService {
-  constructor(teamScope: TeamScope, audit: AuditService, events: SecurityEventsService) {
-    super(activitiesDefinition, teamScope, audit, events);
+  constructor(teamScope: TeamScope, audit: AuditService, events: SecurityEventsService, members: TeamMembers) {
+    super(activitiesDefinition, teamScope, audit, events, members);
   }
 
-  override onModuleInit(): void {
-    super.onModuleInit();
-    this.selectList = `${this.selectList}, ${AUTHOR_SELECT}`;
-    this.exportColumns = [...this.exportColumns, 'authorId', 'apiKeyId'];
+  protected override extraSelect(): { select: string; fields: string[] } {
+    return { select: AUTHOR_SELECT, fields: ['authorId', 'apiKeyId'] };
   }
 
   /** An activity is always about something: no link is a 400 before any lookup (the CHECK backs it up). */

@@ -1,9 +1,12 @@
-import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, defineCrmResource, sortOptions } from '../common/crm-resource.definition';
 import { Appointment } from './appointment.entity';
 
-export const appointmentsDefinition: CrmResourceDefinition = {
+export const appointmentsDefinition = defineCrmResource({
   resource: 'appointments',
   auditType: 'appointment',
+  webhookType: 'appointment',
+  importable: { dedupeKeys: [] },
+  timeline: { role: 'entry', at: 'starts_at' },
   label: 'Appointment',
   table: 'appointments',
   entity: Appointment,
@@ -22,6 +25,6 @@ export const appointmentsDefinition: CrmResourceDefinition = {
   readOnly: [],
   constraintMessages: { appointments_ends_after_starts: 'endsAt must not be before startsAt' },
   visibleByAssigneeOnly: true,
-};
+});
 
 export const APPOINTMENT_SORTS = sortOptions(appointmentsDefinition.sorts);

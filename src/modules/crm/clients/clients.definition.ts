@@ -1,9 +1,12 @@
-import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, defineCrmResource, sortOptions } from '../common/crm-resource.definition';
 import { Client } from './client.entity';
 
-export const clientsDefinition: CrmResourceDefinition = {
+export const clientsDefinition = defineCrmResource({
   resource: 'clients',
   auditType: 'client',
+  webhookType: 'client',
+  importable: { dedupeKeys: ['email', 'phone'] },
+  timeline: { role: 'subject', linkColumn: 'client_id' },
   label: 'Client',
   table: 'clients',
   entity: Client,
@@ -17,6 +20,6 @@ export const clientsDefinition: CrmResourceDefinition = {
   readOnly: ['leadId'],
   constraintMessages: {},
   visibleByAssigneeOnly: true,
-};
+});
 
 export const CLIENT_SORTS = sortOptions(clientsDefinition.sorts);

@@ -1,27 +1,14 @@
-import { Body, Controller, HttpCode, Post, Query, type Type } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Query, type Type } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { ApiDataResponse, ApiErrorResponses } from '../../../common/http/api-responses.decorator';
 import { CurrentActor, Permission } from '../../../common/security/decorators';
-import { Actor } from '../../../common/security/principal';
-import { AppointmentsService } from '../appointments/appointments.service';
-import { appointmentsDefinition } from '../appointments/appointments.definition';
-import { CreateAppointmentDto } from '../appointments/dto/appointment.dto';
-import { ClientsService } from '../clients/clients.service';
-import { clientsDefinition } from '../clients/clients.definition';
-import { CreateClientDto } from '../clients/dto/client.dto';
-import { EscrowsService } from '../escrows/escrows.service';
-import { escrowsDefinition } from '../escrows/escrows.definition';
-import { CreateEscrowDto } from '../escrows/dto/escrow.dto';
-import { LeadsService } from '../leads/leads.service';
-import { leadsDefinition } from '../leads/leads.definition';
-import { CreateLeadDto } from '../leads/dto/lead.dto';
-import { ListingsService } from '../listings/listings.service';
-import { listingsDefinition } from '../listings/listings.definition';
-import { CreateListingDto } from '../listings/dto/listing.dto';
-import { CrmImportService, type DedupeKey } from './crm-import.service';
-import { type CrmResourceDefinition } from './crm-resource.definition';
-import { type CrmResourceService } from './crm-resource.service';
+import { Actor, type CrmResource } from '../../../common/security/principal';
+import { CrmImportService } from './crm-import.service';
+import { pascalCase } from './crm-resource.controller';
+import { type DedupeKey } from './crm-resource.definition';
+import { type CrmResourceEntry } from './crm-resource.entry';
+import { CrmResourceService } from './crm-resource.service';
 import { ParamTypes } from './param-types.decorator';
 
 export class ImportQuery {
@@ -33,7 +20,7 @@ export class ImportQuery {
   @ApiPropertyOptional({
     enum: ['email', 'phone'],
     description:
-      'clients and leads only: a row whose email (case-insensitive) or phone (E.164, default country US) matches a record of your team updates it with its non-empty cells',
+      "Only where the import route's description offers it: a row whose email (case-insensitive) or phone (E.164, default country US) matches a record of your team updates it with its non-empty cells",
   })
   @IsOptional()
   @IsIn(['email', 'phone'])
@@ -47,20 +34,26 @@ export class ImportResultResponse {
 }
 
 /**
- * POST /v1/<resource>/import for one CRM resource: beside the resource's own controller (same path prefix),
- * the CSV counterpart of its POST (same permission, same validation through `createDto`).
+ * POST /v1/<resource>/import for one importable catalogue entry: beside the resource's own controller (same
+ * path prefix), the CSV counterpart of its POST (same permission, same validation through its create DTO).
  */
-export function CrmImportController(def: CrmResourceDefinition, createDto: Type<object>) {
+export function crmImportController(entry: CrmResourceEntry): Type {
+  const def = entry.definition;
   const plural = def.resource;
-  abstract class CrmResourceImportController {
-    protected constructor(
-      protected readonly service: CrmResourceService,
-      protected readonly importer: CrmImportService,
+  const createDto = entry.dtos.create;
+  const dedupe = def.importable?.dedupeKeys ?? [];
+
+  @ApiTags(def.resource)
+  @Controller(def.resource)
+  class CrmResourceImportController {
+    constructor(
+      @Inject(entry.service) private readonly service: CrmResourceService,
+      private readonly importer: CrmImportService,
     ) {}
 
     @Post('import')
     @HttpCode(200)
-    @Permission(def.resource, 'write')
+    @Permission(def.resource as CrmResource, 'write')
     @ApiOperation({
       summary: `Import ${plural} from CSV`,
       description:
@@ -69,7 +62,10 @@ export function CrmImportController(def: CrmResourceDefinition, createDto: Type<
         'All or nothing: any bad row is `400 VALIDATION_ERROR` with `details: [{row, field, message}]` (`row` counts data rows from 1, ' +
         'the header is row 0) and nothing is written; otherwise one transaction, one audit entry per record. ' +
         'At most IMPORT_MAX_ROWS rows and IMPORT_MAX_BYTES bytes (else 413). Cells are stored as given, formulas included ' +
-        '(the CSV export neutralises them). With `dedupeBy`, rows of the file sharing a key are merged (a later non-empty cell wins).',
+        '(the CSV export neutralises them). ' +
+        (dedupe.length
+          ? `\`dedupeBy\` (${dedupe.join(' or ')}): rows of the file sharing a key are merged (a later non-empty cell wins).`
+          : `\`dedupeBy\` is not available for ${plural} (400).`),
     })
     @ApiConsumes('text/csv')
     @ApiBody({
@@ -92,54 +88,6 @@ export function CrmImportController(def: CrmResourceDefinition, createDto: Type<
       });
     }
   }
+  Object.defineProperty(CrmResourceImportController, 'name', { value: `${pascalCase(def.resource)}ImportController` });
   return CrmResourceImportController;
 }
-
-@ApiTags('clients')
-@Controller('clients')
-export class ClientsImportController extends CrmImportController(clientsDefinition, CreateClientDto) {
-  constructor(service: ClientsService, importer: CrmImportService) {
-    super(service, importer);
-  }
-}
-
-@ApiTags('leads')
-@Controller('leads')
-export class LeadsImportController extends CrmImportController(leadsDefinition, CreateLeadDto) {
-  constructor(service: LeadsService, importer: CrmImportService) {
-    super(service, importer);
-  }
-}
-
-@ApiTags('appointments')
-@Controller('appointments')
-export class AppointmentsImportController extends CrmImportController(appointmentsDefinition, CreateAppointmentDto) {
-  constructor(service: AppointmentsService, importer: CrmImportService) {
-    super(service, importer);
-  }
-}
-
-@ApiTags('escrows')
-@Controller('escrows')
-export class EscrowsImportController extends CrmImportController(escrowsDefinition, CreateEscrowDto) {
-  constructor(service: EscrowsService, importer: CrmImportService) {
-    super(service, importer);
-  }
-}
-
-@ApiTags('listings')
-@Controller('listings')
-export class ListingsImportController extends CrmImportController(listingsDefinition, CreateListingDto) {
-  constructor(service: ListingsService, importer: CrmImportService) {
-    super(service, importer);
-  }
-}
-
-/** Every import controller, for CrmModule. */
-export const CRM_IMPORT_CONTROLLERS = [
-  ClientsImportController,
-  LeadsImportController,
-  AppointmentsImportController,
-  EscrowsImportController,
-  ListingsImportController,
-];

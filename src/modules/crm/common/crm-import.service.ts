@@ -14,10 +14,13 @@ import { APP_CONFIG } from '../../../config/config.module';
 import { AppConfig } from '../../../config/app-config';
 import { queryRows } from '../../../database/query-rows';
 import { TeamScope, actorScope } from '../../../database/team-scope';
+import { type AuditResourceType } from '../../audit/audit-chain';
 import { AuditService } from '../../audit/audit.service';
 import { type CrmResourceService } from './crm-resource.service';
 
-export type DedupeKey = 'email' | 'phone';
+import { type DedupeKey } from './crm-resource.definition';
+
+export { type DedupeKey };
 
 export interface ImportOptions {
   dryRun: boolean;
@@ -37,8 +40,6 @@ export interface ImportRowError {
   message: string;
 }
 
-/** Resources whose records are people: the only ones with an email and a phone to deduplicate on. */
-const DEDUPE_RESOURCES = new Set(['clients', 'leads']);
 /** Row errors reported at most; validation stops there (the file is refused either way). */
 const MAX_REPORTED_ERRORS = 100;
 const DEFAULT_PHONE_COUNTRY = 'US';
@@ -145,10 +146,13 @@ export class CrmImportService implements OnModuleInit {
       throw AppException.validation('The CSV is empty: send a header row of field names, then the rows');
     if (!Buffer.isBuffer(body))
       throw new AppException('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV file as the body with Content-Type: text/csv');
-    if (options.dedupeBy && !DEDUPE_RESOURCES.has(def.resource))
-      throw AppException.validation(`Invalid input: dedupeBy is only available for clients and leads`, [
-        { field: 'dedupeBy', errors: ['only available for clients and leads'] },
-      ]);
+    // The definition says what its records can be deduplicated on (people: email and phone).
+    const dedupeKeys: readonly string[] = def.importable?.dedupeKeys ?? [];
+    if (options.dedupeBy && !dedupeKeys.includes(options.dedupeBy))
+      throw AppException.validation(
+        `Invalid input: dedupeBy=${options.dedupeBy} is not available for ${def.resource}`,
+        [{ field: 'dedupeBy', errors: [`not available for ${def.resource}`] }],
+      );
     const shape = this.shapeOf(service);
     const rows = await this.readRows(body, shape, createDto, options.dedupeBy);
 
@@ -477,7 +481,12 @@ export class CrmImportService implements OnModuleInit {
         teamId,
         sql,
         [teamId, actorUserId(actor), actorApiKeyId(actor), json],
-        { action: 'CREATE', resourceType: service.definition.auditType, oldValues: null, newValues: 'changed' },
+        {
+          action: 'CREATE',
+          resourceType: service.definition.auditType as AuditResourceType,
+          oldValues: null,
+          newValues: 'changed',
+        },
       );
       total += await this.affected(m, statement.sql, statement.params);
     }
@@ -526,7 +535,7 @@ export class CrmImportService implements OnModuleInit {
       const changedFields = fields.map((f) => f.property);
       const statement = this.audit.withAudit(actor, teamId, sql, [teamId, json], {
         action: 'UPDATE',
-        resourceType: service.definition.auditType,
+        resourceType: service.definition.auditType as AuditResourceType,
         oldValues: { previousColumn: '_previous', fields: changedFields },
         newValues: { fields: changedFields },
       });

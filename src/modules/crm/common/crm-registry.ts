@@ -3,9 +3,9 @@ import { DiscoveryService } from '@nestjs/core';
 import { CrmResourceService } from './crm-resource.service';
 
 /**
- * Every resource built on the generic CRM pattern in this application (the five CRM resources and any other
- * module's, such as activities and tasks), found among the providers: reassignment and the trash purge
- * follow the registered definitions instead of a hand-kept table list.
+ * Every resource built on the generic CRM pattern in this application (the catalogue's services, and any other
+ * module's), found among the providers: reassignment, the trash purge and the timeline follow the registered
+ * definitions instead of a hand-kept table list.
  */
 @Injectable()
 export class CrmResourceRegistry {
@@ -24,5 +24,10 @@ export class CrmResourceRegistry {
       this.cached = [...byTable.values()];
     }
     return this.cached;
+  }
+
+  /** The service of a registered resource (`clients`), if any. */
+  byResource(resource: string): CrmResourceService | undefined {
+    return this.services().find((s) => s.definition.resource === resource);
   }
 }

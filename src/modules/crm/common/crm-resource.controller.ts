@@ -1,9 +1,11 @@
 import {
   Body,
+  Controller,
   Delete,
   Get,
   Headers,
   HttpCode,
+  Inject,
   Param,
   Patch,
   Post,
@@ -12,30 +14,31 @@ import {
   StreamableFile,
   Type,
 } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiParam, ApiProduces, ApiResponse, IntersectionType } from '@nestjs/swagger';
+import {
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+  IntersectionType,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { PaginationQuery } from '../../../common/pagination/pagination-query.dto';
 import { ApiDataResponse, ApiErrorResponses, ApiPageResponse } from '../../../common/http/api-responses.decorator';
 import { UuidPipe } from '../../../common/http/uuid.pipe';
 import { CurrentActor, Permission, Sensitive } from '../../../common/security/decorators';
-import { Actor } from '../../../common/security/principal';
+import { Actor, type CrmResource } from '../../../common/security/principal';
 import { CrmListQueryShape } from './crm-list-query.dto';
 import { CrmResourceDefinition } from './crm-resource.definition';
+import { type CrmResourceDtos, type CrmResourceEntry } from './crm-resource.entry';
 import { CrmResourceService } from './crm-resource.service';
 import { toCsv } from './crm-csv';
 import { ParamTypes } from './param-types.decorator';
 import { DeletedResponse, TrashedRecordResponse } from './crm-record.response';
 import { etagOf, parseIfMatch } from './if-match';
 
-export interface CrmControllerTypes {
-  create: Type<object>;
-  update: Type<object>;
-  listQuery: Type<object>;
-  exportQuery: Type<object>;
-  response: Type<object>;
-  /** The trash list's item (the response plus deletedAt); defaults to the response. */
-  trashed?: Type<object>;
-}
+export type CrmControllerTypes = CrmResourceDtos;
 
 const ETAG_HEADER = {
   ETag: {
@@ -51,12 +54,40 @@ const IF_MATCH = ApiHeader({
     'Only act on this version of the record: `"3"`, `3` or `W/"3"` (the ETag of GET /:id, or `version`). A different current version is 412 PRECONDITION_FAILED and nothing changes; any other value is 400. Without it the last write wins.',
 });
 
+/** `clients` → `Clients`: generated classes keep the names (and OpenAPI operation ids) of hand-written ones. */
+export function pascalCase(name: string): string {
+  return name.replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
+}
+
+const generated = new WeakMap<CrmResourceEntry, Type>();
+
+/**
+ * `/v1/<resource>` for a catalogue entry: the generic routes below under the resource's path and tag, with its
+ * DTOs, served by its service. Built once per entry (CrmModule registers the same class the specs inspect).
+ */
+export function crmResourceController(entry: CrmResourceEntry): Type {
+  const existing = generated.get(entry);
+  if (existing) return existing;
+  const def = entry.definition;
+  @ApiTags(def.resource)
+  @Controller(def.resource)
+  class ResourceController extends CrmController(def, entry.dtos) {
+    constructor(@Inject(entry.service) service: CrmResourceService) {
+      super(service);
+    }
+  }
+  Object.defineProperty(ResourceController, 'name', { value: `${pascalCase(def.resource)}Controller` });
+  generated.set(entry, ResourceController);
+  return ResourceController;
+}
+
 /**
  * The routes every CRM resource has, declared once: list, export, get, create, update, delete, each with its
- * permission, its sensitivity and its OpenAPI description. A resource's controller extends the class this
- * returns, adds `@Controller('<resource>')` and `@ApiTags`, and only its special routes.
+ * permission, its sensitivity and its OpenAPI description. `crmResourceController` puts them under
+ * `@Controller('<resource>')` and `@ApiTags`.
  */
 export function CrmController(def: CrmResourceDefinition, types: CrmControllerTypes) {
+  const resource = def.resource as CrmResource;
   const noun = def.label.toLowerCase();
   const aNoun = `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
   const plural = def.resource;
@@ -72,7 +103,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     protected constructor(protected readonly service: CrmResourceService) {}
 
     @Get()
-    @Permission(def.resource, 'read')
+    @Permission(resource, 'read')
     @ApiOperation({
       summary: `List ${plural}`,
       description: `Keyset pagination: pass \`meta.nextCursor\` back as \`cursor\` (same sort and filters). \`q\` searches ${def.searchFields.join(', ')}.`,
@@ -85,7 +116,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     }
 
     @Get('export')
-    @Permission(def.resource, 'read')
+    @Permission(resource, 'read')
     @Sensitive('export')
     @ApiOperation({
       summary: `Export ${plural} as CSV`,
@@ -115,7 +146,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     }
 
     @Get(':id')
-    @Permission(def.resource, 'read')
+    @Permission(resource, 'read')
     @ApiOperation({
       summary: `Get one ${noun}`,
       description: 'Sends `ETag: "<version>"`. A record in the trash is 404.',
@@ -135,7 +166,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     }
 
     @Get('trash')
-    @Permission(def.resource, 'delete')
+    @Permission(resource, 'delete')
     @ApiOperation({
       summary: `List ${plural} in the trash`,
       description: `Deleted ${plural} kept for TRASH_RETENTION_DAYS (then purged), most recently deleted first; keyset pagination. For callers who may delete.`,
@@ -149,7 +180,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
 
     @Post(':id/restore')
     @HttpCode(200)
-    @Permission(def.resource, 'delete')
+    @Permission(resource, 'delete')
     @ApiOperation({
       summary: `Restore ${aNoun} from the trash`,
       description: 'The record comes back as it was (version + 1), with a RESTORE audit entry.',
@@ -176,7 +207,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
 
     @Post()
     @HttpCode(201)
-    @Permission(def.resource, 'write')
+    @Permission(resource, 'write')
     @ApiOperation({
       summary: `Create ${aNoun}`,
       description: 'Written together with its audit entry, in one transaction.',
@@ -189,7 +220,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     }
 
     @Patch(':id')
-    @Permission(def.resource, 'write')
+    @Permission(resource, 'write')
     @ApiOperation({
       summary: `Update ${aNoun}`,
       description:
@@ -223,7 +254,7 @@ export function CrmController(def: CrmResourceDefinition, types: CrmControllerTy
     }
 
     @Delete(':id')
-    @Permission(def.resource, 'delete')
+    @Permission(resource, 'delete')
     @Sensitive('delete')
     @ApiOperation({
       summary: `Delete ${aNoun} (to the trash)`,

@@ -1,6 +1,5 @@
 import { type Type } from '@nestjs/common';
-import { type CrmResource } from '../../../common/security/principal';
-import { type AuditResourceType } from '../../audit/audit-chain';
+import { type CrmCatalogueEntry } from '../../../common/resources/crm-catalogue';
 import { type CrmRecord } from './crm-record.entity';
 
 /** How a sort key is compared and carried in a cursor. */
@@ -28,15 +27,33 @@ export interface ReferenceSpec {
   noun: string;
 }
 
+/** Fields a CSV import can deduplicate on. */
+export type DedupeKey = 'email' | 'phone';
+
+/**
+ * How a resource takes part in timelines: a `subject` has GET /v1/<resource>/:id/timeline and is linked from
+ * entries through `linkColumn`; an `entry` (activity, appointment, task) appears on the timeline of every
+ * subject whose link column its table has, at `at` (an SQL expression over its row).
+ */
+export type TimelineRole = { role: 'subject'; linkColumn: string } | { role: 'entry'; at: string };
+
 /**
  * What makes one CRM resource different from the others. The generic service and controller do the rest
  * (lists with keyset pagination, search, filters, CRUD in a team scope with its audit row, CSV export).
+ * Declared with `defineCrmResource` (which keeps the names as literal types for the catalogue).
  */
-export interface CrmResourceDefinition {
+export interface CrmResourceDefinition<R extends string = string, A extends string = string> {
   /** Route (`/v1/clients`), permission resource and API-key scope name. */
-  resource: CrmResource;
+  resource: R;
   /** The audit log's resource type (singular). */
-  auditType: AuditResourceType;
+  auditType: A;
+  /** Prefix of its webhook event types (`client.created` …). */
+  webhookType: string;
+  /** Webhook events beyond the four changes, full names (`lead.converted`), emitted by the resource's service. */
+  extraWebhookEvents?: string[];
+  /** POST /v1/<resource>/import, and what it may deduplicate on; absent: not importable. */
+  importable?: { dedupeKeys: DedupeKey[] };
+  timeline?: TimelineRole;
   /** "Client", for messages and docs. */
   label: string;
   table: string;
@@ -64,6 +81,26 @@ export interface CrmResourceDefinition {
    * index. Leave it off where rows are also visible through a linked record (activities, tasks).
    */
   visibleByAssigneeOnly?: boolean;
+}
+
+export function defineCrmResource<const R extends string, const A extends string>(
+  definition: CrmResourceDefinition<R, A>,
+): CrmResourceDefinition<R, A> {
+  return definition;
+}
+
+/** The names the rest of the application reads (common/resources/crm-catalogue.ts). */
+export function catalogueEntryOf(def: CrmResourceDefinition): CrmCatalogueEntry {
+  return {
+    resource: def.resource,
+    auditType: def.auditType,
+    webhookType: def.webhookType,
+    extraWebhookEvents: def.extraWebhookEvents ?? [],
+    label: def.label,
+    importable: def.importable !== undefined,
+    dedupeKeys: def.importable?.dedupeKeys ?? [],
+    timeline: def.timeline?.role === 'subject',
+  };
 }
 
 export const COMMON_SORTS: Record<string, SortSpec> = {

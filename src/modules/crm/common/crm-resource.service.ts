@@ -3,126 +3,67 @@ import { Readable } from 'node:stream';
 import { type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { Page } from '../../../common/http/envelope';
-import { keyset } from '../../../common/pagination/keyset';
 import { DEFAULT_PAGE_SIZE, type PaginationQuery } from '../../../common/pagination/pagination-query.dto';
 import { type Actor, actorApiKeyId, actorUserId } from '../../../common/security/principal';
 import { oneRow, queryRows } from '../../../database/query-rows';
-import { utcIsoSql } from '../../../database/sql-time';
 import { type ScopedStatement, type TeamScope, type TenantScope, actorScope } from '../../../database/team-scope';
 import { type SecurityEventsService, eventContext } from '../../security-events/security-events.service';
 import { type AuditService } from '../../audit/audit.service';
-import { SYSTEM_FIELDS } from './crm-record.entity';
-import { type CrmResourceDefinition, DEFAULT_SORT, type SortSpec } from './crm-resource.definition';
+import { type TeamMembers } from '../../users/users.module';
+import { assigneeNotFound, translateCrmError } from './crm-errors';
 import { type CrmListQueryShape, TOTAL_CAP } from './crm-list-query.dto';
+import { type CrmResourceDefinition } from './crm-resource.definition';
+import * as statements from './crm-statements';
+import { type AuditedStatement, type CrmRow, type Referrer } from './crm-statements';
+import { type CrmTable, crmTable } from './crm-table';
 
-/** A CRM row in its API shape (camelCase, money as strings, dates as YYYY-MM-DD, timestamps as ISO text, all made by the SELECT). */
-export type CrmRow = Record<string, unknown> & { id: string };
-
-interface ColumnInfo {
-  property: string;
-  column: string;
-  /** The SELECT expression producing the API value. */
-  select: string;
-}
+export type { CrmRow, Referrer } from './crm-statements';
 
 /** Rows fetched per round trip while streaming an export. */
 const EXPORT_BATCH = 500;
 /** An export over this many rows also writes `data_export_large` (high). */
 export const LARGE_EXPORT_ROWS = 1000;
 
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-interface PgError {
-  code?: string;
-  constraint?: string;
-  column?: string;
-  message?: string;
-}
-
 /** A trashed row in the trash list: the record and when it was deleted. */
 export type TrashedRow = CrmRow & { deletedAt: string };
 
-/** The FKs (ON DELETE RESTRICT / NO ACTION) that point at a table: `table (team_id, column) → this (team_id, id)`. */
-export interface Referrer {
-  table: string;
-  column: string;
-}
-
 /**
- * The generic team-scoped resource: every query runs in TeamScope (role app_tenant + app.team_id, so row-level
- * security backs up the explicit `team_id = $1`), lists are lean raw selects aliased straight to the API shape,
- * and each mutation writes its audit row in the same transaction.
+ * The generic team-scoped resource, as an executor: the SQL comes from the pure builders of crm-statements.ts;
+ * this runs each in TeamScope (role app_tenant + app.team_id, so row-level security backs up the explicit
+ * `team_id = $1`), joins every change to its audit row in one statement (AuditService.withAudit), and turns
+ * results and constraint violations into the API's answers.
  *
  * Subclasses (one per resource) add hooks and special routes; the columns come from the resource's entity.
  */
 export abstract class CrmResourceService implements OnModuleInit {
-  protected columns: ColumnInfo[] = [];
-  protected selectList = '';
-  protected selectListBeforeChange = '';
-  /** Properties a request body may set. */
-  protected writable = new Map<string, ColumnInfo>();
-  /** Properties the server may set (writable + read-only ones such as a client's leadId). */
-  protected settable = new Map<string, ColumnInfo>();
-  /** NOT NULL without a default: a create must provide them. */
-  protected requiredFields = new Set<string>();
-  /** NOT NULL: a PATCH cannot set them to null. */
-  protected notNullFields = new Set<string>();
-  /** CSV columns: every API field. */
-  exportColumns: string[] = [];
-
-  /** The SELECT list producing the API shape (unqualified columns), for other statements over this table (timelines). */
-  get apiSelectList(): string {
-    return this.selectList;
-  }
+  protected table: CrmTable;
 
   protected constructor(
     readonly definition: CrmResourceDefinition,
     protected readonly teamScope: TeamScope,
     protected readonly audit: AuditService,
     protected readonly events: SecurityEventsService,
+    protected readonly members: TeamMembers,
   ) {}
 
   onModuleInit(): void {
     const metadata = this.teamScope.dataSource.getMetadata(this.definition.entity);
-    const system = new Set<string>(SYSTEM_FIELDS);
-    const infos: ColumnInfo[] = [];
-    for (const col of metadata.columns) {
-      // Never in the API shape: the team (from the caller) and the trash marker (the trash list adds it).
-      if (col.propertyName === 'teamId' || col.propertyName === 'deletedAt') continue;
-      const quoted = `"${col.databaseName}"`;
-      let select = quoted;
-      const type = String(col.type);
-      // Every value leaves Postgres in its API form (so the audit trigger's to_jsonb of a row is the API's JSON
-      // too, and no Date is parsed and re-printed per row): dates and timestamps as ISO text, money (scale 2)
-      // as an exact decimal string, other decimals (bathrooms) as plain numbers.
-      if (type === 'date') select = `to_char(${quoted}, 'YYYY-MM-DD')`;
-      else if (type === 'timestamptz' || type === 'timestamp with time zone') select = utcIsoSql(quoted, 'ms');
-      else if (type === 'numeric' || type === 'decimal')
-        select = col.scale === 2 ? `${quoted}::text` : `${quoted}::float8`;
-      const info: ColumnInfo = {
-        property: col.propertyName,
-        column: col.databaseName,
-        select: `${select} AS "${col.propertyName}"`,
-      };
-      infos.push(info);
-      if (!system.has(col.propertyName)) {
-        this.settable.set(col.propertyName, info);
-        if (!this.definition.readOnly.includes(col.propertyName)) this.writable.set(col.propertyName, info);
-        if (!col.isNullable) this.notNullFields.add(col.propertyName);
-        if (!col.isNullable && col.default === undefined) this.requiredFields.add(col.propertyName);
-      }
-    }
-    // id first, the resource's own fields, then the bookkeeping columns.
-    const rank = (p: string) => (p === 'id' ? 0 : system.has(p) ? 2 : 1);
-    this.columns = infos.sort((a, b) => rank(a.property) - rank(b.property));
-    this.selectList = this.columns.map((c) => c.select).join(', ');
-    // A soft delete's audit row holds the record as it was: its RETURNING reports the version before the change.
-    this.selectListBeforeChange = this.columns
-      .map((c) => (c.property === 'version' ? `("version" - 1) AS "version"` : c.select))
-      .join(', ');
-    this.exportColumns = this.columns.map((c) => c.property);
+    this.table = crmTable(this.definition, metadata.columns, this.extraSelect());
+  }
+
+  /** Hook: read-only aliases added to the API shape (an activity's author). */
+  protected extraSelect(): { select: string; fields: string[] } | undefined {
+    return undefined;
+  }
+
+  /** The SELECT list producing the API shape (unqualified columns), for other statements over this table (timelines). */
+  get apiSelectList(): string {
+    return this.table.selectList;
+  }
+
+  /** CSV columns: every API field. */
+  get exportColumns(): string[] {
+    return this.table.exportColumns;
   }
 
   protected teamOf(actor: Actor): string {
@@ -148,6 +89,11 @@ export abstract class CrmResourceService implements OnModuleInit {
     );
   }
 
+  /** A change statement joined to its audit row: one statement. */
+  protected audited(actor: Actor, teamId: string, statement: AuditedStatement): ScopedStatement {
+    return this.audit.withAudit(actor, teamId, statement.sql, statement.params, statement.audit);
+  }
+
   /** `assignedTo=me` becomes the caller's id (an API key is nobody: 400); `none` and ids pass through. */
   protected resolveAssigneeFilter(actor: Actor, query: CrmListQueryShape): CrmListQueryShape {
     if (query.assignedTo !== 'me') return query;
@@ -159,6 +105,13 @@ export abstract class CrmResourceService implements OnModuleInit {
     return { ...query, assignedTo: userId };
   }
 
+  /** The user whose records an agent or viewer may be limited to (agentVisibility 'assigned'); none for others. */
+  protected restrictedUser(actor: Actor): string | null {
+    const principal = actor.principal;
+    if (!this.definition.visibleByAssigneeOnly) return null;
+    return principal?.kind === 'user' && principal.role !== 'admin' ? principal.userId : null;
+  }
+
   // ---------------------------------------------------------------------------------------------- reads
 
   async list(actor: Actor, listQuery: CrmListQueryShape): Promise<Page<CrmRow>> {
@@ -167,14 +120,14 @@ export abstract class CrmResourceService implements OnModuleInit {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const wantTotal = query.includeTotal === 'true';
     const owner = this.restrictedUser(actor);
-    const page = this.pageStatement(teamId, query, limit, owner);
+    const page = statements.pageStatement(this.table, teamId, query, limit, owner);
     // The page (and the capped total) in one scoped round trip.
-    const statements = wantTotal
-      ? [page.statement, this.countStatement(teamId, query, TOTAL_CAP, owner)]
+    const batch = wantTotal
+      ? [page.statement, statements.countStatement(this.table, teamId, query, TOTAL_CAP, owner)]
       : [page.statement];
     const [rows = [], counted = []] = await this.teamScope.batch<CrmRow & { _k?: string | null }>(
       this.scopeOf(actor),
-      statements,
+      batch,
     );
     const { items, nextCursor } = page.finish(rows);
     const meta: { limit: number; nextCursor: string | null; total?: number } = { limit, nextCursor };
@@ -184,151 +137,30 @@ export abstract class CrmResourceService implements OnModuleInit {
 
   async get(actor: Actor, id: string): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
-    const [row] = await this.teamScope.rows<CrmRow>(this.scopeOf(actor), this.rowStatement(teamId, id));
+    const [row] = await this.teamScope.rows<CrmRow>(
+      this.scopeOf(actor),
+      statements.rowStatement(this.table, teamId, id),
+    );
     if (!row) throw this.notFound();
     return row;
   }
 
-  protected rowStatement(teamId: string, id: string, lock = false): ScopedStatement {
-    return {
-      sql: `SELECT ${this.selectList} FROM ${this.definition.table} WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL${lock ? ' FOR UPDATE' : ''}`,
-      params: [teamId, id],
-    };
-  }
-
   protected findRow(m: EntityManager, teamId: string, id: string, lock = false): Promise<CrmRow[]> {
-    const { sql, params } = this.rowStatement(teamId, id, lock);
+    const { sql, params } = statements.rowStatement(this.table, teamId, id, lock);
     return queryRows<CrmRow>(m, sql, [...params]);
-  }
-
-  /** WHERE conditions and parameters of the filters and `q` (no cursor). `$1` is the team. */
-  protected filterClause(teamId: string, query: CrmListQueryShape): { where: string[]; params: unknown[] } {
-    const params: unknown[] = [teamId];
-    // The trash is never listed here (RLS hides it too, unless app.trash is on).
-    const where = ['team_id = $1', 'deleted_at IS NULL'];
-    const assignedTo = query.assignedTo;
-    if (assignedTo === 'none') where.push('assigned_to IS NULL');
-    else if (typeof assignedTo === 'string') {
-      params.push(assignedTo);
-      where.push(`assigned_to = $${params.length}::uuid`);
-    }
-    for (const filter of this.definition.filters) {
-      const value = query[filter.param];
-      if (value === undefined || value === null) continue;
-      params.push(value);
-      where.push(filter.where(`$${params.length}`));
-    }
-    if (query.q) {
-      // `search` is lowercase already: LIKE on lower(pattern) selects what ILIKE did at a quarter of its cost per row.
-      params.push(`%${escapeLike(query.q.toLowerCase())}%`);
-      const pattern = `lower($${params.length})`;
-      where.push(`search LIKE ${pattern}`);
-      if (/[a-z0-9]{3}/.test(query.q.toLowerCase())) where.push(this.searchFence(pattern));
-    }
-    return { where, params };
-  }
-
-  /**
-   * A redundant condition that lets `q` use the team's trigram index under row-level security (migration
-   * 1733300004000): planned once per statement, it becomes `id = ANY ('{…}')` for a term with few matches and
-   * vanishes for a common one (the list then walks its sort index). Only for terms with a trigram (a run of
-   * three letters or digits); shorter ones stay a plain walk of the team, which finds common strings quickly.
-   */
-  private searchFence(pattern: string): string {
-    const ids = `crm_search_ids('${this.definition.table}', $1::uuid, ${pattern})`;
-    return `(${ids} IS NULL OR id = ANY (${ids}))`;
-  }
-
-  protected resolveSort(sort: string | undefined): { key: string; spec: SortSpec; desc: boolean } {
-    const key = sort ?? DEFAULT_SORT;
-    const desc = key.startsWith('-');
-    const spec = this.definition.sorts[desc ? key.slice(1) : key];
-    if (!spec)
-      throw AppException.validation(
-        `Invalid input: sort must be one of ${Object.keys(this.definition.sorts).join(', ')}`,
-      );
-    return { key, spec, desc };
-  }
-
-  /**
-   * One keyset page: the statement fetching `limit` rows after the cursor plus one (to know whether another
-   * page exists), and what turns its rows into the page.
-   */
-  protected pageStatement(
-    teamId: string,
-    query: CrmListQueryShape,
-    limit: number,
-    owner?: string | null,
-  ): {
-    statement: ScopedStatement;
-    finish: (rows: (CrmRow & { _k?: string | null })[]) => { items: CrmRow[]; nextCursor: string | null };
-  } {
-    const { where, params } = this.filterClause(teamId, query);
-    const { key, spec, desc } = this.resolveSort(query.sort);
-    // The cursor belongs to this resource and sort: one made for another list or order is refused.
-    const scope = `${this.definition.resource}:${key}`;
-    const page = keyset(params, { key: spec.expr, cast: spec.cast, desc, scope, limit, cursor: query.cursor });
-    if (page.where) where.push(page.where);
-    const sql = this.byVisibility(
-      (extra) => `SELECT ${this.selectList}, ${page.select} FROM ${this.definition.table}
-        WHERE ${where.join(' AND ')}${extra} ${page.tail}`,
-      params,
-      owner,
-    );
-    return { statement: { sql, params }, finish: (rows) => page.finish(rows) };
-  }
-
-  protected countStatement(
-    teamId: string,
-    query: CrmListQueryShape,
-    cap?: number,
-    owner?: string | null,
-  ): ScopedStatement {
-    const { where, params } = this.filterClause(teamId, query);
-    const inner = this.byVisibility(
-      (extra) =>
-        `SELECT 1 FROM ${this.definition.table} WHERE ${where.join(' AND ')}${extra}${cap ? ` LIMIT ${cap}` : ''}`,
-      params,
-      owner,
-    );
-    return { sql: `SELECT count(*)::int AS n FROM (${inner}) matching`, params };
-  }
-
-  /** The user whose records an agent or viewer may be limited to (agentVisibility 'assigned'); none for others. */
-  protected restrictedUser(actor: Actor): string | null {
-    const principal = actor.principal;
-    if (!this.definition.visibleByAssigneeOnly) return null;
-    return principal?.kind === 'user' && principal.role !== 'admin' ? principal.userId : null;
-  }
-
-  /**
-   * For an agent or viewer, the statement as two branches of which exactly one runs (one-time filters on the
-   * team's rule, which TeamScope set): everything under 'team', or `assigned_to = <user>` under 'assigned', so
-   * the (team_id, assigned_to, created_at) index serves it instead of a scan of the team filtered row by row by
-   * the RLS policy (a viewer with nothing assigned would otherwise read the whole team for an empty page). The
-   * policy still decides; this only makes its answer cheap.
-   */
-  private byVisibility(build: (extra: string) => string, params: unknown[], owner?: string | null): string {
-    if (!owner) return build('');
-    params.push(owner);
-    const rule = `current_setting('app.agent_visibility', true)`;
-    return `(${build(` AND ${rule} = 'team'`)})
-      UNION ALL (${build(` AND ${rule} IS DISTINCT FROM 'team' AND assigned_to = $${params.length}::uuid`)})`;
   }
 
   // ---------------------------------------------------------------------------------------------- writes
 
   async create(actor: Actor, body: object): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
-    const values = this.createValues(actor, body);
+    const values = this.createValues(body);
     // Without references or another assignee to check, the insert and its audit row are one statement in one
     // round trip.
     if (this.definition.references.length === 0 && !this.needsAssigneeCheck(actor, values)) {
       return this.translateErrors('write', async () => {
-        const rows = await this.teamScope.rows<CrmRow>(
-          this.scopeOf(actor),
-          this.insertStatement(actor, teamId, values),
-        );
+        const statement = statements.insertStatement(this.table, teamId, this.writerOf(actor), values);
+        const rows = await this.teamScope.rows<CrmRow>(this.scopeOf(actor), this.audited(actor, teamId, statement));
         return oneRow(rows, 'insert');
       });
     }
@@ -337,50 +169,20 @@ export abstract class CrmResourceService implements OnModuleInit {
     );
   }
 
+  private writerOf(actor: Actor): statements.Writer {
+    return { userId: actorUserId(actor), apiKeyId: actorApiKeyId(actor) };
+  }
+
   /** The body's writable fields plus `trusted` ones, with every required field present. */
-  private createValues(_actor: Actor, body: object, trusted: Record<string, unknown> = {}): Record<string, unknown> {
+  private createValues(body: object, trusted: Record<string, unknown> = {}): Record<string, unknown> {
     const values = { ...this.pickWritable(body), ...trusted };
-    for (const field of this.requiredFields) {
+    for (const field of this.table.requiredFields) {
       if (values[field] === undefined || values[field] === null)
         throw AppException.validation(`Invalid input: ${field} is required`, [
           { field, errors: [`${field} is required`] },
         ]);
     }
     return values;
-  }
-
-  /** INSERT … RETURNING the API row, with its audit row, as one statement. */
-  private insertStatement(actor: Actor, teamId: string, values: Record<string, unknown>): ScopedStatement {
-    const columns = ['team_id', 'created_by', 'created_by_api_key'];
-    const params: unknown[] = [teamId, actorUserId(actor), actorApiKeyId(actor)];
-    for (const [property, value] of Object.entries(values)) {
-      const info = this.settable.get(property);
-      // null for a NOT NULL column with a default (status) means "the default".
-      if (!info || value === undefined || (value === null && this.notNullFields.has(property))) continue;
-      columns.push(`"${info.column}"`);
-      params.push(value);
-    }
-    const placeholders = params.map((_, i) => `$${i + 1}`);
-    // assignedTo defaults to the creating user (null when an API key creates): looked up, so an actor that is no
-    // user of the team (a background job) leaves the record unassigned instead of failing the foreign key.
-    const creator = actorUserId(actor);
-    if (values.assignedTo === undefined && this.settable.has('assignedTo') && creator) {
-      params.push(creator);
-      columns.push('assigned_to');
-      placeholders.push(`(SELECT u.id FROM users u WHERE u.team_id = $1 AND u.id = $${params.length}::uuid)`);
-    }
-    return this.audit.withAudit(
-      actor,
-      teamId,
-      `INSERT INTO ${this.definition.table} (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING ${this.selectList}`,
-      params,
-      {
-        action: 'CREATE',
-        resourceType: this.definition.auditType,
-        oldValues: null,
-        newValues: 'changed',
-      },
-    );
   }
 
   /**
@@ -394,12 +196,16 @@ export abstract class CrmResourceService implements OnModuleInit {
     trusted: Record<string, unknown> = {},
   ): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
-    const values = this.createValues(actor, body, trusted);
+    const values = this.createValues(body, trusted);
     await this.checkReferences(m, teamId, values);
     // An assignee from the body is checked; a trusted one (a converted lead's) is the server's own choice.
     if (trusted.assignedTo === undefined && this.needsAssigneeCheck(actor, values))
       await this.checkAssignee(m, teamId, values.assignedTo as string);
-    const { sql, params } = this.insertStatement(actor, teamId, values);
+    const { sql, params } = this.audited(
+      actor,
+      teamId,
+      statements.insertStatement(this.table, teamId, this.writerOf(actor), values),
+    );
     return oneRow(await queryRows<CrmRow>(m, sql, [...params]), 'insert');
   }
 
@@ -410,7 +216,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     const fields = Object.keys(changes);
     if (fields.length === 0) throw AppException.validation('Invalid input: send at least one field to change');
     for (const field of fields) {
-      if (changes[field] === null && this.notNullFields.has(field)) {
+      if (changes[field] === null && this.table.notNullFields.has(field)) {
         throw AppException.validation(`Invalid input: ${field} cannot be null`, [
           { field, errors: [`${field} cannot be null`] },
         ]);
@@ -442,35 +248,12 @@ export abstract class CrmResourceService implements OnModuleInit {
     expectedVersion?: number,
   ): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
-    const params: unknown[] = [teamId, old.id];
-    let versionCheck = '';
-    if (expectedVersion !== undefined) {
-      params.push(expectedVersion);
-      versionCheck = ` AND version = $${params.length}`;
-    }
-    const sets: string[] = [];
-    for (const [property, value] of Object.entries(changes)) {
-      const info = this.settable.get(property);
-      if (!info) continue;
-      params.push(value);
-      sets.push(`"${info.column}" = $${params.length}`);
-    }
-    sets.push('updated_at = now()', 'version = version + 1');
-    const fields = Object.keys(changes).filter((f) => this.settable.has(f));
-    const { sql, params: all } = this.audit.withAudit(
+    const { sql, params } = this.audited(
       actor,
       teamId,
-      `UPDATE ${this.definition.table} SET ${sets.join(', ')}
-        WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL${versionCheck} RETURNING ${this.selectList}`,
-      params,
-      {
-        action: 'UPDATE',
-        resourceType: this.definition.auditType,
-        oldValues: Object.fromEntries(fields.map((f) => [f, old[f] ?? null])),
-        newValues: { fields },
-      },
+      statements.updateStatement(this.table, teamId, old, changes, expectedVersion),
     );
-    const [row] = await queryRows<CrmRow>(m, sql, [...all]);
+    const [row] = await queryRows<CrmRow>(m, sql, [...params]);
     if (!row) throw expectedVersion !== undefined ? this.preconditionFailed() : this.notFound();
     return row;
   }
@@ -482,32 +265,11 @@ export abstract class CrmResourceService implements OnModuleInit {
    */
   async remove(actor: Actor, id: string, ifMatch?: number): Promise<{ id: string; deleted: true }> {
     const teamId = this.teamOf(actor);
-    const params: unknown[] = [teamId, id];
-    if (ifMatch !== undefined) params.push(ifMatch);
-    const statement = this.audit.withAudit(
-      actor,
-      teamId,
-      `UPDATE ${this.definition.table} SET deleted_at = now(), version = version + 1
-        WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL${ifMatch !== undefined ? ' AND version = $3' : ''}
-        RETURNING ${this.selectListBeforeChange}`,
-      params,
-      {
-        action: 'DELETE',
-        resourceType: this.definition.auditType,
-        oldValues: 'changed',
-        newValues: null,
-      },
-    );
-    const still: ScopedStatement = {
-      sql: `SELECT version FROM ${this.definition.table} WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL`,
-      params: [teamId, id],
-    };
+    const trash = this.audited(actor, teamId, statements.trashStatement(this.table, teamId, id, ifMatch));
+    const still = statements.liveVersionStatement(this.table, teamId, id);
     return this.translateErrors('delete', async () => {
       // app.trash on: the UPDATE's new row (trashed) must pass the read policy its RETURNING is checked against.
-      const [[row] = [], [live] = []] = await this.teamScope.batch<CrmRow>(this.scopeOf(actor, true), [
-        statement,
-        still,
-      ]);
+      const [[row] = [], [live] = []] = await this.teamScope.batch<CrmRow>(this.scopeOf(actor, true), [trash, still]);
       if (row) return { id: row.id, deleted: true as const };
       if (live) throw this.preconditionFailed(live.version as number);
       throw this.notFound();
@@ -520,22 +282,11 @@ export abstract class CrmResourceService implements OnModuleInit {
   async listTrash(actor: Actor, query: PaginationQuery): Promise<Page<TrashedRow>> {
     const teamId = this.teamOf(actor);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const params: unknown[] = [teamId];
-    const page = keyset(params, {
-      key: 'deleted_at',
-      cast: 'timestamptz',
-      desc: true,
-      scope: `${this.definition.resource}:trash`,
-      limit,
-      cursor: query.cursor,
-    });
-    const where = ['team_id = $1', 'deleted_at IS NOT NULL'];
-    if (page.where) where.push(page.where);
-    const rows = await this.teamScope.rows<TrashedRow & { _k?: string | null }>(this.scopeOf(actor, true), {
-      sql: `SELECT ${this.selectList}, ${utcIsoSql('deleted_at', 'ms')} AS "deletedAt", ${page.select}
-          FROM ${this.definition.table} WHERE ${where.join(' AND ')} ${page.tail}`,
-      params,
-    });
+    const page = statements.trashPageStatement(this.table, teamId, limit, query.cursor);
+    const rows = await this.teamScope.rows<TrashedRow & { _k?: string | null }>(
+      this.scopeOf(actor, true),
+      page.statement,
+    );
     const { items, nextCursor } = page.finish(rows);
     return new Page(items, { limit, nextCursor });
   }
@@ -543,14 +294,7 @@ export abstract class CrmResourceService implements OnModuleInit {
   /** Takes a record out of the trash (version + 1, RESTORE audit row). A live, unknown or purged id is 404. */
   async restore(actor: Actor, id: string): Promise<CrmRow> {
     const teamId = this.teamOf(actor);
-    const statement = this.audit.withAudit(
-      actor,
-      teamId,
-      `UPDATE ${this.definition.table} SET deleted_at = NULL, version = version + 1
-        WHERE team_id = $1 AND id = $2 AND deleted_at IS NOT NULL RETURNING ${this.selectList}`,
-      [teamId, id],
-      { action: 'RESTORE', resourceType: this.definition.auditType, oldValues: null, newValues: 'changed' },
-    );
+    const statement = this.audited(actor, teamId, statements.restoreStatement(this.table, teamId, id));
     return this.translateErrors('write', async () => {
       const [row] = await this.teamScope.rows<CrmRow>(this.scopeOf(actor, true), statement);
       if (!row) throw this.notFound();
@@ -559,28 +303,17 @@ export abstract class CrmResourceService implements OnModuleInit {
   }
 
   /**
-   * Deletes for good this team's rows trashed before `cutoff`, each with a PURGE audit row, in one statement.
-   * A row still referenced by another row (a trashed client with a live appointment: ON DELETE RESTRICT) is
-   * kept until the reference goes; children are purged before parents by the caller's table order.
+   * Deletes for good this team's rows trashed before `cutoff`, each with a PURGE audit row, a batch per
+   * statement. Children are purged before parents by the caller's rounds (crm-trash-purge.service.ts).
    */
   async purgeTeam(teamId: string, cutoff: Date, referrers: readonly Referrer[], batch = 1000): Promise<number> {
-    const t = this.definition.table;
-    const kept = referrers
-      .map((r) => `NOT EXISTS (SELECT 1 FROM ${r.table} r WHERE r.team_id = t.team_id AND r.${r.column} = t.id)`)
-      .join(' AND ');
     const system: Actor = { ip: '', userAgent: 'trash-purge' };
     let total = 0;
     for (;;) {
-      const statement = this.audit.withAudit(
+      const statement = this.audited(
         system,
         teamId,
-        `DELETE FROM ${t} WHERE id IN (
-            SELECT t.id FROM ${t} t
-             WHERE t.team_id = $1 AND t.deleted_at IS NOT NULL AND t.deleted_at < $2${kept ? ` AND ${kept}` : ''}
-             ORDER BY t.deleted_at LIMIT ${batch})
-          RETURNING ${this.selectList}`,
-        [teamId, cutoff],
-        { action: 'PURGE', resourceType: this.definition.auditType, oldValues: 'changed', newValues: null },
+        statements.purgeStatement(this.table, teamId, cutoff, referrers, batch),
       );
       const rows = await this.teamScope.rows<CrmRow>({ teamId, role: 'system', trash: true }, statement);
       total += rows.length;
@@ -588,14 +321,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------- assignment
-
-  /**
-   * One statement giving a user's rows to `toUserId` (or nobody), version + 1, each with an UPDATE audit row
-   * (old and new assignedTo). `which`: 'live' = the rows a reassignment moves (not trashed, and matching the
-   * definition's reassignWhere); 'rest' = the user's other rows (trashed ones, closed tasks), which a removal
-   * must release too.
-   */
+  /** A user's rows to `toUserId` (or nobody), each with an UPDATE audit row: see statements.reassignStatement. */
   reassignStatement(
     actor: Actor,
     teamId: string,
@@ -603,21 +329,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     toUserId: string | null,
     which: 'live' | 'rest',
   ): ScopedStatement {
-    const live = `deleted_at IS NULL${this.definition.reassignWhere ? ` AND (${this.definition.reassignWhere})` : ''}`;
-    return this.audit.withAudit(
-      actor,
-      teamId,
-      `UPDATE ${this.definition.table} SET assigned_to = $3, version = version + 1, updated_at = now()
-        WHERE team_id = $1 AND assigned_to = $2 AND ${which === 'live' ? live : `NOT (${live})`}
-        RETURNING ${this.selectList}`,
-      [teamId, fromUserId, toUserId],
-      {
-        action: 'UPDATE',
-        resourceType: this.definition.auditType,
-        oldValues: { assignedTo: fromUserId },
-        newValues: { fields: ['assignedTo'] },
-      },
-    );
+    return this.audited(actor, teamId, statements.reassignStatement(this.table, teamId, fromUserId, toUserId, which));
   }
 
   // ---------------------------------------------------------------------------------------------- export
@@ -630,12 +342,12 @@ export abstract class CrmResourceService implements OnModuleInit {
   async exportRows(actor: Actor, exportQuery: CrmListQueryShape): Promise<{ rows: Readable; count: number }> {
     const teamId = this.teamOf(actor);
     const query = this.resolveAssigneeFilter(actor, exportQuery);
-    this.resolveSort(query.sort);
+    statements.resolveSort(this.table, query.sort);
     const scope = this.scopeOf(actor);
     const owner = this.restrictedUser(actor);
     const counted = await this.teamScope.rows<{ n: number }>(
       scope,
-      this.countStatement(teamId, query, undefined, owner),
+      statements.countStatement(this.table, teamId, query, undefined, owner),
     );
     const count = Number(oneRow(counted, 'count').n);
     const filters = Object.fromEntries(Object.entries(exportQuery).filter(([, v]) => v !== undefined));
@@ -643,17 +355,19 @@ export abstract class CrmResourceService implements OnModuleInit {
     await this.events.record('data_export', 'medium', eventContext(actor, details));
     if (count > LARGE_EXPORT_ROWS) await this.events.record('data_export_large', 'high', eventContext(actor, details));
 
-    const batches = async function* (this: CrmResourceService): AsyncGenerator<CrmRow> {
+    const table = this.table;
+    const teamScope = this.teamScope;
+    const batches = async function* (): AsyncGenerator<CrmRow> {
       let cursor: string | undefined;
       do {
-        const batch = this.pageStatement(teamId, { ...query, cursor }, EXPORT_BATCH, owner);
-        const rows = await this.teamScope.rows<CrmRow & { _k?: string | null }>(scope, batch.statement);
+        const batch = statements.pageStatement(table, teamId, { ...query, cursor }, EXPORT_BATCH, owner);
+        const rows = await teamScope.rows<CrmRow & { _k?: string | null }>(scope, batch.statement);
         const page = batch.finish(rows);
         for (const row of page.items) yield row;
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
     };
-    return { rows: Readable.from(batches.call(this)), count };
+    return { rows: Readable.from(batches()), count };
   }
 
   // ---------------------------------------------------------------------------------------------- helpers
@@ -669,7 +383,7 @@ export abstract class CrmResourceService implements OnModuleInit {
   protected pickWritable(body: object): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(body ?? {})) {
-      if (value !== undefined && this.writable.has(key)) out[key] = value;
+      if (value !== undefined && this.table.writable.has(key)) out[key] = value;
     }
     return out;
   }
@@ -680,11 +394,8 @@ export abstract class CrmResourceService implements OnModuleInit {
       const id = values[ref.field];
       if (id === undefined || id === null) continue;
       // A trashed (or, under 'assigned', invisible) record cannot be linked.
-      const found = await queryRows(
-        m,
-        `SELECT 1 FROM ${ref.table} WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL`,
-        [teamId, id],
-      );
+      const { sql, params } = statements.referenceStatement(ref, teamId, id);
+      const found = await queryRows(m, sql, [...params]);
       if (found.length === 0) {
         throw new AppException('NOT_FOUND', `${ref.field}: no such ${ref.noun} in your team`, [
           { field: ref.field, errors: [`no such ${ref.noun} in your team`] },
@@ -700,19 +411,11 @@ export abstract class CrmResourceService implements OnModuleInit {
   }
 
   /**
-   * The assignee must be an enabled user of the caller's team, else 404 naming the field. Checked here, not left
-   * to the foreign key, which would accept a disabled user.
+   * The assignee must be an enabled user of the caller's team, else 404 naming the field. Checked here (in the
+   * write's transaction), not left to the composite foreign key, which would accept a disabled user.
    */
   protected async checkAssignee(m: EntityManager, teamId: string, userId: string): Promise<void> {
-    const found = await queryRows(m, `SELECT 1 FROM users WHERE team_id = $1 AND id = $2 AND NOT disabled`, [
-      teamId,
-      userId,
-    ]);
-    if (found.length === 0) {
-      throw new AppException('NOT_FOUND', 'assignedTo: no such active user in your team', [
-        { field: 'assignedTo', errors: ['no such active user in your team'] },
-      ]);
-    }
+    if (!(await this.members.isActiveMember(teamId, userId, { manager: m }))) throw assigneeNotFound();
   }
 
   /** Turns constraint violations into the contract's errors with a message that names the problem. */
@@ -720,40 +423,7 @@ export abstract class CrmResourceService implements OnModuleInit {
     try {
       return await work();
     } catch (err) {
-      if (err instanceof AppException) throw err;
-      const pg = err as PgError;
-      const known = pg.constraint ? this.definition.constraintMessages[pg.constraint] : undefined;
-      switch (pg.code) {
-        case '23514':
-          throw AppException.validation(`Invalid input: ${known ?? 'a value is out of the allowed range'}`);
-        case '23502':
-          throw AppException.validation(`Invalid input: ${pg.column ?? 'a required field'} is required`);
-        case '23505':
-          throw AppException.conflict(
-            known ?? `A ${this.definition.label.toLowerCase()} with these values already exists`,
-          );
-        case '42501':
-          // The new row fails the read policy: under agentVisibility 'assigned' an agent gave a record away.
-          if (pg.message?.includes('row-level security'))
-            throw AppException.forbidden(
-              "Under the team's agentVisibility 'assigned' you can only assign records to yourself",
-            );
-          throw err;
-        case '23001': // restrict_violation: ON DELETE RESTRICT
-        case '23503':
-          if (kind === 'delete') {
-            throw AppException.conflict(
-              `This ${this.definition.label.toLowerCase()} is still referenced by other records (appointments or escrows); remove those links first`,
-            );
-          }
-          if (pg.constraint?.endsWith('_assigned_to_fk'))
-            throw new AppException('NOT_FOUND', 'assignedTo: no such active user in your team', [
-              { field: 'assignedTo', errors: ['no such active user in your team'] },
-            ]);
-          throw new AppException('NOT_FOUND', 'A referenced record was not found in your team');
-        default:
-          throw err;
-      }
+      throw translateCrmError(this.definition, kind, err);
     }
   }
 
@@ -768,10 +438,10 @@ export abstract class CrmResourceService implements OnModuleInit {
     notNullFields: ReadonlySet<string>;
   } {
     return {
-      selectList: this.selectList,
-      writable: new Map([...this.writable].map(([property, info]) => [property, info.column])),
-      requiredFields: this.requiredFields,
-      notNullFields: this.notNullFields,
+      selectList: this.table.selectList,
+      writable: new Map([...this.table.writable].map(([property, info]) => [property, info.column])),
+      requiredFields: this.table.requiredFields,
+      notNullFields: this.table.notNullFields,
     };
   }
 

@@ -4,6 +4,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { type Actor } from '../../../common/security/principal';
 import { queryRows } from '../../../database/query-rows';
+import { TeamMembers } from '../../users/users.module';
+import { assigneeNotFound } from './crm-errors';
 import { CrmResourceRegistry } from './crm-registry';
 
 /**
@@ -17,6 +19,7 @@ export class RecordAssignmentService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: CrmResourceRegistry,
+    private readonly members: TeamMembers,
   ) {}
 
   /** POST /v1/users/:id/reassign: checks both users, then moves the records in one transaction. */
@@ -25,8 +28,7 @@ export class RecordAssignmentService {
     if (!teamId) throw AppException.unauthenticated();
     return this.dataSource.transaction(async (m) => {
       // The user whose records move may be disabled (the usual case); it must be of this team.
-      const [from] = await queryRows(m, `SELECT 1 FROM users WHERE id = $1 AND team_id = $2`, [fromUserId, teamId]);
-      if (!from) throw AppException.notFound('User');
+      if (!(await this.members.isMember(teamId, fromUserId, { manager: m }))) throw AppException.notFound('User');
       if (toUserId !== null) await this.assertAssignable(m, teamId, toUserId, fromUserId);
       return { moved: await this.reassignWithin(m, actor, fromUserId, toUserId) };
     });
@@ -47,16 +49,9 @@ export class RecordAssignmentService {
       throw AppException.validation(`Invalid input: ${field} must be another user`, [
         { field, errors: ['must be another user'] },
       ]);
-    // KEY SHARE: the target cannot be removed before this transaction ends (the foreign key would fail late).
-    const [to] = await queryRows(
-      m,
-      `SELECT 1 FROM users WHERE id = $1 AND team_id = $2 AND NOT disabled FOR KEY SHARE`,
-      [toUserId, teamId],
-    );
-    if (!to)
-      throw new AppException('NOT_FOUND', `${field}: no such active user in your team`, [
-        { field, errors: ['no such active user in your team'] },
-      ]);
+    // Locked: the target cannot be removed before this transaction ends (the foreign key would fail late).
+    if (!(await this.members.isActiveMember(teamId, toUserId, { manager: m, lock: true })))
+      throw assigneeNotFound(field);
   }
 
   /** Moves the live records (already checked users) on `m`; the number moved. */

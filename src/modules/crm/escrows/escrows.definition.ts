@@ -1,9 +1,12 @@
-import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, defineCrmResource, sortOptions } from '../common/crm-resource.definition';
 import { Escrow } from './escrow.entity';
 
-export const escrowsDefinition: CrmResourceDefinition = {
+export const escrowsDefinition = defineCrmResource({
   resource: 'escrows',
   auditType: 'escrow',
+  webhookType: 'escrow',
+  importable: { dedupeKeys: [] },
+  timeline: { role: 'subject', linkColumn: 'escrow_id' },
   label: 'Escrow',
   table: 'escrows',
   entity: Escrow,
@@ -23,6 +26,6 @@ export const escrowsDefinition: CrmResourceDefinition = {
     escrows_team_number_key: 'escrowNumber is already used by another escrow of your team',
   },
   visibleByAssigneeOnly: true,
-};
+});
 
 export const ESCROW_SORTS = sortOptions(escrowsDefinition.sorts);

@@ -1,9 +1,16 @@
-import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, defineCrmResource, sortOptions } from '../common/crm-resource.definition';
 import { Lead } from './lead.entity';
 
-export const leadsDefinition: CrmResourceDefinition = {
+/** Sent when a lead becomes a client (LeadsService.convert). */
+export const LEAD_CONVERTED_EVENT = 'lead.converted';
+
+export const leadsDefinition = defineCrmResource({
   resource: 'leads',
   auditType: 'lead',
+  webhookType: 'lead',
+  extraWebhookEvents: [LEAD_CONVERTED_EVENT],
+  importable: { dedupeKeys: ['email', 'phone'] },
+  timeline: { role: 'subject', linkColumn: 'lead_id' },
   label: 'Lead',
   table: 'leads',
   entity: Lead,
@@ -18,6 +25,6 @@ export const leadsDefinition: CrmResourceDefinition = {
   readOnly: ['convertedClientId', 'convertedAt'],
   constraintMessages: {},
   visibleByAssigneeOnly: true,
-};
+});
 
 export const LEAD_SORTS = sortOptions(leadsDefinition.sorts);

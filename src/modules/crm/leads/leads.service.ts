@@ -6,10 +6,11 @@ import { Actor, scopesAllow } from '../../../common/security/principal';
 import { oneRow, queryRows } from '../../../database/query-rows';
 import { TeamScope } from '../../../database/team-scope';
 import { AuditService } from '../../audit/audit.service';
+import { TeamMembers } from '../../users/users.module';
 import { SecurityEventsService, eventContext } from '../../security-events/security-events.service';
 import { ClientsService } from '../clients/clients.service';
 import { CrmResourceService, CrmRow } from '../common/crm-resource.service';
-import { leadsDefinition } from './leads.definition';
+import { LEAD_CONVERTED_EVENT, leadsDefinition } from './leads.definition';
 
 @Injectable()
 export class LeadsService extends CrmResourceService {
@@ -17,10 +18,11 @@ export class LeadsService extends CrmResourceService {
     teamScope: TeamScope,
     audit: AuditService,
     events: SecurityEventsService,
+    members: TeamMembers,
     private readonly clients: ClientsService,
     @Optional() private readonly outbox?: ChangeOutbox,
   ) {
-    super(leadsDefinition, teamScope, audit, events);
+    super(leadsDefinition, teamScope, audit, events, members);
   }
 
   /** A converted lead keeps its status: reopening it would allow a second conversion. */
@@ -43,13 +45,13 @@ export class LeadsService extends CrmResourceService {
     const teamId = this.teamOf(actor);
     // The route needs leads:write; creating the client needs clients:write too (roles that write leads write clients).
     const principal = actor.principal;
-    if (principal?.kind === 'apiKey' && !scopesAllow(principal.scopes, 'clients', 'write')) {
+    if (principal?.kind === 'apiKey' && !scopesAllow(principal.scopes, this.clients.definition.resource, 'write')) {
       await this.events.record(
         'insufficient_scope',
         'medium',
-        eventContext(actor, { path: `/v1/leads/${id}/convert`, required: 'clients:write' }),
+        eventContext(actor, { path: `/v1/leads/${id}/convert`, required: `${this.clients.definition.resource}:write` }),
       );
-      throw new AppException('INSUFFICIENT_SCOPE', 'Requires clients:write');
+      throw new AppException('INSUFFICIENT_SCOPE', `Requires ${this.clients.definition.resource}:write`);
     }
     return this.translateErrors('write', () =>
       this.teamScope.run(this.scopeOf(actor), async (m) => {
@@ -78,7 +80,7 @@ export class LeadsService extends CrmResourceService {
           convertedAt: convertedAt.now,
         });
         // In the conversion's transaction: sent only if it commits.
-        await this.outbox?.emit(m, teamId, 'lead.converted', { ...converted, client });
+        await this.outbox?.emit(m, teamId, LEAD_CONVERTED_EVENT, { ...converted, client });
         return client;
       }),
     );

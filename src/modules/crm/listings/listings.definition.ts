@@ -1,9 +1,12 @@
-import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, defineCrmResource, sortOptions } from '../common/crm-resource.definition';
 import { Listing } from './listing.entity';
 
-export const listingsDefinition: CrmResourceDefinition = {
+export const listingsDefinition = defineCrmResource({
   resource: 'listings',
   auditType: 'listing',
+  webhookType: 'listing',
+  importable: { dedupeKeys: [] },
+  timeline: { role: 'subject', linkColumn: 'listing_id' },
   label: 'Listing',
   table: 'listings',
   entity: Listing,
@@ -20,6 +23,6 @@ export const listingsDefinition: CrmResourceDefinition = {
   readOnly: [],
   constraintMessages: { listings_team_mls_key: 'mlsNumber is already used by another listing of your team' },
   visibleByAssigneeOnly: true,
-};
+});
 
 export const LISTING_SORTS = sortOptions(listingsDefinition.sorts);

@@ -13,6 +13,7 @@ import { APP_CONFIG } from '../../../config/config.module';
 import { Clock } from '../../../common/time/clock';
 import { queryAffected, queryRows } from '../../../database/query-rows';
 import { MailService } from '../../notifications/mail.service';
+import { TeamMembers, activeTeamMemberSql } from '../../users/users.module';
 
 /** Reminders claimed per statement (small, so that several instances share a burst); a tick repeats the claim while it comes back full. */
 const CLAIM_BATCH = 20;
@@ -23,8 +24,7 @@ interface ClaimedReminder {
   title: string;
   due_at: Date;
   priority: string;
-  email: string;
-  first_name: string;
+  assigned_to: string;
 }
 
 /** Header-safe one-line text: no control characters (a title cannot add mail headers), bounded length. */
@@ -63,6 +63,7 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     private readonly mail: MailService,
     private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
+    private readonly members: TeamMembers,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -96,7 +97,12 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     let sent = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const claimed = await this.claim();
-      for (const reminder of claimed) if (await this.send(reminder)) sent++;
+      // The assignees' addresses, from the users module (enabled users only: one disabled since the claim gets none).
+      const contacts = await this.members.contacts([...new Set(claimed.map((r) => r.assigned_to))]);
+      for (const reminder of claimed) {
+        const to = contacts.get(reminder.assigned_to);
+        if (to && (await this.send(reminder, to))) sent++;
+      }
       if (claimed.length < CLAIM_BATCH) break;
     }
     return sent;
@@ -108,7 +114,6 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     return queryRows<ClaimedReminder>(
       this.dataSource.manager,
       `UPDATE tasks t SET reminded_for_due_at = t.due_at
-         FROM users u
         WHERE t.id IN (
                 SELECT c.id FROM tasks c
                  WHERE c.status = 'open' AND c.deleted_at IS NULL AND c.assigned_to IS NOT NULL
@@ -116,27 +121,25 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
                    AND c.due_at <= $4::timestamptz + $1::interval
                    AND c.due_at > $4::timestamptz - $2::interval
                    AND c.reminded_for_due_at IS DISTINCT FROM c.due_at
-                   AND EXISTS (SELECT 1 FROM users a
-                                WHERE a.team_id = c.team_id AND a.id = c.assigned_to AND NOT a.disabled)
+                   AND ${activeTeamMemberSql('c.team_id', 'c.assigned_to')}
                  ORDER BY c.due_at
                  LIMIT $3
                  FOR UPDATE OF c SKIP LOCKED)
-          AND u.team_id = t.team_id AND u.id = t.assigned_to
-       RETURNING t.id, t.title, t.due_at, t.priority, u.email, u.first_name`,
+       RETURNING t.id, t.title, t.due_at, t.priority, t.assigned_to::text AS assigned_to`,
       [`${leadMs} milliseconds`, `${graceMs} milliseconds`, CLAIM_BATCH, this.clock.now()],
     );
   }
 
-  private async send(reminder: ClaimedReminder): Promise<boolean> {
+  private async send(reminder: ClaimedReminder, to: { email: string; firstName: string }): Promise<boolean> {
     const title = oneLine(reminder.title, 150);
     const due = reminder.due_at;
     const overdue = due.getTime() <= this.clock.nowMs();
     try {
       await this.mail.send({
-        to: reminder.email,
+        to: to.email,
         subject: `${overdue ? 'Task overdue' : 'Task due soon'}: ${title}`,
         text:
-          `Hello ${oneLine(reminder.first_name, 100)},\n\n` +
+          `Hello ${oneLine(to.firstName, 100)},\n\n` +
           `your task "${title}" (priority ${reminder.priority}) is due ${due.toISOString()}.\n\n` +
           `Task id: ${reminder.id}\n` +
           `Open it in the API: GET ${this.config.publicUrl}/v1/tasks/${reminder.id}\n`,

@@ -1,5 +1,5 @@
 import { LINK_REFERENCES } from '../activities/activities.definition';
-import { COMMON_SORTS, type CrmResourceDefinition, sortOptions } from '../common/crm-resource.definition';
+import { COMMON_SORTS, defineCrmResource, sortOptions } from '../common/crm-resource.definition';
 import { Task } from './task.entity';
 
 /*
@@ -14,9 +14,12 @@ export const TASK_DUE_SORT = `coalesce(due_at, '9999-12-31T00:00:00Z'::timestamp
 /** Open and past due: what `overdue=true` selects. */
 const OVERDUE = `(status = 'open' AND due_at < now())`;
 
-export const tasksDefinition: CrmResourceDefinition = {
+export const tasksDefinition = defineCrmResource({
   resource: 'tasks',
   auditType: 'task',
+  webhookType: 'task',
+  // On a timeline at its due date, else when it was created.
+  timeline: { role: 'entry', at: TASK_TIMELINE_AT },
   label: 'Task',
   table: 'tasks',
   entity: Task,
@@ -48,6 +51,6 @@ export const tasksDefinition: CrmResourceDefinition = {
     tasks_priority_check: 'priority must be one of low, normal, high',
     tasks_notes_length: 'notes must be at most 10000 characters',
   },
-};
+});
 
 export const TASK_SORTS = sortOptions(tasksDefinition.sorts);

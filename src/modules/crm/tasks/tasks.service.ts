@@ -3,14 +3,15 @@ import { type EntityManager } from 'typeorm';
 import { type Actor } from '../../../common/security/principal';
 import { TeamScope } from '../../../database/team-scope';
 import { AuditService } from '../../audit/audit.service';
+import { TeamMembers } from '../../users/users.module';
 import { SecurityEventsService } from '../../security-events/security-events.service';
 import { CrmResourceService, type CrmRow } from '../common/crm-resource.service';
 import { tasksDefinition } from './tasks.definition';
 
 @Injectable()
 export class TasksService extends CrmResourceService {
-  constructor(teamScope: TeamScope, audit: AuditService, events: SecurityEventsService) {
-    super(tasksDefinition, teamScope, audit, events);
+  constructor(teamScope: TeamScope, audit: AuditService, events: SecurityEventsService, members: TeamMembers) {
+    super(tasksDefinition, teamScope, audit, events, members);
   }
 
   /**

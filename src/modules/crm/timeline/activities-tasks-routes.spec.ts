@@ -5,21 +5,26 @@ import {
   dtoErrors as errorsOf,
 } from '../../../common/testing/controller-routes';
 import { PERMISSION, type PermissionSpec, SENSITIVE } from '../../../common/security/decorators';
-import { VALID_SCOPE } from '../../../common/security/principal';
-import { ActivitiesController } from '../activities/activities.controller';
-import { activitiesDefinition } from '../activities/activities.definition';
-import { ActivityListQuery, CreateActivityDto } from '../activities/dto/activity.dto';
+import { isValidScope } from '../../../common/security/principal';
+import { activitiesResource } from '../activities/activities.resource';
+import { CreateActivityDto } from '../activities/dto/activity.dto';
+import { crmResourceController } from '../common/crm-resource.controller';
 import { sortOptions } from '../common/crm-resource.definition';
+import { CRM_CATALOGUE } from '../crm-catalogue';
 import { CreateTaskDto, TaskListQuery } from '../tasks/dto/task.dto';
-import { TasksController } from '../tasks/tasks.controller';
-import { tasksDefinition } from '../tasks/tasks.definition';
+import { tasksResource } from '../tasks/tasks.resource';
 import { TimelineQuery } from './dto/timeline.dto';
-import { TimelineController } from './timeline.controller';
+import { timelineControllers } from './timeline.controller';
 
 describe.each([
-  [ActivitiesController, activitiesDefinition, ActivityListQuery],
-  [TasksController, tasksDefinition, TaskListQuery],
-] as const)('%p', (controller, def, listQuery) => {
+  [
+    'activities',
+    crmResourceController(activitiesResource) as Ctor,
+    activitiesResource.definition,
+    activitiesResource.dtos.listQuery,
+  ],
+  ['tasks', crmResourceController(tasksResource) as Ctor, tasksResource.definition, tasksResource.dtos.listQuery],
+] as const)('%s', (_name, controller, def, listQuery) => {
   it('has the generic routes, each with its permission on its own resource; delete and export are sensitive', () => {
     const byKey = new Map(routes(controller).map((r) => [`${r.method} ${r.path}`, r]));
     for (const key of ['GET /', 'GET export', 'GET :id', 'POST /', 'PATCH :id', 'DELETE :id', 'GET trash'])
@@ -40,14 +45,14 @@ describe.each([
   });
 
   it('scopes name the resource', () => {
-    for (const action of ['read', 'write', 'delete', '*'])
-      expect(VALID_SCOPE.test(`${def.resource}:${action}`)).toBe(true);
+    for (const action of ['read', 'write', 'delete', '*']) expect(isValidScope(`${def.resource}:${action}`)).toBe(true);
   });
 });
 
 describe('timeline routes', () => {
-  it('one GET per resource, each needing read on that resource; none sensitive', () => {
-    const found = routes(TimelineController as Ctor)
+  it('one GET per timeline subject of the catalogue, each needing read on that resource; none sensitive', () => {
+    const found = timelineControllers(CRM_CATALOGUE)
+      .flatMap((c) => routes(c as Ctor).map((r) => ({ ...r, path: `${Reflect.getMetadata('path', c)}/${r.path}` })))
       .map((r) => {
         const permission = Reflect.getMetadata(PERMISSION, r.handler) as PermissionSpec;
         expect(Reflect.getMetadata(SENSITIVE, r.handler)).toBeUndefined();

@@ -6,17 +6,11 @@ import { DEFAULT_PAGE_SIZE } from '../../../common/pagination/pagination-query.d
 import { type Actor } from '../../../common/security/principal';
 import { utcIsoSql } from '../../../database/sql-time';
 import { actorScope, TeamScope } from '../../../database/team-scope';
-import { type AuditResourceType } from '../../audit/audit-chain';
-import { ActivitiesService } from '../activities/activities.service';
-import { AppointmentsService } from '../appointments/appointments.service';
-import { TASK_TIMELINE_AT } from '../tasks/tasks.definition';
-import { TasksService } from '../tasks/tasks.service';
+import { CrmResourceRegistry } from '../common/crm-registry';
+import { type CrmResourceService } from '../common/crm-resource.service';
 
-export const TIMELINE_RESOURCES = ['clients', 'leads', 'listings', 'escrows'] as const;
-export type TimelineResource = (typeof TIMELINE_RESOURCES)[number];
-
-export const TIMELINE_KINDS = ['activity', 'appointment', 'task', 'change'] as const;
-export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+/** An entry's kind is its resource's audit type (`activity`), or `change` for a field change. */
+export type TimelineKind = string;
 
 export interface TimelineItem {
   kind: TimelineKind;
@@ -26,26 +20,18 @@ export interface TimelineItem {
 }
 
 interface Source {
-  table: string;
-  label: string;
-  auditType: AuditResourceType;
-  /** The link column of activities and tasks (and of appointments, where they have one). */
+  service: CrmResourceService;
+  /** The link column of the entries (`client_id`). */
   column: string;
-  /** Appointments link to clients and leads only. */
-  appointments: boolean;
+  /** The entry resources whose table has that column (appointments link to clients and leads only). */
+  entries: Array<{ kind: string; table: string; service: CrmResourceService; at: string }>;
 }
 
-const SOURCES: Record<TimelineResource, Source> = {
-  clients: { table: 'clients', label: 'Client', auditType: 'client', column: 'client_id', appointments: true },
-  leads: { table: 'leads', label: 'Lead', auditType: 'lead', column: 'lead_id', appointments: true },
-  listings: { table: 'listings', label: 'Listing', auditType: 'listing', column: 'listing_id', appointments: false },
-  escrows: { table: 'escrows', label: 'Escrow', auditType: 'escrow', column: 'escrow_id', appointments: false },
-};
-
 /**
- * One record's history, newest first: its activities (at occurredAt), appointments (at startsAt), tasks (at
- * dueAt, else createdAt) and field changes from the audit trail (at the change). Future-dated entries (a
- * meeting next week) come first, as on a CRM's "upcoming" strip.
+ * One record's history, newest first: the entries of the resources whose definitions say `timeline: entry`
+ * (activities at occurredAt, appointments at startsAt, tasks at dueAt, else createdAt) that link to it, and
+ * field changes from the audit trail (at the change). Future-dated entries (a meeting next week) come first,
+ * as on a CRM's "upcoming" strip. The records that have a timeline say `timeline: subject`.
  *
  * One UNION ALL statement ordered by (at, id) and cut by the shared keyset helper, run in the caller's
  * TeamScope: the tables' row policies drop what the caller may not see (an appointment assigned to a colleague
@@ -54,39 +40,63 @@ const SOURCES: Record<TimelineResource, Source> = {
  */
 @Injectable()
 export class TimelineService {
+  private readonly sources = new Map<string, Source>();
+
   constructor(
     private readonly teamScope: TeamScope,
-    private readonly activities: ActivitiesService,
-    private readonly appointments: AppointmentsService,
-    private readonly tasks: TasksService,
+    private readonly registry: CrmResourceRegistry,
   ) {}
+
+  /** The subject's source, from the registered definitions (built once per resource). */
+  private sourceOf(resource: string): Source {
+    const cached = this.sources.get(resource);
+    if (cached) return cached;
+    const service = this.registry.byResource(resource);
+    const role = service?.definition.timeline;
+    if (!service || role?.role !== 'subject') throw new Error(`${resource} has no timeline`);
+    const entries: Source['entries'] = [];
+    for (const entry of this.registry.services()) {
+      const timeline = entry.definition.timeline;
+      if (timeline?.role !== 'entry') continue;
+      const metadata = this.teamScope.dataSource.getMetadata(entry.definition.entity);
+      if (!metadata.findColumnWithDatabaseName(role.linkColumn)) continue;
+      entries.push({
+        kind: entry.definition.auditType,
+        table: entry.definition.table,
+        service: entry,
+        at: timeline.at,
+      });
+    }
+    const source = { service, column: role.linkColumn, entries };
+    this.sources.set(resource, source);
+    return source;
+  }
 
   async timeline(
     actor: Actor,
-    resource: TimelineResource,
+    resource: string,
     id: string,
     query: { limit?: number; cursor?: string },
   ): Promise<Page<TimelineItem>> {
     const scope = actorScope(actor);
-    const source = SOURCES[resource];
+    const source = this.sourceOf(resource);
+    const def = source.service.definition;
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const params: unknown[] = [scope.teamId, id];
 
     // Each branch: kind, at, id, data (the entry in its API shape, as GET /v1/<resource>/:id would show it).
-    const record = (kind: TimelineKind, table: string, select: string, at: string, column: string) =>
-      `SELECT '${kind}'::text AS kind, s._at AS at, s.id, to_jsonb(s) - '_at' AS data
-         FROM (SELECT ${select}, ${at} AS _at FROM ${table} WHERE team_id = $1 AND ${column} = $2) s`;
     const branches = [
-      record('activity', 'activities', this.activities.apiSelectList, 'occurred_at', source.column),
-      ...(source.appointments
-        ? [record('appointment', 'appointments', this.appointments.apiSelectList, 'starts_at', source.column)]
-        : []),
-      record('task', 'tasks', this.tasks.apiSelectList, TASK_TIMELINE_AT, source.column),
+      ...source.entries.map(
+        (e) =>
+          `SELECT '${e.kind}'::text AS kind, s._at AS at, s.id, to_jsonb(s) - '_at' AS data
+             FROM (SELECT ${e.service.apiSelectList}, ${e.at} AS _at FROM ${e.table}
+                    WHERE team_id = $1 AND ${source.column} = $2) s`,
+      ),
       `SELECT 'change'::text, created_at, id,
               jsonb_build_object('id', id, 'userId', user_id, 'apiKeyId', api_key_id,
                                  'old', old_values, 'new', new_values)
          FROM audit_log
-        WHERE team_id = $1 AND resource_type = '${source.auditType}' AND resource_id = $2 AND action = 'UPDATE'`,
+        WHERE team_id = $1 AND resource_type = '${def.auditType}' AND resource_id = $2 AND action = 'UPDATE'`,
     ];
     // The cursor belongs to this record's timeline: one from another record or list is refused.
     const page = keyset(params, {
@@ -102,10 +112,10 @@ export class TimelineService {
        ${page.where ? `WHERE ${page.where}` : ''} ${page.tail}`;
 
     const [found = [], rows = []] = await this.teamScope.batch<Record<string, unknown>>(scope, [
-      { sql: `SELECT 1 AS found FROM ${source.table} WHERE team_id = $1 AND id = $2`, params: [scope.teamId, id] },
+      { sql: `SELECT 1 AS found FROM ${def.table} WHERE team_id = $1 AND id = $2`, params: [scope.teamId, id] },
       { sql, params },
     ]);
-    if (found.length === 0) throw AppException.notFound(source.label);
+    if (found.length === 0) throw AppException.notFound(def.label);
     const { items, nextCursor } = page.finish(
       rows as Array<{ id: string; kind: TimelineKind; at_iso: string; data: Record<string, unknown> }>,
     );

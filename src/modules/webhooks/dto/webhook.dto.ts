@@ -11,11 +11,14 @@ import {
   MaxLength,
 } from 'class-validator';
 import { Trim } from '../../../common/http/string-transforms';
-import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES, WEBHOOK_SUBSCRIPTIONS } from '../entities/webhook.entity';
+import { DELIVERY_STATUSES, WEBHOOK_SUBSCRIPTIONS } from '../entities/webhook.entity';
 
 const URL_DESCRIPTION =
   'Where events are POSTed. `https://` in production; no credentials in the URL; any port. A host that resolves to a loopback, private (RFC 1918, ULA), link-local, carrier-grade NAT, metadata, multicast or reserved address is refused (400) unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true, and is checked again at every delivery.';
-const EVENTS_DESCRIPTION = `Event types: exact names (${WEBHOOK_EVENT_TYPES.join(', ')}), \`<type>.*\` (e.g. \`client.*\`) or \`*\`. Anything else is 400.`;
+const EVENTS_DESCRIPTION =
+  'Event types: exact names (`<type>.created|updated|deleted|restored` for each CRM record type, the extra events of a type such as `lead.converted`, and `webhook.test`; the enum lists them all), `<type>.*` (e.g. `client.*`) or `*`. Anything else is 400.';
+/** The live list of subscriptions (from the CRM catalogue): given as items, so OpenAPI does not guess their type at load. */
+const EVENTS_ITEMS = { type: 'string', enum: WEBHOOK_SUBSCRIPTIONS as string[] };
 
 export class CreateWebhookDto {
   @ApiProperty({
@@ -30,11 +33,11 @@ export class CreateWebhookDto {
   @MaxLength(2048)
   url: string;
 
-  @ApiProperty({ type: [String], enum: WEBHOOK_SUBSCRIPTIONS, description: EVENTS_DESCRIPTION, example: ['client.*'] })
+  @ApiProperty({ type: 'array', items: EVENTS_ITEMS, description: EVENTS_DESCRIPTION, example: ['client.*'] })
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(100)
-  @IsIn(WEBHOOK_SUBSCRIPTIONS, {
+  @IsIn(WEBHOOK_SUBSCRIPTIONS as string[], {
     each: true,
     message: 'each value in events must be a known event type, <type>.* or *',
   })
@@ -57,12 +60,12 @@ export class UpdateWebhookDto {
   @MaxLength(2048)
   url?: string;
 
-  @ApiPropertyOptional({ type: [String], enum: WEBHOOK_SUBSCRIPTIONS, description: EVENTS_DESCRIPTION })
+  @ApiPropertyOptional({ type: 'array', items: EVENTS_ITEMS, description: EVENTS_DESCRIPTION })
   @IsOptional()
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(100)
-  @IsIn(WEBHOOK_SUBSCRIPTIONS, {
+  @IsIn(WEBHOOK_SUBSCRIPTIONS as string[], {
     each: true,
     message: 'each value in events must be a known event type, <type>.* or *',
   })

@@ -1,6 +1,8 @@
-/** The CRM record types that emit `<type>.<change>` events (audit resource types of the CRM pattern). */
-export const WEBHOOK_RECORD_TYPES = ['client', 'lead', 'appointment', 'escrow', 'listing', 'activity', 'task'] as const;
-export type WebhookRecordType = (typeof WEBHOOK_RECORD_TYPES)[number];
+import { type CrmCatalogueEntry, crmCatalogue } from '../../../common/resources/crm-catalogue';
+/** The CRM record types that emit `<type>.<change>` events (each catalogue resource's webhook type). */
+export const WEBHOOK_RECORD_TYPES: readonly string[] = crmCatalogue.derivedList((entries) =>
+  entries.map((e) => e.webhookType),
+);
 
 /** Audit action → the event's verb. PURGE (and anything else) emits nothing. */
 export const WEBHOOK_CHANGE_VERBS: Readonly<Record<string, string>> = {
@@ -10,22 +12,27 @@ export const WEBHOOK_CHANGE_VERBS: Readonly<Record<string, string>> = {
   RESTORE: 'restored',
 };
 
-export const LEAD_CONVERTED_EVENT = 'lead.converted';
 export const TEST_EVENT = 'webhook.test';
 
-/** Every event type a hook can receive. */
-export const WEBHOOK_EVENT_TYPES: readonly string[] = [
-  ...WEBHOOK_RECORD_TYPES.flatMap((type) => Object.values(WEBHOOK_CHANGE_VERBS).map((verb) => `${type}.${verb}`)),
-  LEAD_CONVERTED_EVENT,
-  TEST_EVENT,
-];
+function eventTypes(entries: readonly CrmCatalogueEntry[]): string[] {
+  return [
+    ...entries.flatMap((e) => [
+      ...Object.values(WEBHOOK_CHANGE_VERBS).map((verb) => `${e.webhookType}.${verb}`),
+      ...e.extraWebhookEvents,
+    ]),
+    TEST_EVENT,
+  ];
+}
+
+/** Every event type a hook can receive: each record type's changes and extra events, and the test event. */
+export const WEBHOOK_EVENT_TYPES: readonly string[] = crmCatalogue.derivedList(eventTypes);
 
 /** What a hook may subscribe to: exact types, `<type>.*` and `*`. */
-export const WEBHOOK_SUBSCRIPTIONS: readonly string[] = [
+export const WEBHOOK_SUBSCRIPTIONS: readonly string[] = crmCatalogue.derivedList((entries) => [
   '*',
-  ...WEBHOOK_RECORD_TYPES.map((type) => `${type}.*`),
-  ...WEBHOOK_EVENT_TYPES,
-];
+  ...entries.map((e) => `${e.webhookType}.*`),
+  ...eventTypes(entries),
+]);
 
 /** The subscriptions that match an event type (for `events && <this>` in SQL). */
 export function subscriptionsMatching(type: string): string[] {

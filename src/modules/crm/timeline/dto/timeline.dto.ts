@@ -1,9 +1,6 @@
 import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { type Type } from '@nestjs/common';
 import { PaginationQuery } from '../../../../common/pagination/pagination-query.dto';
-import { ActivityResponse } from '../../activities/dto/activity.dto';
-import { AppointmentResponse } from '../../appointments/dto/appointment.dto';
-import { TaskResponse } from '../../tasks/dto/task.dto';
-import { TIMELINE_KINDS, type TimelineKind } from '../timeline.service';
 
 export class TimelineQuery extends PaginationQuery {}
 
@@ -18,22 +15,24 @@ export class TimelineChange {
   new: Record<string, unknown>;
 }
 
-@ApiExtraModels(ActivityResponse, AppointmentResponse, TaskResponse, TimelineChange)
-export class TimelineItemResponse {
-  @ApiProperty({ enum: TIMELINE_KINDS }) kind: TimelineKind;
-  @ApiProperty({
-    format: 'date-time',
-    description: 'activity: occurredAt; appointment: startsAt; task: dueAt, else createdAt; change: when it was made',
-  })
-  at: string;
-  @ApiProperty({
-    description: 'The entry as its own GET returns it (activity, appointment, task), or the change',
-    oneOf: [
-      { $ref: getSchemaPath(ActivityResponse) },
-      { $ref: getSchemaPath(AppointmentResponse) },
-      { $ref: getSchemaPath(TaskResponse) },
-      { $ref: getSchemaPath(TimelineChange) },
-    ],
-  })
-  data: Record<string, unknown>;
+/**
+ * The item of every timeline, for the entry resources of the catalogue: `kind` is an entry's audit type
+ * (or `change`), `data` its API shape.
+ */
+export function timelineItemResponse(entries: Array<{ kind: string; response: Type<object> }>): Type<object> {
+  @ApiExtraModels(...entries.map((e) => e.response), TimelineChange)
+  class TimelineItemResponse {
+    @ApiProperty({ enum: [...entries.map((e) => e.kind), 'change'] }) kind: string;
+    @ApiProperty({
+      format: 'date-time',
+      description: 'When the entry happens (each entry resource says which of its fields); change: when it was made',
+    })
+    at: string;
+    @ApiProperty({
+      description: 'The entry as its own GET returns it, or the change',
+      oneOf: [...entries.map((e) => ({ $ref: getSchemaPath(e.response) })), { $ref: getSchemaPath(TimelineChange) }],
+    })
+    data: Record<string, unknown>;
+  }
+  return TimelineItemResponse;
 }

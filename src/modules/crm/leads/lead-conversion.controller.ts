@@ -5,27 +5,18 @@ import { UuidPipe } from '../../../common/http/uuid.pipe';
 import { CurrentActor, Permission } from '../../../common/security/decorators';
 import { Actor } from '../../../common/security/principal';
 import { ClientResponse } from '../clients/dto/client.dto';
-import { CrmController } from '../common/crm-resource.controller';
-import { CreateLeadDto, LeadExportQuery, LeadListQuery, LeadResponse, UpdateLeadDto } from './dto/lead.dto';
 import { leadsDefinition } from './leads.definition';
 import { LeadsService } from './leads.service';
 
-@ApiTags('leads')
-@Controller('leads')
-export class LeadsController extends CrmController(leadsDefinition, {
-  create: CreateLeadDto,
-  update: UpdateLeadDto,
-  listQuery: LeadListQuery,
-  exportQuery: LeadExportQuery,
-  response: LeadResponse,
-}) {
-  constructor(private readonly leads: LeadsService) {
-    super(leads);
-  }
+/** POST /v1/leads/:id/convert: the one lead route beyond the generic ones (CrmModule builds those). */
+@ApiTags(leadsDefinition.resource)
+@Controller(leadsDefinition.resource)
+export class LeadConversionController {
+  constructor(private readonly leads: LeadsService) {}
 
   @Post(':id/convert')
   @HttpCode(201)
-  @Permission('leads', 'write')
+  @Permission(leadsDefinition.resource, 'write')
   @ApiOperation({
     summary: 'Convert a lead into a client',
     description:
