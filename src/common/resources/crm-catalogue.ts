@@ -37,8 +37,8 @@ export interface CrmCatalogueEntry {
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface CrmResourceNames {}
-export type CrmResource = keyof CrmResourceNames & string;
-export type CrmAuditType = CrmResourceNames[CrmResource] & string;
+export type CrmResource = Extract<keyof CrmResourceNames, string>;
+export type CrmAuditType = Extract<CrmResourceNames[CrmResource], string>;
 
 /** Names other parts use already: a CRM resource taking one would mix two things in one list. */
 const RESERVED = new Set(['users', 'user', 'api_keys', 'api_key', 'audit', 'security', 'webhooks', 'webhook', 'team']);
