@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: every setting is read, defaulted and checked here in one place (one validation at start).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -14,6 +14,14 @@ export function assigneeNotFound(field = 'assignedTo'): AppException {
   ]);
 }
 
+/** 412: the If-Match version is not the record's current one (`current`, when known). */
+export function preconditionFailed(def: CrmResourceDefinition, current?: number): AppException {
+  return new AppException(
+    'PRECONDITION_FAILED',
+    `If-Match does not match this ${def.label.toLowerCase()}'s current version${current ? ` (${current})` : ''}; read it again and retry`,
+  );
+}
+
 /** Turns a constraint violation of a write into the contract's error with a message that names the problem. */
 export function translateCrmError(def: CrmResourceDefinition, kind: 'write' | 'delete', err: unknown): unknown {
   if (err instanceof AppException) return err;

@@ -1,5 +1,5 @@
 import { type OnModuleInit } from '@nestjs/common';
-import { Readable } from 'node:stream';
+import { type Readable } from 'node:stream';
 import { type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { Page } from '../../../common/http/envelope';
@@ -10,14 +10,17 @@ import { type ScopedStatement, type TeamScope, type TenantScope, actorScope } fr
 import { type SecurityEventsService, eventContext } from '../../security-events/security-events.service';
 import { type AuditService } from '../../audit/audit.service';
 import { type TeamMembers } from '../../users/users.module';
-import { assigneeNotFound, translateCrmError } from './crm-errors';
+import { assigneeNotFound, preconditionFailed, translateCrmError } from './crm-errors';
+import { resolveAssigneeFilter, restrictedUser } from './crm-list-scope';
 import { type CrmListQueryShape, TOTAL_CAP } from './crm-list-query.dto';
 import { type CrmResourceDefinition } from './crm-resource.definition';
 import * as statements from './crm-statements';
 import { type AuditedStatement, type CrmRow, type Referrer } from './crm-statements';
-import { type CrmTable, crmTable } from './crm-table';
+import { type CrmImportShape, type CrmTable, crmTable } from './crm-table';
+import { exportStream } from './crm-export';
 
 export type { CrmRow, Referrer } from './crm-statements';
+export type { CrmImportShape } from './crm-table';
 
 /** Rows fetched per round trip while streaming an export. */
 const EXPORT_BATCH = 500;
@@ -82,44 +85,19 @@ export abstract class CrmResourceService implements OnModuleInit {
     return actorScope(actor, { trash });
   }
 
-  protected preconditionFailed(current?: number): AppException {
-    return new AppException(
-      'PRECONDITION_FAILED',
-      `If-Match does not match this ${this.definition.label.toLowerCase()}'s current version${current ? ` (${current})` : ''}; read it again and retry`,
-    );
-  }
-
   /** A change statement joined to its audit row: one statement. */
   protected audited(actor: Actor, teamId: string, statement: AuditedStatement): ScopedStatement {
     return this.audit.withAudit(actor, teamId, statement.sql, statement.params, statement.audit);
-  }
-
-  /** `assignedTo=me` becomes the caller's id (an API key is nobody: 400); `none` and ids pass through. */
-  protected resolveAssigneeFilter(actor: Actor, query: CrmListQueryShape): CrmListQueryShape {
-    if (query.assignedTo !== 'me') return query;
-    const userId = actorUserId(actor);
-    if (!userId)
-      throw AppException.validation('Invalid input: assignedTo=me needs a signed-in user (an API key is nobody)', [
-        { field: 'assignedTo', errors: ['me is not available to API keys'] },
-      ]);
-    return { ...query, assignedTo: userId };
-  }
-
-  /** The user whose records an agent or viewer may be limited to (agentVisibility 'assigned'); none for others. */
-  protected restrictedUser(actor: Actor): string | null {
-    const principal = actor.principal;
-    if (!this.definition.visibleByAssigneeOnly) return null;
-    return principal?.kind === 'user' && principal.role !== 'admin' ? principal.userId : null;
   }
 
   // ---------------------------------------------------------------------------------------------- reads
 
   async list(actor: Actor, listQuery: CrmListQueryShape): Promise<Page<CrmRow>> {
     const teamId = this.teamOf(actor);
-    const query = this.resolveAssigneeFilter(actor, listQuery);
+    const query = resolveAssigneeFilter(actor, listQuery);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const wantTotal = query.includeTotal === 'true';
-    const owner = this.restrictedUser(actor);
+    const owner = restrictedUser(this.definition, actor);
     const page = statements.pageStatement(this.table, teamId, query, limit, owner);
     // The page (and the capped total) in one scoped round trip.
     const batch = wantTotal
@@ -227,7 +205,8 @@ export abstract class CrmResourceService implements OnModuleInit {
         const [old] = await this.findRow(m, teamId, id, true);
         if (!old) throw this.notFound();
         // Locked: a concurrent writer with the same If-Match waits here, then sees the new version (412).
-        if (ifMatch !== undefined && old.version !== ifMatch) throw this.preconditionFailed(old.version as number);
+        if (ifMatch !== undefined && old.version !== ifMatch)
+          throw preconditionFailed(this.definition, old.version as number);
         await this.beforeUpdate(m, actor, old, changes);
         await this.checkReferences(m, teamId, changes);
         if (this.needsAssigneeCheck(actor, changes)) await this.checkAssignee(m, teamId, changes.assignedTo as string);
@@ -254,7 +233,7 @@ export abstract class CrmResourceService implements OnModuleInit {
       statements.updateStatement(this.table, teamId, old, changes, expectedVersion),
     );
     const [row] = await queryRows<CrmRow>(m, sql, [...params]);
-    if (!row) throw expectedVersion !== undefined ? this.preconditionFailed() : this.notFound();
+    if (!row) throw expectedVersion !== undefined ? preconditionFailed(this.definition) : this.notFound();
     return row;
   }
 
@@ -271,7 +250,7 @@ export abstract class CrmResourceService implements OnModuleInit {
       // app.trash on: the UPDATE's new row (trashed) must pass the read policy its RETURNING is checked against.
       const [[row] = [], [live] = []] = await this.teamScope.batch<CrmRow>(this.scopeOf(actor, true), [trash, still]);
       if (row) return { id: row.id, deleted: true as const };
-      if (live) throw this.preconditionFailed(live.version as number);
+      if (live) throw preconditionFailed(this.definition, live.version as number);
       throw this.notFound();
     });
   }
@@ -341,10 +320,10 @@ export abstract class CrmResourceService implements OnModuleInit {
    */
   async exportRows(actor: Actor, exportQuery: CrmListQueryShape): Promise<{ rows: Readable; count: number }> {
     const teamId = this.teamOf(actor);
-    const query = this.resolveAssigneeFilter(actor, exportQuery);
+    const query = resolveAssigneeFilter(actor, exportQuery);
     statements.resolveSort(this.table, query.sort);
     const scope = this.scopeOf(actor);
-    const owner = this.restrictedUser(actor);
+    const owner = restrictedUser(this.definition, actor);
     const counted = await this.teamScope.rows<{ n: number }>(
       scope,
       statements.countStatement(this.table, teamId, query, undefined, owner),
@@ -355,19 +334,10 @@ export abstract class CrmResourceService implements OnModuleInit {
     await this.events.record('data_export', 'medium', eventContext(actor, details));
     if (count > LARGE_EXPORT_ROWS) await this.events.record('data_export_large', 'high', eventContext(actor, details));
 
-    const table = this.table;
-    const teamScope = this.teamScope;
-    const batches = async function* (): AsyncGenerator<CrmRow> {
-      let cursor: string | undefined;
-      do {
-        const batch = statements.pageStatement(table, teamId, { ...query, cursor }, EXPORT_BATCH, owner);
-        const rows = await teamScope.rows<CrmRow & { _k?: string | null }>(scope, batch.statement);
-        const page = batch.finish(rows);
-        for (const row of page.items) yield row;
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-    };
-    return { rows: Readable.from(batches()), count };
+    const rows = exportStream(this.teamScope, scope, (cursor) =>
+      statements.pageStatement(this.table, teamId, { ...query, cursor }, EXPORT_BATCH, owner),
+    );
+    return { rows, count };
   }
 
   // ---------------------------------------------------------------------------------------------- helpers
@@ -430,19 +400,10 @@ export abstract class CrmResourceService implements OnModuleInit {
   // ---------------------------------------------------------------------------------------------- import
 
   /** What the CSV import (crm-import.service.ts) needs: the API-shape select list and the writable fields. */
-  importShape(): {
-    selectList: string;
-    /** Writable property → column. */
-    writable: ReadonlyMap<string, string>;
-    requiredFields: ReadonlySet<string>;
-    notNullFields: ReadonlySet<string>;
-  } {
-    return {
-      selectList: this.table.selectList,
-      writable: new Map([...this.table.writable].map(([property, info]) => [property, info.column])),
-      requiredFields: this.table.requiredFields,
-      notNullFields: this.table.notNullFields,
-    };
+  importShape(): CrmImportShape {
+    const { selectList, writable, requiredFields, notNullFields } = this.table;
+    const columns = new Map([...writable].map(([property, info]) => [property, info.column]));
+    return { selectList, writable: columns, requiredFields, notNullFields };
   }
 
   /** The import's writes, with the constraint messages of POST. */

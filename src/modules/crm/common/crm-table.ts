@@ -9,6 +9,15 @@ export interface ColumnInfo {
   select: string;
 }
 
+/** What the CSV import reads of a table (CrmResourceService.importShape). */
+export interface CrmImportShape {
+  selectList: string;
+  /** Writable property → column. */
+  writable: ReadonlyMap<string, string>;
+  requiredFields: ReadonlySet<string>;
+  notNullFields: ReadonlySet<string>;
+}
+
 /** What the shape needs of a TypeORM column (so it is built from entity metadata, or from a spec's fixture). */
 export interface ColumnSource {
   propertyName: string;
