@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { crmCatalogue } from '../src/common/resources/crm-catalogue';
 import { type TestApp, startTestApp } from './helpers/test-app';
 
 /** GET with the path sent byte for byte (fetch would normalise "..", which is exactly what we want to test). */
@@ -84,7 +85,9 @@ describe('console static files at /console', () => {
 
   it('tells the app the password policy and API key settings in force', async () => {
     const res = await t.http.get('/console/config.json');
-    expect(JSON.parse(res.text)).toEqual({
+    const config = JSON.parse(res.text);
+    expect(Object.keys(config).sort()).toEqual(['apiKeys', 'auditResourceTypes', 'crmResources', 'passwordPolicy']);
+    expect(config).toMatchObject({
       passwordPolicy: {
         minLength: 12,
         maxLength: 128,
@@ -95,6 +98,24 @@ describe('console static files at /console', () => {
       },
       apiKeys: { defaultExpiryDays: 90, maxExpiryDays: 365, expiryWarningDays: 7 },
     });
+    // The console's lists come from the server's CRM catalogue: key scopes, webhook events, the audit filter.
+    const registered = crmCatalogue.entries();
+    expect(config.crmResources).toEqual(
+      registered.map((e) => ({
+        resource: e.resource,
+        label: e.label,
+        webhookType: e.webhookType,
+        extraWebhookEvents: e.extraWebhookEvents,
+      })),
+    );
+    expect(registered.map((e) => e.resource)).toEqual(expect.arrayContaining(['activities', 'tasks']));
+    expect(config.auditResourceTypes).toEqual([
+      ...registered.map((e) => e.auditType),
+      'user',
+      'api_key',
+      'webhook',
+      'team',
+    ]);
   });
 
   it.each([
