@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import { Injectable } from '@nestjs/common';
+import { Injectable, RequestMethod, type Type } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { Column, Entity } from 'typeorm';
-import { type Ctor, controllerRoutes, dtoErrors } from '../../../test/helpers/controller-routes';
 import { crmCatalogue } from '../../common/resources/crm-catalogue';
 import { PERMISSION, type PermissionSpec } from '../../common/security/decorators';
 import { API_KEY_SCOPES, CRM_RESOURCES, isValidScope, scopesAllow } from '../../common/security/principal';
@@ -26,6 +28,29 @@ import { CRM_CATALOGUE } from './crm-catalogue';
 import { timelineControllers } from './timeline/timeline.controller';
 
 const ROOT = join(__dirname, '..', '..', '..');
+
+/** The routes of a controller class (inherited generic handlers included), from Nest's metadata. */
+function controllerRoutes(controller: Type): Array<{ method: string; path: string; handler: object }> {
+  const out: Array<{ method: string; path: string; handler: object }> = [];
+  for (let proto = controller.prototype as object; proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const handler = (proto as Record<string, unknown>)[name];
+      if (name === 'constructor' || typeof handler !== 'function') continue;
+      const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
+      if (path === undefined || out.some((r) => r.handler === handler)) continue;
+      out.push({
+        method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? '?',
+        path,
+        handler,
+      });
+    }
+  }
+  return out;
+}
+
+/** The properties a DTO refuses, with the app's whitelist rules. */
+const dtoErrors = (cls: Type, plain: object): string[] =>
+  validateSync(plainToInstance(cls, plain), { whitelist: true, forbidNonWhitelisted: true }).map((e) => e.property);
 
 // ---------------------------------------------------------------------------------------- no hand lists
 
@@ -169,8 +194,8 @@ describe('registering an eighth resource', () => {
     expect(isValidScope('notes:write')).toBe(true);
     expect(scopesAllow(['*:read'], 'notes', 'read')).toBe(true);
     const key = { name: 'k', scopes: ['notes:read', 'clients:write'], otp: '123456' };
-    expect(dtoErrors(CreateApiKeyDto as Ctor, key)).toEqual([]);
-    expect(dtoErrors(CreateApiKeyDto as Ctor, { ...key, scopes: ['memos:read'] })).toEqual(['scopes']);
+    expect(dtoErrors(CreateApiKeyDto, key)).toEqual([]);
+    expect(dtoErrors(CreateApiKeyDto, { ...key, scopes: ['memos:read'] })).toEqual(['scopes']);
   });
 
   it('adds its audit type and its webhook events', () => {
@@ -195,10 +220,10 @@ describe('registering an eighth resource', () => {
 
   it('gets its routes: the generic ones, CSV import and a timeline, each on its own permission', () => {
     const routes = [
-      ...controllerRoutes(crmResourceController(notesResource) as Ctor).map((r) => ({ ...r, base: 'notes' })),
-      ...controllerRoutes(crmImportController(notesResource) as Ctor).map((r) => ({ ...r, base: 'notes' })),
+      ...controllerRoutes(crmResourceController(notesResource)).map((r) => ({ ...r, base: 'notes' })),
+      ...controllerRoutes(crmImportController(notesResource)).map((r) => ({ ...r, base: 'notes' })),
       ...timelineControllers([...CRM_CATALOGUE, notesResource]).flatMap((c) =>
-        controllerRoutes(c as Ctor).map((r) => ({ ...r, base: Reflect.getMetadata('path', c) as string })),
+        controllerRoutes(c).map((r) => ({ ...r, base: Reflect.getMetadata('path', c) as string })),
       ),
     ].filter((r) => r.base === 'notes');
     const permissions = new Set(
