@@ -1,10 +1,10 @@
 import { STRONG_PASSWORD, registerTeam } from './helpers/auth';
 import { CRM_CASES, type Refs, createRefs } from './helpers/crm-cases';
 import { type TestApp, startTestApp } from './helpers/test-app';
+import { ManualClock } from '../src/common/time/clock';
 
-/** 2.4 seconds: long enough for a request right after sign-in, short enough to wait out in a test. */
-const REAUTH_WINDOW_MINUTES = '0.04';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The window is moved past on the app's clock (a real-time window of seconds ran out under load mid-file). */
+const REAUTH_WINDOW_MINUTES = 5;
 
 /**
  * Roles on CRM routes (viewer reads only, agent works the CRM but cannot manage users or read the audit log),
@@ -14,6 +14,7 @@ describe('CRM permissions: roles and re-authentication', () => {
   let t: TestApp;
   let admin: { token: string; teamId: string; email: string; password: string };
   let refs: Refs;
+  const clock = new ManualClock();
   const rows: Record<string, string> = {};
 
   const signIn = async (email: string, password: string): Promise<string> => {
@@ -49,7 +50,10 @@ describe('CRM permissions: roles and re-authentication', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { REAUTH_WINDOW_MINUTES, REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false' } });
+    t = await startTestApp({
+      env: { REAUTH_WINDOW_MINUTES: String(REAUTH_WINDOW_MINUTES), REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false' },
+      clock,
+    });
     const team = await registerTeam(t);
     admin = { token: team.accessToken, teamId: team.teamId, email: team.email, password: team.password };
     refs = await createRefs(t, admin.token);
@@ -130,7 +134,7 @@ describe('CRM permissions: roles and re-authentication', () => {
   it('delete and export need a recent password entry: 401 REAUTH_REQUIRED after the window, fine after POST /v1/auth/reauth', async () => {
     const token = await signIn(admin.email, admin.password);
     const victim = (await t.http.post('/v1/listings', { address: 'Reauth Road' }, { token })).body.data;
-    await sleep(Number(REAUTH_WINDOW_MINUTES) * 60_000 + 300);
+    clock.advanceMinutes(REAUTH_WINDOW_MINUTES + 1);
 
     const stale = [
       await t.http.delete(`/v1/listings/${victim.id}`, { token }),
