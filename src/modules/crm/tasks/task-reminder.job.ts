@@ -11,7 +11,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app-config';
 import { APP_CONFIG } from '../../../config/config.module';
 import { Clock } from '../../../common/time/clock';
-import { queryAffected, queryRows } from '../../../database/query-rows';
+import { queryRows } from '../../../database/query-rows';
 import { MailService } from '../../notifications/mail.service';
 
 /** Reminders claimed per statement (small, so that several instances share a burst); a tick repeats the claim while it comes back full. */
@@ -37,18 +37,20 @@ function oneLine(text: string, max: number): string {
 /**
  * Mails a task's assignee TASK_REMINDER_MINUTES before its dueAt, once, however many instances run.
  *
- * Every TASK_REMINDER_INTERVAL_SECONDS each instance claims the due reminders with one UPDATE whose row
- * selection is FOR UPDATE SKIP LOCKED: a row another instance is claiming is skipped, and a row it has just
- * claimed no longer qualifies (reminded_for_due_at = due_at) when re-checked under the lock. Only the claimer
- * mails. Moving due_at clears the claim (tasks_bookkeeping trigger), so the new date gets its own reminder.
+ * Every TASK_REMINDER_INTERVAL_SECONDS each instance claims the due reminders with one UPDATE (in the function
+ * task_reminders_claim) whose row selection is FOR UPDATE SKIP LOCKED: a row another instance is claiming is
+ * skipped, and a row it has just claimed no longer qualifies (reminded_for_due_at = due_at) when re-checked
+ * under the lock. Only the claimer mails. Moving due_at clears the claim (tasks_bookkeeping trigger), so the
+ * new date gets its own reminder.
  *
  * A reminder qualifies while the task is open, live, assigned to an enabled user, and now lies in
  * [due_at - lead, due_at + grace): a task created already long overdue gets none, and one whose window was
  * missed (all instances down) is sent late only within the grace. A failed send releases the claim so a later
  * tick retries; a crash between claim and send loses that one reminder (never duplicates it).
  *
- * Runs as the table owner across all teams (a system job, like the API key expiry warnings). "Now" is the
- * Clock's (passed to the SQL), so a test moves time instead of waiting or back-dating tasks.
+ * Runs across all teams through the SECURITY DEFINER functions task_reminders_claim / task_reminder_release: the
+ * API's own role cannot read tasks outside a team's scope. "Now" is the Clock's (passed to the SQL), so a test
+ * moves time instead of waiting or back-dating tasks.
  */
 @Injectable()
 export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -105,24 +107,12 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
   /** Claims up to CLAIM_BATCH due reminders; committed (autocommit) before any mail leaves. */
   private claim(): Promise<ClaimedReminder[]> {
     const { leadMs, graceMs } = this.config.taskReminders;
+    // task_reminders_claim (SECURITY DEFINER, migration LeastPrivilegeApiRole): the API role has no access to
+    // tasks outside a team's scope; the function claims across teams and returns only what the mail needs.
     return queryRows<ClaimedReminder>(
       this.dataSource.manager,
-      `UPDATE tasks t SET reminded_for_due_at = t.due_at
-         FROM users u
-        WHERE t.id IN (
-                SELECT c.id FROM tasks c
-                 WHERE c.status = 'open' AND c.deleted_at IS NULL AND c.assigned_to IS NOT NULL
-                   AND c.due_at IS NOT NULL
-                   AND c.due_at <= $4::timestamptz + $1::interval
-                   AND c.due_at > $4::timestamptz - $2::interval
-                   AND c.reminded_for_due_at IS DISTINCT FROM c.due_at
-                   AND EXISTS (SELECT 1 FROM users a
-                                WHERE a.team_id = c.team_id AND a.id = c.assigned_to AND NOT a.disabled)
-                 ORDER BY c.due_at
-                 LIMIT $3
-                 FOR UPDATE OF c SKIP LOCKED)
-          AND u.team_id = t.team_id AND u.id = t.assigned_to
-       RETURNING t.id, t.title, t.due_at, t.priority, u.email, u.first_name`,
+      `SELECT id, title, due_at, priority, email, first_name
+         FROM task_reminders_claim($4::timestamptz, $1::interval, $2::interval, $3)`,
       [`${leadMs} milliseconds`, `${graceMs} milliseconds`, CLAIM_BATCH, this.clock.now()],
     );
   }
@@ -144,11 +134,9 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
       return true;
     } catch (err) {
       // Give the claim back so that a later tick retries (a moved due date has cleared it already).
-      await queryAffected(
-        this.dataSource.manager,
-        `UPDATE tasks SET reminded_for_due_at = NULL WHERE id = $1 AND reminded_for_due_at = due_at`,
-        [reminder.id],
-      ).catch(() => undefined);
+      await queryRows(this.dataSource.manager, `SELECT task_reminder_release($1)`, [reminder.id]).catch(
+        () => undefined,
+      );
       this.logger.warn(`task reminder for ${reminder.id} not sent: ${(err as Error).message}`);
       return false;
     }
