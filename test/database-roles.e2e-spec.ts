@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
 import { checkDatabaseRole, readDatabaseRole } from '../src/database/database-role';
+import { runMigrations } from '../src/database/migrate';
 import { TeamScope } from '../src/database/team-scope';
 import { registerTeam, type SignedIn } from './helpers/auth';
 import { type TestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, startTestApp } from './helpers/test-app';
@@ -137,6 +138,10 @@ describe('the API database role', () => {
     } finally {
       await api.query('ROLLBACK');
     }
+  });
+
+  it('with nothing pending, the migration step also runs as the API role (a deployment that migrates apart)', async () => {
+    expect(await runMigrations(t.config, t.database.apiUrl)).toEqual([]);
   });
 
   it('the cross-team functions are the only way across, and return no more than they say', async () => {
