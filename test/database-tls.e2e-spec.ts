@@ -1,11 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../src/common/net/free-port';
 import { loadConfig } from '../src/config/app-config';
 import { databaseSsl } from '../src/database/data-source-options';
+import { makeLocalPgTls } from '../bench/pg-tls';
 import { TEST_DATA_DIR } from './setup/paths';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from './helpers/test-app';
 
@@ -17,44 +18,15 @@ import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from './helpers/test-app';
  */
 describe('database TLS: verify-full', () => {
   const dir = join(TEST_DATA_DIR, `tls-${randomBytes(3).toString('hex')}`);
-  const ca = join(dir, 'ca.crt');
+  let ca = '';
   let pg: ChildProcess;
   let out = '';
   let ownerUrl = '';
   let apiUrl = '';
 
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-
   beforeAll(async () => {
-    mkdirSync(dir, { recursive: true });
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Hearth test CA');
-    openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.crt',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-    );
-    // PostgreSQL refuses a key others can read; as root the server runs as "postgres", which must own it.
-    chmodSync(join(dir, 'server.key'), 0o600);
-    if (process.getuid?.() === 0) {
-      const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-      chownSync(join(dir, 'server.key'), id('-u'), id('-g'));
-    }
-
+    const tls = makeLocalPgTls(dir, ['localhost', '127.0.0.1']);
+    ca = tls.caFile;
     const port = await freePort();
     pg = spawn(
       process.execPath,
@@ -70,12 +42,7 @@ describe('database TLS: verify-full', () => {
         env: {
           ...process.env,
           EMBEDDED_PG_FLAGS: JSON.stringify([
-            '-c',
-            'ssl=on',
-            '-c',
-            `ssl_cert_file=${join(dir, 'server.crt')}`,
-            '-c',
-            `ssl_key_file=${join(dir, 'server.key')}`,
+            ...tls.postgresFlags,
             // A second loopback address the certificate does not name.
             '-c',
             'listen_addresses=127.0.0.1,127.0.0.2',
