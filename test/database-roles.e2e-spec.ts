@@ -140,6 +140,40 @@ describe('the API database role', () => {
     }
   });
 
+  it("its reach outside a tenant scope is exactly the list in docs/database-roles.md, and none of it is CRM's", async () => {
+    const policies = await t.dataSource.query<{ table: string; cmd: string; qual: string | null }[]>(
+      `SELECT tablename AS table, cmd, qual FROM pg_policies
+        WHERE schemaname = 'public' AND 'app_api' = ANY (roles) ORDER BY tablename, cmd`,
+    );
+    const reach: Record<string, string[]> = {};
+    for (const p of policies) (reach[p.table] ??= []).push(p.cmd);
+    expect(reach).toEqual({
+      api_keys: ['SELECT', 'UPDATE'],
+      audit_chain_heads: ['SELECT'],
+      audit_log: ['INSERT', 'SELECT'],
+      idempotency_keys: ['DELETE', 'SELECT'],
+      security_events: ['DELETE', 'INSERT', 'SELECT'],
+      sessions: ['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
+      users: ['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
+      webhook_deliveries: ['INSERT', 'SELECT', 'UPDATE'],
+      webhook_events: ['DELETE', 'INSERT', 'SELECT'],
+      webhooks: ['SELECT', 'UPDATE'],
+    });
+    const crm = ['clients', 'leads', 'listings', 'appointments', 'escrows', 'activities', 'tasks'];
+    const privileges = await t.dataSource.query<{ table: string; any: boolean }[]>(
+      `SELECT t AS table, has_table_privilege('app_api', t, 'SELECT, INSERT, UPDATE, DELETE') AS any
+         FROM unnest($1::text[]) AS t`,
+      [crm],
+    );
+    expect(privileges).toEqual(crm.map((table) => ({ table, any: false })));
+    // The audit trail is append-only for the API role too.
+    const [audit] = await t.dataSource.query<{ update: boolean; delete: boolean }[]>(
+      `SELECT has_table_privilege('app_api', 'audit_log', 'UPDATE') AS update,
+              has_table_privilege('app_api', 'audit_log', 'DELETE') AS delete`,
+    );
+    expect(audit).toEqual({ update: false, delete: false });
+  });
+
   it('with nothing pending, the migration step also runs as the API role (a deployment that migrates apart)', async () => {
     expect(await runMigrations(t.config, t.database.apiUrl)).toEqual([]);
   });

@@ -187,5 +187,5 @@ describe('database TLS: verify-full', () => {
     );
     expect(code).toBe(1);
     expect(text).toMatch(/Refusing to start: DB_SSL_MODE: must not be disable in production/);
-  }, 30_000);
+  }, 90_000);
 });
