@@ -21,6 +21,7 @@ import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrations } from '../src/database/migrate';
+import { makeLocalPgTls } from './pg-tls';
 import { type Measured, type RatioSpec, type Suite, measureSuite, ratiosOf } from './harness';
 import { SURNAMES, seedClients } from './seed';
 import { type BenchContext, OPTIONAL_SUITES } from './suites';
@@ -112,7 +113,15 @@ async function main(): Promise<void> {
     `Hearth CRM benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
   );
 
-  const db = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'bench', ephemeral: false });
+  // The API runs as in production: as the least-privilege role, over TLS verified against a local CA.
+  const tls = makeLocalPgTls(join(dataDir, 'tls'));
+  const db = await startEmbeddedPostgres({
+    dataDir,
+    port: await freePort(),
+    database: 'bench',
+    ephemeral: false,
+    postgresFlags: tls.postgresFlags,
+  });
   const children: ChildProcess[] = [];
   try {
     const config = loadConfig({
@@ -129,8 +138,10 @@ async function main(): Promise<void> {
       NODE_ENV: 'production',
       PORT: String(appPort),
       HOST: '127.0.0.1',
-      DATABASE_URL: db.url,
-      DB_SSL_MODE: 'disable',
+      DATABASE_URL: db.apiUrl,
+      DATABASE_MIGRATION_URL: db.url,
+      DB_SSL_MODE: 'verify-full',
+      DB_SSL_CA: tls.caFile,
       DATA_DIR: dataDir,
       JWT_SECRET,
       DATA_ENCRYPTION_KEY: KEY,

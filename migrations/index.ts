@@ -13,6 +13,7 @@ import { Idempotency1733300003000 } from './1733300003000-idempotency';
 import { SearchIndex1733300004000 } from './1733300004000-search-index';
 import { AuditLinkPerStatement1733300003100 } from './1733300003100-audit-link-per-statement';
 import { DataKeyChecks1733400002900 } from './1733400002900-data-key-checks';
+import { LeastPrivilegeApiRole1733400005000 } from './1733400005000-least-privilege-api-role';
 import { LoginAttemptLeases1733400005400 } from './1733400005400-login-attempt-leases';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   SearchIndex1733300004000,
   AuditLinkPerStatement1733300003100,
   DataKeyChecks1733400002900,
+  LeastPrivilegeApiRole1733400005000,
   LoginAttemptLeases1733400005400,
 ];

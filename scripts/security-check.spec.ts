@@ -39,6 +39,7 @@ describe('security:check', () => {
         'rate-limiting',
         'csp',
         'cors',
+        'database-tls',
       ]),
     );
     expect(score(results)).toBeLessThan(5);

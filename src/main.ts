@@ -31,16 +31,18 @@ async function bootstrap(): Promise<void> {
   if (initErrorTracking(config)) say('info', 'error tracking: Sentry enabled');
   const { resolveDatabase } = await import('./database/resolve-database');
   const { runMigrations } = await import('./database/migrate');
+  const { checkDatabaseRole } = await import('./database/database-role');
   const { createApp } = await import('./app.factory');
   const { GracefulDrain } = await import('./common/http/graceful-drain');
 
   const db = await resolveDatabase(config, (m) => say('info', m));
-  await runMigrations(config, db.url, (m) => say('info', m));
+  await runMigrations(config, db.migrationUrl, (m) => say('info', m));
   let app;
   try {
+    await checkDatabaseRole(config, db.url, (m) => say('warn', m));
     app = await createApp(config, { databaseUrl: db.url, bufferLogs: true });
   } catch (err) {
-    // A refusal (the data key check) stops the embedded database too.
+    // A refusal (the API's database role, the data key check) stops the embedded database too.
     await db.stop().catch(() => undefined);
     throw err;
   }
@@ -81,7 +83,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err) => {
-  if (err instanceof DataKeyMismatchError) {
+  // Refusals that need the database (the data key check, the API's role) read like the configuration's.
+  if (err instanceof DataKeyMismatchError || err instanceof ConfigError) {
     process.stderr.write(`Refusing to start: ${err.message}\n`);
     process.exit(1);
   }

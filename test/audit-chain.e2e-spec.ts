@@ -222,7 +222,8 @@ describe('audit trail: atomicity, hash chain, verifier; row-level security', () 
         cwd: join(__dirname, '..'),
         env: {
           ...process.env,
-          DATABASE_URL: t.database.url,
+          // As the API's least-privilege role: verify reads every team's chain through app_api's policies.
+          DATABASE_URL: t.database.apiUrl,
           NODE_ENV: 'test',
           DATA_DIR: t.dataDir,
           LOG_LEVEL: 'silent',

@@ -109,7 +109,7 @@ describe('TeamScope: the TypeORM internals it relies on', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('the Postgres driver exposes its pg Pool as `master` (what batch checks connections out of)', async () => {
-    const master: unknown = (t.dataSource.driver as unknown as { master: unknown }).master;
+    const master: unknown = (t.appDataSource.driver as unknown as { master: unknown }).master;
     expect(master).toBeInstanceOf(Pool);
     // It is the pool TypeORM itself uses: a connection from it sees the same database.
     const client = await (master as Pool).connect();
@@ -122,7 +122,7 @@ describe('TeamScope: the TypeORM internals it relies on', () => {
   });
 
   it('a query runner has the transaction bookkeeping run sets (isTransactionActive, transactionDepth)', async () => {
-    const runner = t.dataSource.createQueryRunner();
+    const runner = t.appDataSource.createQueryRunner();
     try {
       const state = runner as unknown as Record<string, unknown>;
       expect(typeof state.isTransactionActive).toBe('boolean');
@@ -145,7 +145,7 @@ describe('TeamScope: the TypeORM internals it relies on', () => {
 
   it('inside run, a nested transaction is a SAVEPOINT of the same transaction, still scoped to the team', async () => {
     const statements: string[] = [];
-    const proto = Object.getPrototypeOf(t.dataSource.createQueryRunner()) as QueryRunner;
+    const proto = Object.getPrototypeOf(t.appDataSource.createQueryRunner()) as QueryRunner;
     const query = Reflect.get(proto, 'query') as (this: QueryRunner, ...a: unknown[]) => Promise<unknown>;
     jest.spyOn(proto, 'query').mockImplementation(function (this: QueryRunner, sql: string, ...rest: unknown[]) {
       statements.push(sql);

@@ -147,8 +147,8 @@ export function checkConfig(config: AppConfig, env: Env): ControlResult[] {
     ),
     r(
       'database-tls',
-      'Database connections use TLS',
-      config.database.sslMode !== 'disable',
+      "Database connections use TLS that checks the server's certificate and name (verify-full)",
+      config.database.sslMode === 'verify-full',
       `DB_SSL_MODE=${config.database.sslMode}`,
     ),
     r(

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseDurationSeconds } from './app-config';
@@ -55,7 +55,25 @@ describe('loadConfig', () => {
     const c = loadConfig(prod);
     expect(c.isProduction).toBe(true);
     expect(c.cookies.secure).toBe(true);
-    expect(c.database.sslMode).toBe('require');
+    expect(c.database.sslMode).toBe('verify-full');
+    expect(c.database.migrationUrl).toBeUndefined();
+  });
+
+  it('database roles and TLS: DATABASE_MIGRATION_URL is read, DB_SSL_CA must exist and goes with verify-full', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const ca = join(dir, 'ca.crt');
+    writeFileSync(ca, 'not parsed here');
+    const c = loadConfig({ ...prod, DATABASE_MIGRATION_URL: 'postgres://owner:x@db/hearth', DB_SSL_CA: ca });
+    expect(c.database).toMatchObject({
+      migrationUrl: 'postgres://owner:x@db/hearth',
+      sslMode: 'verify-full',
+      sslCaFile: ca,
+    });
+    expect(refusal({ ...prod, DB_SSL_CA: join(dir, 'missing.crt') }).message).toMatch(/^DB_SSL_CA: .* does not exist/);
+    expect(refusal({ ...prod, DB_SSL_MODE: 'require', DB_SSL_CA: ca }).variable).toBe('DB_SSL_CA');
+    // Development keeps disable as its default, and may choose require.
+    expect(loadConfig({ DATA_DIR: dir }).database.sslMode).toBe('disable');
+    expect(loadConfig({ ...prod, DB_SSL_MODE: 'require' }).database.sslMode).toBe('require');
   });
 
   it.each([
@@ -66,6 +84,9 @@ describe('loadConfig', () => {
     ['DATABASE_URL', { DATABASE_URL: '' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'true' }],
     ['TRUST_PROXY', { TRUST_PROXY: ' TRUE ' }],
+    ['DB_SSL_MODE', { DB_SSL_MODE: 'disable' }],
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://u:p@db/hearth?sslmode=no-verify' }],
+    ['DATABASE_MIGRATION_URL', { DATABASE_MIGRATION_URL: 'postgres://o:p@db/hearth?ssl=false' }],
   ])('production refuses an unsafe %s', (variable, override) => {
     expect(refusal({ ...prod, ...override }).variable).toBe(variable);
   });

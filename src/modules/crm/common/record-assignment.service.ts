@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { type Actor } from '../../../common/security/principal';
 import { queryRows } from '../../../database/query-rows';
+import { TeamScope } from '../../../database/team-scope';
 import { TeamMembers } from '../../users/users.module';
 import { assigneeNotFound } from './crm-errors';
 import { CrmResourceRegistry } from './crm-registry';
@@ -84,11 +85,15 @@ export class RecordAssignmentService {
   ): Promise<number> {
     const teamId = actor.principal?.teamId;
     if (!teamId) throw AppException.unauthenticated();
-    let moved = 0;
-    for (const service of this.registry.services()) {
-      const { sql, params } = service.reassignStatement(actor, teamId, fromUserId, toUserId, which);
-      moved += (await queryRows(m, sql, [...params])).length;
-    }
-    return moved;
+    // The CRM tables are reachable only in a tenant scope: the users change around this stays in the same
+    // transaction, as the connecting role again afterwards. `system` sees every record of the team, trash too.
+    return TeamScope.within(m, { teamId, role: 'system', trash: true }, async () => {
+      let moved = 0;
+      for (const service of this.registry.services()) {
+        const { sql, params } = service.reassignStatement(actor, teamId, fromUserId, toUserId, which);
+        moved += (await queryRows(m, sql, [...params])).length;
+      }
+      return moved;
+    });
   }
 }

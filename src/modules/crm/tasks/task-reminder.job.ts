@@ -11,9 +11,8 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app-config';
 import { APP_CONFIG } from '../../../config/config.module';
 import { Clock } from '../../../common/time/clock';
-import { queryAffected, queryRows } from '../../../database/query-rows';
+import { queryRows } from '../../../database/query-rows';
 import { MailService } from '../../notifications/mail.service';
-import { TeamMembers, activeTeamMemberSql } from '../../users/users.module';
 
 /** Reminders claimed per statement (small, so that several instances share a burst); a tick repeats the claim while it comes back full. */
 const CLAIM_BATCH = 20;
@@ -24,7 +23,8 @@ interface ClaimedReminder {
   title: string;
   due_at: Date;
   priority: string;
-  assigned_to: string;
+  email: string;
+  first_name: string;
 }
 
 /** Header-safe one-line text: no control characters (a title cannot add mail headers), bounded length. */
@@ -37,18 +37,20 @@ function oneLine(text: string, max: number): string {
 /**
  * Mails a task's assignee TASK_REMINDER_MINUTES before its dueAt, once, however many instances run.
  *
- * Every TASK_REMINDER_INTERVAL_SECONDS each instance claims the due reminders with one UPDATE whose row
- * selection is FOR UPDATE SKIP LOCKED: a row another instance is claiming is skipped, and a row it has just
- * claimed no longer qualifies (reminded_for_due_at = due_at) when re-checked under the lock. Only the claimer
- * mails. Moving due_at clears the claim (tasks_bookkeeping trigger), so the new date gets its own reminder.
+ * Every TASK_REMINDER_INTERVAL_SECONDS each instance claims the due reminders with one UPDATE (in the function
+ * task_reminders_claim) whose row selection is FOR UPDATE SKIP LOCKED: a row another instance is claiming is
+ * skipped, and a row it has just claimed no longer qualifies (reminded_for_due_at = due_at) when re-checked
+ * under the lock. Only the claimer mails. Moving due_at clears the claim (tasks_bookkeeping trigger), so the
+ * new date gets its own reminder.
  *
  * A reminder qualifies while the task is open, live, assigned to an enabled user, and now lies in
  * [due_at - lead, due_at + grace): a task created already long overdue gets none, and one whose window was
  * missed (all instances down) is sent late only within the grace. A failed send releases the claim so a later
  * tick retries; a crash between claim and send loses that one reminder (never duplicates it).
  *
- * Runs as the table owner across all teams (a system job, like the API key expiry warnings). "Now" is the
- * Clock's (passed to the SQL), so a test moves time instead of waiting or back-dating tasks.
+ * Runs across all teams through the SECURITY DEFINER functions task_reminders_claim / task_reminder_release: the
+ * API's own role cannot read tasks outside a team's scope. "Now" is the Clock's (passed to the SQL), so a test
+ * moves time instead of waiting or back-dating tasks.
  */
 @Injectable()
 export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -63,7 +65,6 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     private readonly mail: MailService,
     private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
-    private readonly members: TeamMembers,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -97,12 +98,7 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     let sent = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const claimed = await this.claim();
-      // The assignees' addresses, from the users module (enabled users only: one disabled since the claim gets none).
-      const contacts = await this.members.contacts([...new Set(claimed.map((r) => r.assigned_to))]);
-      for (const reminder of claimed) {
-        const to = contacts.get(reminder.assigned_to);
-        if (to && (await this.send(reminder, to))) sent++;
-      }
+      for (const reminder of claimed) if (await this.send(reminder)) sent++;
       if (claimed.length < CLAIM_BATCH) break;
     }
     return sent;
@@ -111,35 +107,26 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
   /** Claims up to CLAIM_BATCH due reminders; committed (autocommit) before any mail leaves. */
   private claim(): Promise<ClaimedReminder[]> {
     const { leadMs, graceMs } = this.config.taskReminders;
+    // task_reminders_claim (SECURITY DEFINER, migration LeastPrivilegeApiRole): the API role has no access to
+    // tasks outside a team's scope; the function claims across teams and returns only what the mail needs.
     return queryRows<ClaimedReminder>(
       this.dataSource.manager,
-      `UPDATE tasks t SET reminded_for_due_at = t.due_at
-        WHERE t.id IN (
-                SELECT c.id FROM tasks c
-                 WHERE c.status = 'open' AND c.deleted_at IS NULL AND c.assigned_to IS NOT NULL
-                   AND c.due_at IS NOT NULL
-                   AND c.due_at <= $4::timestamptz + $1::interval
-                   AND c.due_at > $4::timestamptz - $2::interval
-                   AND c.reminded_for_due_at IS DISTINCT FROM c.due_at
-                   AND ${activeTeamMemberSql('c.team_id', 'c.assigned_to')}
-                 ORDER BY c.due_at
-                 LIMIT $3
-                 FOR UPDATE OF c SKIP LOCKED)
-       RETURNING t.id, t.title, t.due_at, t.priority, t.assigned_to::text AS assigned_to`,
+      `SELECT id, title, due_at, priority, email, first_name
+         FROM task_reminders_claim($4::timestamptz, $1::interval, $2::interval, $3)`,
       [`${leadMs} milliseconds`, `${graceMs} milliseconds`, CLAIM_BATCH, this.clock.now()],
     );
   }
 
-  private async send(reminder: ClaimedReminder, to: { email: string; firstName: string }): Promise<boolean> {
+  private async send(reminder: ClaimedReminder): Promise<boolean> {
     const title = oneLine(reminder.title, 150);
     const due = reminder.due_at;
     const overdue = due.getTime() <= this.clock.nowMs();
     try {
       await this.mail.send({
-        to: to.email,
+        to: reminder.email,
         subject: `${overdue ? 'Task overdue' : 'Task due soon'}: ${title}`,
         text:
-          `Hello ${oneLine(to.firstName, 100)},\n\n` +
+          `Hello ${oneLine(reminder.first_name, 100)},\n\n` +
           `your task "${title}" (priority ${reminder.priority}) is due ${due.toISOString()}.\n\n` +
           `Task id: ${reminder.id}\n` +
           `Open it in the API: GET ${this.config.publicUrl}/v1/tasks/${reminder.id}\n`,
@@ -147,11 +134,9 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
       return true;
     } catch (err) {
       // Give the claim back so that a later tick retries (a moved due date has cleared it already).
-      await queryAffected(
-        this.dataSource.manager,
-        `UPDATE tasks SET reminded_for_due_at = NULL WHERE id = $1 AND reminded_for_due_at = due_at`,
-        [reminder.id],
-      ).catch(() => undefined);
+      await queryRows(this.dataSource.manager, `SELECT task_reminder_release($1)`, [reminder.id]).catch(
+        () => undefined,
+      );
       this.logger.warn(`task reminder for ${reminder.id} not sent: ${(err as Error).message}`);
       return false;
     }
