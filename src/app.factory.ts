@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
 import helmet from 'helmet';
@@ -14,6 +14,9 @@ import { GracefulDrain } from './common/http/graceful-drain';
 import { AppException } from './common/http/app.exception';
 import { mapError } from './common/http/error-mapping';
 import { clientIp } from './common/security/request-context';
+import { RequestGate, tagRouteTargets } from './common/security/request-gate';
+import { closeAfterAnswer, installRequestDeadlines, serverTimeoutOptions } from './common/http/request-timeouts';
+import { isImportRoute } from './modules/crm/common/crm-import.body';
 import { IpBlocklistService } from './modules/honeypot/ip-blocklist.service';
 import { SCANNER_DECOYS } from './modules/honeypot/honeypot.controller';
 
@@ -37,6 +40,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Slow clients are cut: REQUEST_TIMEOUT_MS / IMPORT_TIMEOUT_MS (see request-timeouts.ts).
+    ...serverTimeoutOptions(config.requestTimeouts),
     // Errors Fastify's router raises itself (a malformed percent-encoding in the URL) get the envelope too.
     frameworkErrors: ((_error: Error, _request: unknown, reply: FastifyReply) => {
       void reply.code(400).send(mapError(AppException.validation('Malformed URL')).body);
@@ -51,19 +56,25 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
     },
   );
   app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  // The deadline for head and body starts first, before any other work on the request.
+  installRequestDeadlines(fastify, config.requestTimeouts, isImportRoute);
   // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
   // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
-  app.get(GracefulDrain).install(app.getHttpAdapter().getInstance());
+  app.get(GracefulDrain).install(fastify);
 
   // Blocklisted IPs are refused before routing, parsing or any other work.
   const blocklist = app.get(IpBlocklistService);
   const blocked = mapError(new AppException('IP_BLOCKED', 'Requests from your address are blocked'));
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', async (request, reply) => {
-      if (blocklist.isBlocked(clientIp(request))) return reply.code(blocked.status).send(blocked.body);
-    });
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!blocklist.isBlocked(clientIp(request))) return;
+    closeAfterAnswer(request, reply);
+    return reply.code(blocked.status).send(blocked.body);
+  });
+  // Every route's guards run from the head, before its body is read (request-gate.ts). The routes are
+  // tagged with their controller method before app.init() registers them.
+  tagRouteTargets(app.get(ModulesContainer));
+  app.get(RequestGate).install(fastify);
 
   await app.register(fastifyCookie as never);
   // helmet's middleware built once: @fastify/helmet rebuilt it (re-parsing the CSP) on every request.

@@ -7,10 +7,8 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { EnvelopeInterceptor } from './common/http/envelope.interceptor';
-import { ApiKeyRateLimitGuard, RateLimitGuard } from './common/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
-import { AuthenticationGuard } from './common/security/authentication.guard';
-import { AuthorizationGuard } from './common/security/authorization.guard';
+import { REQUEST_GUARDS, RequestGate, RequestGateGuard } from './common/security/request-gate';
 import { loggerOptions } from './common/logging/logger-options';
 import { GracefulDrainModule } from './common/http/graceful-drain';
 import { HealthModule } from './health/health.module';
@@ -52,13 +50,13 @@ export class AppModule {
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
-        // Order matters: the IP's limits before credentials (a flood is refused before any credential work),
-        // credentials before an API key's own budget (a wrong secret is charged to the IP, never to the key it
-        // names), and all of them before permissions.
-        { provide: APP_GUARD, useClass: RateLimitGuard },
-        { provide: APP_GUARD, useClass: AuthenticationGuard },
-        { provide: APP_GUARD, useClass: ApiKeyRateLimitGuard },
-        { provide: APP_GUARD, useClass: AuthorizationGuard },
+        // The guards run from the request's head, before its body is read (RequestGate, installed by
+        // createApp), in REQUEST_GUARDS' order: the IP's limits before credentials (a flood is refused before
+        // any credential work), credentials before an API key's own budget (a wrong secret is charged to the
+        // IP, never to the key it names), and all of them before permissions.
+        ...REQUEST_GUARDS,
+        RequestGate,
+        { provide: APP_GUARD, useClass: RequestGateGuard },
       ],
     };
   }

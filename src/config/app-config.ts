@@ -113,6 +113,11 @@ export interface AppConfig {
   idempotency: { ttlMs: number };
   /** CSV import ceilings (IMPORT_MAX_ROWS, IMPORT_MAX_BYTES). */
   csvImport: { maxRows: number; maxBytes: number };
+  /**
+   * How long a client may take to send a whole request, head and body (REQUEST_TIMEOUT_MS), and an import's
+   * (IMPORT_TIMEOUT_MS); past it the request is 408 REQUEST_TIMEOUT and its connection closed.
+   */
+  requestTimeouts: { requestMs: number; importMs: number };
   /** Deleted CRM records stay in the trash this long, then the daily purge removes them (TRASH_RETENTION_DAYS). */
   trash: { retentionMs: number };
   /** Task reminder mail: how long before dueAt, how often the job looks, and how late it still sends one. */
@@ -268,6 +273,15 @@ function databaseTls(
   if (sslMode !== 'verify-full')
     throw new ConfigError('DB_SSL_CA', 'is only used with DB_SSL_MODE=verify-full (set it, or unset DB_SSL_CA)');
   return { sslMode, sslCaFile };
+}
+
+/** REQUEST_TIMEOUT_MS and IMPORT_TIMEOUT_MS: an import may take longer to upload, never less than a request. */
+function requestTimeouts(e: EnvReader): AppConfig['requestTimeouts'] {
+  const requestMs = e.number('REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 600_000, integer: true });
+  const importMs = e.number('IMPORT_TIMEOUT_MS', 120_000, { min: 100, max: 3_600_000, integer: true });
+  if (importMs < requestMs)
+    throw new ConfigError('IMPORT_TIMEOUT_MS', `must be at least REQUEST_TIMEOUT_MS (${requestMs})`);
+  return { requestMs, importMs };
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -453,6 +467,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxRows: e.number('IMPORT_MAX_ROWS', 50_000, { min: 1, integer: true }),
       maxBytes: e.number('IMPORT_MAX_BYTES', 20 * 1024 * 1024, { min: 1, integer: true }),
     },
+    requestTimeouts: requestTimeouts(e),
     taskReminders: {
       leadMs: Math.round(e.number('TASK_REMINDER_MINUTES', 60, { min: 0 }) * 60_000),
       intervalMs: Math.round(e.number('TASK_REMINDER_INTERVAL_SECONDS', 30, { min: 0.05, max: 3600 }) * 1000),

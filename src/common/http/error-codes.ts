@@ -21,6 +21,7 @@ export const ErrorCode = {
   CONFLICT: HttpStatus.CONFLICT,
   PRECONDITION_FAILED: HttpStatus.PRECONDITION_FAILED,
   IDEMPOTENCY_CONFLICT: HttpStatus.CONFLICT,
+  REQUEST_TIMEOUT: HttpStatus.REQUEST_TIMEOUT,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   ACCOUNT_LOCKED: 423,
@@ -47,6 +48,8 @@ export function codeForStatus(status: number): ErrorCodeName {
       return 'NOT_FOUND';
     case 405:
       return 'METHOD_NOT_ALLOWED';
+    case 408:
+      return 'REQUEST_TIMEOUT';
     case 409:
       return 'CONFLICT';
     case 412:

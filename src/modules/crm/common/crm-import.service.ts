@@ -6,6 +6,7 @@ import { parse } from 'csv-parse';
 import type { FastifyInstance } from 'fastify';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
 import { flattenValidationErrors } from '../../../common/http/validation';
@@ -16,6 +17,18 @@ import { queryRows } from '../../../database/query-rows';
 import { TeamScope, actorScope } from '../../../database/team-scope';
 import { type AuditResourceType } from '../../audit/audit-chain';
 import { AuditService } from '../../audit/audit.service';
+import { ImportSlots, importAlreadyRunning, registerCsvBodyParser } from './crm-import.body';
+import {
+  ACTIVE_ASSIGNEES_SQL,
+  TEAM_IMPORT_LOCK_SQL,
+  countChangedSql,
+  existingByEmailSql,
+  existingByPhoneSql,
+  insertSql,
+  recordsetJson,
+  referencedIdsSql,
+  updateSql,
+} from './crm-import.statements';
 import { type CrmResourceService } from './crm-resource.service';
 
 import { type DedupeKey } from './crm-resource.definition';
@@ -45,6 +58,12 @@ const MAX_REPORTED_ERRORS = 100;
 const DEFAULT_PHONE_COUNTRY = 'US';
 /** Rows per INSERT/UPDATE statement: set-based, yet each statement far from the statement timeout. */
 const WRITE_CHUNK = 5000;
+/** The body is fed to csv-parse in slices of this size, so no single parse step holds the event loop long. */
+const PARSE_SLICE_BYTES = 64 * 1024;
+/** Work over the rows gives way to other requests (setImmediate) once it has run this long. */
+const YIELD_AFTER_MS = 5;
+/** Rows per JSON.stringify call when building a statement's rows, so none of those calls runs long. */
+const JSON_PIECE_ROWS = 500;
 
 /** How one importable field is read from its cell and written. */
 interface ImportField {
@@ -108,16 +127,41 @@ function digitsTail(e164: string): string {
 }
 
 /**
+ * The import's share of the event loop: every loop over the rows (parsing, validating, checking, planning,
+ * building the statements' rows) calls `due()` once per row, which yields to other requests (setImmediate)
+ * once the loop has run YIELD_AFTER_MS. So /health and everyone else's requests are served meanwhile.
+ */
+class Turns {
+  private last = performance.now();
+
+  async due(): Promise<void> {
+    if (performance.now() - this.last < YIELD_AFTER_MS) return;
+    await nextTurn();
+    this.last = performance.now();
+  }
+}
+
+/** The body in slices (views, not copies) for the streaming parser. */
+function* slices(body: Buffer): Generator<Buffer> {
+  for (let start = 0; start < body.length; start += PARSE_SLICE_BYTES)
+    yield body.subarray(start, start + PARSE_SLICE_BYTES);
+}
+
+/**
  * CSV import for the CRM resources (POST /v1/<resource>/import). The whole file is read (up to
- * IMPORT_MAX_BYTES) and parsed as a stream, each row checked with the rules of POST (the resource's create DTO
- * through class-validator, required fields, references to the team's own records), and only a file without a
- * single bad row is written: in one TeamScope transaction, with one INSERT … SELECT FROM jsonb_to_recordset
- * (and, deduplicating, one UPDATE … FROM it) wrapped by AuditService.withAudit, so each record's audit row is
- * written by the same statement.
+ * IMPORT_MAX_BYTES, only once RequestGate has admitted the caller from the head, and one upload per team:
+ * crm-import.body.ts). In one TeamScope transaction: the team's import lock is tried first (a second import
+ * of the team, on any instance, is 429); the file is parsed in slices and each row checked with the rules of
+ * POST (the resource's create DTO through class-validator, required fields, references to the team's own
+ * records), yielding to the event loop every few milliseconds so other requests are served meanwhile; and only
+ * a file without a single bad row is written, with one INSERT … SELECT FROM jsonb_to_recordset (and,
+ * deduplicating, one UPDATE … FROM it) per chunk, wrapped by AuditService.withAudit, so each record's audit
+ * row is written by the same statement. The SQL is in crm-import.statements.ts.
  */
 @Injectable()
 export class CrmImportService implements OnModuleInit {
   private readonly shapes = new Map<string, ImportShape>();
+  private readonly slots = new ImportSlots();
 
   constructor(
     private readonly teamScope: TeamScope,
@@ -128,7 +172,7 @@ export class CrmImportService implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (fastify) registerCsvBodyParser(fastify, this.config.csvImport.maxBytes);
+    if (fastify) registerCsvBodyParser(fastify, this.config.csvImport.maxBytes, this.slots);
   }
 
   async import(
@@ -154,24 +198,30 @@ export class CrmImportService implements OnModuleInit {
         [{ field: 'dedupeBy', errors: [`not available for ${def.resource}`] }],
       );
     const shape = this.shapeOf(service);
-    const rows = await this.readRows(body, shape, createDto, options.dedupeBy);
+    const turns = new Turns();
 
     return service.translateImportErrors(() =>
       this.teamScope.run(actorScope(actor), async (m) => {
+        // First, so a second import of the team (on any instance) is refused before any work is done.
+        const [lock] = await queryRows<{ locked: boolean }>(m, TEAM_IMPORT_LOCK_SQL, [teamId]);
+        if (!lock?.locked) throw importAlreadyRunning();
+        const rows = await this.readRows(body, shape, createDto, options.dedupeBy, turns);
         const errors: ImportRowError[] = [];
-        await this.checkReferences(m, teamId, service, rows, errors);
+        await this.checkReferences(m, teamId, service, rows, errors, turns);
         if (errors.length) throw this.invalid(errors);
 
-        const { creates, updates } = await this.plan(m, teamId, def.table, rows, options.dedupeBy);
+        const { creates, updates } = await this.plan(m, teamId, def.table, rows, options.dedupeBy, turns);
         if (options.dryRun) return { created: creates.length, updated: updates.length, dryRun: true };
 
-        const withDefaults = creates.map((values) => {
-          if (values.assignedTo === undefined && shape.fields.has('assignedTo'))
-            return { ...values, assignedTo: actorUserId(actor) };
-          return values;
-        });
-        const updated = updates.length ? await this.updateMatches(m, actor, teamId, service, shape, updates) : 0;
-        const created = withDefaults.length ? await this.insertRows(m, actor, teamId, service, shape, withDefaults) : 0;
+        if (shape.fields.has('assignedTo')) {
+          const importer = actorUserId(actor);
+          for (const values of creates) {
+            if (values.assignedTo === undefined) values.assignedTo = importer;
+            await turns.due();
+          }
+        }
+        const updated = updates.length ? await this.updateMatches(m, actor, teamId, service, shape, updates, turns) : 0;
+        const created = creates.length ? await this.insertRows(m, actor, teamId, service, shape, creates, turns) : 0;
         return { created, updated, dryRun: false };
       }),
     );
@@ -185,9 +235,10 @@ export class CrmImportService implements OnModuleInit {
     shape: ImportShape,
     createDto: Type<object>,
     dedupeBy: DedupeKey | undefined,
+    turns: Turns,
   ): Promise<ParsedRow[]> {
     const maxRows = this.config.csvImport.maxRows;
-    const parser = Readable.from([body]).pipe(
+    const parser = Readable.from(slices(body)).pipe(
       parse({ bom: true, skip_empty_lines: true, max_record_size: 1024 * 1024 }),
     );
     const errors: ImportRowError[] = [];
@@ -206,6 +257,7 @@ export class CrmImportService implements OnModuleInit {
             'PAYLOAD_TOO_LARGE',
             `The file has more than ${maxRows} rows (IMPORT_MAX_ROWS); split it into several imports`,
           );
+        await turns.due();
         if (errors.length >= MAX_REPORTED_ERRORS) continue;
         const parsed = this.readRow(row, record, header, shape, createDto, dedupeBy, errors);
         if (parsed) rows.push(parsed);
@@ -325,31 +377,32 @@ export class CrmImportService implements OnModuleInit {
     service: CrmResourceService,
     rows: ParsedRow[],
     errors: ImportRowError[],
+    turns: Turns,
   ): Promise<void> {
     const checks = [
       ...service.definition.references.map((ref) => ({
         field: ref.field,
-        sql: `SELECT id::text AS id FROM ${ref.table} WHERE team_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
+        sql: referencedIdsSql(ref.table),
         message: `no such ${ref.noun} in your team`,
       })),
-      {
-        field: 'assignedTo',
-        sql: `SELECT id::text AS id FROM users WHERE team_id = $1 AND id = ANY($2::uuid[]) AND NOT disabled`,
-        message: 'no such active user in your team',
-      },
+      { field: 'assignedTo', sql: ACTIVE_ASSIGNEES_SQL, message: 'no such active user in your team' },
     ];
     for (const check of checks) {
-      const ids = [
-        ...new Set(rows.map((r) => r.values[check.field]).filter((v): v is string => typeof v === 'string')),
-      ];
-      if (!ids.length) continue;
+      const referenced = new Set<string>();
+      for (const r of rows) {
+        const id = r.values[check.field];
+        if (typeof id === 'string') referenced.add(id);
+        await turns.due();
+      }
+      if (!referenced.size) continue;
       const found = new Set(
-        (await queryRows<{ id: string }>(m, check.sql, [teamId, ids])).map((r) => r.id.toLowerCase()),
+        (await queryRows<{ id: string }>(m, check.sql, [teamId, [...referenced]])).map((r) => r.id.toLowerCase()),
       );
       for (const r of rows) {
         const id = r.values[check.field];
         if (typeof id === 'string' && !found.has(id.toLowerCase()) && errors.length < MAX_REPORTED_ERRORS)
           errors.push({ row: r.row, field: check.field, message: check.message });
+        await turns.due();
       }
     }
   }
@@ -365,6 +418,7 @@ export class CrmImportService implements OnModuleInit {
     table: string,
     rows: ParsedRow[],
     dedupeBy: DedupeKey | undefined,
+    turns: Turns,
   ): Promise<{ creates: Record<string, unknown>[]; updates: { id: string; values: Record<string, unknown> }[] }> {
     if (!dedupeBy) return { creates: rows.map((r) => r.values), updates: [] };
     const merged = new Map<string, Record<string, unknown>>();
@@ -372,11 +426,12 @@ export class CrmImportService implements OnModuleInit {
     for (const r of rows) {
       if (r.key === undefined) creates.push(r.values);
       else merged.set(r.key, { ...(merged.get(r.key) ?? {}), ...r.values });
+      await turns.due();
     }
     if (!merged.size) return { creates, updates: [] };
-    // Two deduplicating imports of one team take turns, so neither creates what the other is creating.
-    await queryRows(m, `SELECT pg_advisory_xact_lock(hashtext($1))`, [`crm-import:${table}:${teamId}`]);
-    const existing = await this.existingByKey(m, teamId, table, dedupeBy, [...merged.keys()]);
+    // No other import of the team runs meanwhile (the team's import lock, held by this transaction), so none
+    // creates what this one is about to create.
+    const existing = await this.existingByKey(m, teamId, table, dedupeBy, [...merged.keys()], turns);
     const updates: { id: string; values: Record<string, unknown> }[] = [];
     for (const [key, values] of merged) {
       const id = existing.get(key);
@@ -393,61 +448,52 @@ export class CrmImportService implements OnModuleInit {
     table: string,
     dedupeBy: DedupeKey,
     keys: string[],
+    turns: Turns,
   ): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (dedupeBy === 'email') {
-      const found = await queryRows<{ id: string; k: string }>(
-        m,
-        `SELECT id, lower(email) AS k FROM ${table}
-          WHERE team_id = $1 AND deleted_at IS NULL AND lower(email) = ANY($2::text[])
-          ORDER BY created_at, id FOR UPDATE`,
-        [teamId, keys],
-      );
+      const found = await queryRows<{ id: string; k: string }>(m, existingByEmailSql(table), [teamId, keys]);
       for (const { id, k } of found) if (!out.has(k)) out.set(k, id);
       return out;
     }
     // Stored phones are free-form: narrow by their last seven digits in SQL, then compare E.164 forms here.
     const tails = [...new Set(keys.map(digitsTail))];
-    const found = await queryRows<{ id: string; phone: string }>(
-      m,
-      `SELECT id, phone FROM ${table}
-        WHERE team_id = $1 AND deleted_at IS NULL AND phone IS NOT NULL
-          AND right(regexp_replace(phone, '\\D', '', 'g'), 7) = ANY($2::text[])
-        ORDER BY created_at, id FOR UPDATE`,
-      [teamId, tails],
-    );
+    const found = await queryRows<{ id: string; phone: string }>(m, existingByPhoneSql(table), [teamId, tails]);
     const wanted = new Set(keys);
     for (const { id, phone } of found) {
       const e164 = normalisePhone(phone);
       if (e164 && wanted.has(e164) && !out.has(e164)) out.set(e164, id);
+      await turns.due();
     }
     return out;
   }
 
   // ---------------------------------------------------------------------------------------------- writes
 
-  /** The rows as one jsonb array keyed c0…cN, and the matching jsonb_to_recordset column list. */
-  private recordset(fields: ImportField[], rows: Record<string, unknown>[], withId: boolean) {
-    const json = JSON.stringify(
-      rows.map((values, i) => {
-        const o: Record<string, unknown> = { n: i };
-        fields.forEach((f, j) => {
-          const v = values[f.property];
-          if (v !== undefined && v !== null) o[`c${j}`] = v;
-        });
-        if (withId) o.rid = values.__id;
-        return o;
-      }),
-    );
-    const columns = ['n int', ...fields.map((f, j) => `c${j} ${f.sqlType}`), ...(withId ? ['rid uuid'] : [])];
-    return { json, columns: columns.join(', ') };
+  /** Fields any of the rows sets, in the shape's order. */
+  private async usedFields(shape: ImportShape, rows: Record<string, unknown>[], turns: Turns): Promise<ImportField[]> {
+    const used = new Set<string>();
+    for (const r of rows) {
+      for (const [k, v] of Object.entries(r)) if (v !== undefined && v !== null) used.add(k);
+      await turns.due();
+    }
+    return [...shape.fields.values()].filter((f) => used.has(f.property));
   }
 
-  /** Fields any of the rows sets, in the shape's order. */
-  private usedFields(shape: ImportShape, rows: Record<string, unknown>[]): ImportField[] {
-    const used = new Set<string>();
-    for (const r of rows) for (const [k, v] of Object.entries(r)) if (v !== undefined && v !== null) used.add(k);
-    return [...shape.fields.values()].filter((f) => used.has(f.property));
+  /** recordsetJson of many rows, built a few hundred rows per call (yielding between), joined into one array. */
+  private async rowsJson(
+    properties: string[],
+    rows: Record<string, unknown>[],
+    ids: string[] | undefined,
+    turns: Turns,
+  ): Promise<string> {
+    const pieces: string[] = [];
+    for (let start = 0; start < rows.length; start += JSON_PIECE_ROWS) {
+      const end = start + JSON_PIECE_ROWS;
+      pieces.push(recordsetJson(properties, rows.slice(start, end), ids?.slice(start, end), start).slice(1, -1));
+      await turns.due();
+    }
+    return `[${pieces.join(',')}]`;
   }
 
   /**
@@ -461,21 +507,14 @@ export class CrmImportService implements OnModuleInit {
     service: CrmResourceService,
     shape: ImportShape,
     rows: Record<string, unknown>[],
+    turns: Turns,
   ): Promise<number> {
-    const fields = this.usedFields(shape, rows);
-    const targets = ['team_id', 'created_by', 'created_by_api_key', ...fields.map((f) => `"${f.column}"`)];
-    const values = [
-      '$1::uuid',
-      '$2::uuid',
-      '$3::uuid',
-      ...fields.map((f, j) => (f.defaultSql ? `coalesce(r.c${j}, ${f.defaultSql})` : `r.c${j}`)),
-    ];
+    const fields = await this.usedFields(shape, rows, turns);
+    const properties = fields.map((f) => f.property);
+    const sql = insertSql({ table: service.definition.table, selectList: shape.selectList }, fields);
     let total = 0;
     for (let start = 0; start < rows.length; start += WRITE_CHUNK) {
-      const { json, columns } = this.recordset(fields, rows.slice(start, start + WRITE_CHUNK), false);
-      const sql = `INSERT INTO ${service.definition.table} (${targets.join(', ')})
-        SELECT ${values.join(', ')} FROM jsonb_to_recordset($4::jsonb) AS r(${columns}) ORDER BY r.n
-        RETURNING ${shape.selectList}`;
+      const json = await this.rowsJson(properties, rows.slice(start, start + WRITE_CHUNK), undefined, turns);
       const statement = this.audit.withAudit(
         actor,
         teamId,
@@ -495,12 +534,8 @@ export class CrmImportService implements OnModuleInit {
 
   /** Rows a withAudit statement changed, without shipping every changed row back (only their number). */
   private async affected(m: EntityManager, sql: string, params: readonly unknown[]): Promise<number> {
-    const tail = 'SELECT * FROM changed';
-    const trimmed = sql.trimEnd();
-    if (trimmed.endsWith(tail)) {
-      const counted = `${trimmed.slice(0, -tail.length)}SELECT count(*)::int AS n FROM changed`;
-      return Number((await queryRows<{ n: number }>(m, counted, [...params]))[0]?.n ?? 0);
-    }
+    const counted = countChangedSql(sql);
+    if (counted) return Number((await queryRows<{ n: number }>(m, counted, [...params]))[0]?.n ?? 0);
     return (await queryRows(m, sql, [...params])).length;
   }
 
@@ -512,32 +547,29 @@ export class CrmImportService implements OnModuleInit {
     service: CrmResourceService,
     shape: ImportShape,
     updates: { id: string; values: Record<string, unknown> }[],
+    turns: Turns,
   ): Promise<number> {
-    const fields = this.usedFields(
+    const fields = await this.usedFields(
       shape,
       updates.map((u) => u.values),
+      turns,
     );
-    const t = service.definition.table;
-    const sets = fields.map((f, j) => `"${f.column}" = coalesce(r.c${j}, ${t}."${f.column}")`);
-    sets.push('updated_at = now()', 'version = version + 1');
+    const properties = fields.map((f) => f.property);
+    const sql = updateSql({ table: service.definition.table, selectList: shape.selectList }, fields);
     let total = 0;
     for (let start = 0; start < updates.length; start += WRITE_CHUNK) {
-      const rows = updates.slice(start, start + WRITE_CHUNK).map((u) => ({ ...u.values, __id: u.id }));
-      const { json, columns } = this.recordset(fields, rows, true);
-      // The FROM subquery reads each matched record as it was (API shape), so its audit row (and webhook
-      // `previous`) carries that record's own old values: `_previous` leaves the statement only through them.
-      const sql = `UPDATE ${t} SET ${sets.join(', ')}
-        FROM (SELECT r.*, (SELECT to_jsonb(p) FROM (SELECT ${shape.selectList}) p) AS _previous
-                FROM ${t} x JOIN jsonb_to_recordset($2::jsonb) AS r(${columns}) ON x.id = r.rid
-               WHERE x.team_id = $1 AND x.deleted_at IS NULL) AS r
-        WHERE ${t}.team_id = $1 AND ${t}.id = r.rid AND ${t}.deleted_at IS NULL
-        RETURNING ${shape.selectList}, r._previous AS "_previous"`;
-      const changedFields = fields.map((f) => f.property);
+      const chunk = updates.slice(start, start + WRITE_CHUNK);
+      const json = await this.rowsJson(
+        properties,
+        chunk.map((u) => u.values),
+        chunk.map((u) => u.id),
+        turns,
+      );
       const statement = this.audit.withAudit(actor, teamId, sql, [teamId, json], {
         action: 'UPDATE',
         resourceType: service.definition.auditType as AuditResourceType,
-        oldValues: { previousColumn: '_previous', fields: changedFields },
-        newValues: { fields: changedFields },
+        oldValues: { previousColumn: '_previous', fields: properties },
+        newValues: { fields: properties },
       });
       total += await this.affected(m, statement.sql, statement.params);
     }
@@ -578,54 +610,4 @@ export class CrmImportService implements OnModuleInit {
     this.shapes.set(service.definition.resource, shape);
     return shape;
   }
-}
-
-/**
- * `text/csv` bodies, for the import routes only, read into one Buffer of at most `maxBytes` (413 past it, in
- * the envelope). The raw bytes are kept as sent: the Idempotency-Key fingerprint hashes them, and the import
- * parses them as a stream. On any other route a CSV body stays what it was before: 415.
- */
-export function registerCsvBodyParser(fastify: FastifyInstance, maxBytes: number): void {
-  const tooLarge = () =>
-    new AppException(
-      'PAYLOAD_TOO_LARGE',
-      `The CSV body is larger than ${maxBytes} bytes (IMPORT_MAX_BYTES); split it into several imports`,
-    );
-  fastify.addContentTypeParser('text/csv', (request, payload, done) => {
-    const route = request.routeOptions?.url ?? '';
-    if (!route.endsWith('/import')) {
-      payload.resume();
-      done(new AppException('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type; send application/json'), undefined);
-      return;
-    }
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      // Drained, not read: the client may finish sending and still read the answer.
-      payload.resume();
-      done(tooLarge(), undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let finished = false;
-    const finish = (err: Error | null, body?: Buffer) => {
-      if (finished) return;
-      finished = true;
-      payload.removeListener('data', onData);
-      done(err, body);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        chunks.length = 0;
-        payload.resume();
-        finish(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    payload.on('data', onData);
-    payload.once('end', () => finish(null, Buffer.concat(chunks, size)));
-    payload.once('error', (err) => finish(err));
-  });
 }
