@@ -79,6 +79,7 @@ export function crmImportController(entry: CrmResourceEntry): Type {
       401,
       403,
       [413, 'PAYLOAD_TOO_LARGE: over IMPORT_MAX_BYTES or IMPORT_MAX_ROWS'],
+      [429, 'RATE_LIMIT: an import of your team is already running (Retry-After)'],
     )
     @ParamTypes(Object, ImportQuery, Object)
     import(@Body() body: unknown, @Query() query: ImportQuery, @CurrentActor() actor: Actor) {
