@@ -113,6 +113,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('REQUEST_TIMEOUT_MS / IMPORT_TIMEOUT_MS: 30 s / 120 s by default; an import never gets less than a request', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    expect(loadConfig({ DATA_DIR: dir }).requestTimeouts).toEqual({ requestMs: 30_000, importMs: 120_000 });
+    expect(
+      loadConfig({ DATA_DIR: dir, REQUEST_TIMEOUT_MS: '1000', IMPORT_TIMEOUT_MS: '2500' }).requestTimeouts,
+    ).toEqual({ requestMs: 1000, importMs: 2500 });
+    expect(
+      refusal({ ...prod, NODE_ENV: 'test', REQUEST_TIMEOUT_MS: '60000', IMPORT_TIMEOUT_MS: '30000' }).variable,
+    ).toBe('IMPORT_TIMEOUT_MS');
+    expect(refusal({ ...prod, NODE_ENV: 'test', REQUEST_TIMEOUT_MS: '0' }).variable).toBe('REQUEST_TIMEOUT_MS');
+  });
+
   it('parses durations', () => {
     expect(parseDurationSeconds('X', '15m')).toBe(900);
     expect(parseDurationSeconds('X', '7d')).toBe(604800);
