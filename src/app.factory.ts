@@ -15,8 +15,12 @@ import { AppException } from './common/http/app.exception';
 import { mapError } from './common/http/error-mapping';
 import { clientIp } from './common/security/request-context';
 import { RequestGate, tagRouteTargets } from './common/security/request-gate';
-import { closeAfterAnswer, installRequestDeadlines, serverTimeoutOptions } from './common/http/request-timeouts';
-import { isImportRoute } from './modules/crm/common/crm-import.body';
+import {
+  LongUploadRoutes,
+  closeAfterAnswer,
+  installRequestDeadlines,
+  serverTimeoutOptions,
+} from './common/http/request-timeouts';
 import { IpBlocklistService } from './modules/honeypot/ip-blocklist.service';
 import { SCANNER_DECOYS } from './modules/honeypot/honeypot.controller';
 
@@ -58,7 +62,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   // The deadline for head and body starts first, before any other work on the request.
-  installRequestDeadlines(fastify, config.requestTimeouts, isImportRoute);
+  const longUploads = app.get(LongUploadRoutes);
+  installRequestDeadlines(fastify, config.requestTimeouts, (request) => longUploads.matches(request));
   // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
   // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
   app.get(GracefulDrain).install(fastify);

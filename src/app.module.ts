@@ -11,6 +11,7 @@ import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { REQUEST_GUARDS, RequestGate, RequestGateGuard } from './common/security/request-gate';
 import { loggerOptions } from './common/logging/logger-options';
 import { GracefulDrainModule } from './common/http/graceful-drain';
+import { RequestTimeoutsModule } from './common/http/request-timeouts';
 import { HealthModule } from './health/health.module';
 import { DataKeysModule } from './modules/data-keys/data-keys.module';
 import { SecurityEventsModule } from './modules/security-events/security-events.module';
@@ -41,6 +42,7 @@ export class AppModule {
         DataKeysModule,
         RateLimitModule,
         GracefulDrainModule,
+        RequestTimeoutsModule,
         SecurityEventsModule,
         NotificationsModule,
         PasswordsModule,

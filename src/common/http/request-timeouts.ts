@@ -1,3 +1,4 @@
+import { Global, Injectable, Module } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,7 +14,7 @@ import { mapError } from './error-mapping';
  *   (IMPORT_TIMEOUT_MS, the longest any request may take to arrive) is the backstop for everything. Node
  *   checks both every `connectionsCheckingInterval`, so that is kept well below the timeouts.
  * - A deadline per request (`installRequestDeadlines`), started when its head has arrived: REQUEST_TIMEOUT_MS,
- *   or IMPORT_TIMEOUT_MS on the routes `isLong` names. Node's own limit is one per server, hence this.
+ *   or IMPORT_TIMEOUT_MS on the routes LongUploadRoutes names. Node's own limit is one per server, hence this.
  * - `keepAliveTimeout` closes idle keep-alive connections (longer than the proxy's upstream keep-alive, so
  *   the proxy never sends on a connection this side is closing).
  */
@@ -106,6 +107,27 @@ export function closeAfterAnswer(request: FastifyRequest, reply: FastifyReply): 
     this.once('close', () => clearTimeout(timer));
   };
 }
+
+/**
+ * The routes whose bodies get IMPORT_TIMEOUT_MS instead of REQUEST_TIMEOUT_MS: each feature names its own
+ * (the CRM import routes, from CrmImportService), the deadline hook asks.
+ */
+@Injectable()
+export class LongUploadRoutes {
+  private readonly tests: ((request: FastifyRequest) => boolean)[] = [];
+
+  add(test: (request: FastifyRequest) => boolean): void {
+    this.tests.push(test);
+  }
+
+  matches(request: FastifyRequest): boolean {
+    return this.tests.some((test) => test(request));
+  }
+}
+
+@Global()
+@Module({ providers: [LongUploadRoutes], exports: [LongUploadRoutes] })
+export class RequestTimeoutsModule {}
 
 /**
  * The per-request deadline: from the head until the body has arrived. On expiry, 408 if the answer has not

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type EntityManager } from 'typeorm';
 import { AppException } from '../../../common/http/app.exception';
+import { LongUploadRoutes } from '../../../common/http/request-timeouts';
 import { flattenValidationErrors } from '../../../common/http/validation';
 import { type Actor, actorApiKeyId, actorUserId } from '../../../common/security/principal';
 import { APP_CONFIG } from '../../../config/config.module';
@@ -17,7 +18,7 @@ import { queryRows } from '../../../database/query-rows';
 import { TeamScope, actorScope } from '../../../database/team-scope';
 import { type AuditResourceType } from '../../audit/audit-chain';
 import { AuditService } from '../../audit/audit.service';
-import { ImportSlots, importAlreadyRunning, registerCsvBodyParser } from './crm-import.body';
+import { ImportSlots, importAlreadyRunning, isImportRoute, registerCsvBodyParser } from './crm-import.body';
 import {
   ACTIVE_ASSIGNEES_SQL,
   TEAM_IMPORT_LOCK_SQL,
@@ -168,9 +169,12 @@ export class CrmImportService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly adapterHost: HttpAdapterHost,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly longUploads: LongUploadRoutes,
   ) {}
 
   onModuleInit(): void {
+    // Uploads of up to IMPORT_MAX_BYTES get IMPORT_TIMEOUT_MS to arrive.
+    this.longUploads.add(isImportRoute);
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (fastify) registerCsvBodyParser(fastify, this.config.csvImport.maxBytes, this.slots);
   }
