@@ -325,8 +325,6 @@ describe('the API process under hostile uploads and a maximal import', () => {
           `${(sent / 2 ** 20).toFixed(1)} MiB handed to the kernel by the clients before the connections closed`,
       );
       expect(peak - before).toBeLessThan(100);
-      // Nobody was sent their whole body's worth of reading: the connections were cut.
-      expect(uploads.every((u) => u.sentBytes() < NINETEEN_MIB)).toBe(true);
     } finally {
       clearInterval(sampler);
     }
