@@ -4,6 +4,7 @@ import { enrolMfa } from './helpers/mfa';
 import { ManualClock } from '../src/common/time/clock';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import { IdempotencyService } from '../src/modules/idempotency/idempotency.service';
+import { DataKeys } from '../src/modules/data-keys/data-keys.service';
 import { requestFingerprint } from '../src/modules/idempotency/idempotency.interceptor';
 
 /**
@@ -193,24 +194,52 @@ describe('Idempotency-Key', () => {
     expect(await leadsNamed(body.lastName)).toBe(3);
   });
 
-  it('an answer carrying a secret shown once (a new API key) is replayed, but never rests in clear', async () => {
+  it('a replay of an answer that carried a secret shown once (an API key, a webhook secret) has that field null; the row never holds it', async () => {
     const key = newKey();
     const body = { name: 'sealed', scopes: ['leads:read'], otp: codes.shift() };
     const first = await t.http.post('/v1/api-keys', body, withKey(key, { token: admin.accessToken }));
     expect(first.status).toBe(201);
     const secret = first.body.data.key as string;
+    expect(secret).toMatch(/^hk_/);
     const again = await t.http.post('/v1/api-keys', body, withKey(key, { token: admin.accessToken }));
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expect(again.body.data.key).toBe(secret);
-    // A dump of the table does not show the key, nor its random part.
+    // The same answer otherwise: one key was made, and the replay names it.
+    expect(again.body.data).toEqual({ ...first.body.data, key: null });
+    expect(again.text).not.toContain(secret.slice(secret.indexOf('_', 3) + 1));
+    const keys = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM api_keys WHERE team_id = $1 AND name = 'sealed'`,
+      [admin.teamId],
+    );
+    expect(keys[0].n).toBe(1);
+    // The row is sealed, and even opened with the data key (what a thief with the key and a dump would do) it does
+    // not hold the secret: it was never stored.
     const [row] = await t.dataSource.query(
       `SELECT response_body FROM idempotency_keys WHERE team_id = $1 AND idempotency_key = $2`,
       [admin.teamId, key],
     );
     expect(row.response_body).toMatch(/^v2:[0-9a-f]{8}:/);
-    expect(row.response_body).not.toContain(secret);
     expect(row.response_body).not.toContain(secret.slice(secret.indexOf('_', 3) + 1));
+    const opened = t.app
+      .get(DataKeys)
+      .open(row.response_body, `idempotency:${admin.teamId}:user:${admin.userId}:${key}`, {
+        table: 'idempotency_keys',
+        column: 'response_body',
+        row: key,
+      });
+    expect(JSON.parse(opened).data).toMatchObject({ id: first.body.data.id, key: null });
+    expect(opened).not.toContain(secret.slice(secret.indexOf('_', 3) + 1));
+
+    // A webhook's signing secret likewise (same route declaration, @ShownOnceSecret('secret')).
+    const hookKey = newKey();
+    const hook = { url: 'https://93.184.215.14/hook', events: ['lead.created'] };
+    const created = await t.http.post('/v1/webhooks', hook, withKey(hookKey, { token: admin.accessToken }));
+    expect(created.status).toBe(201);
+    expect(created.body.data.secret).toMatch(/^whsec_/);
+    const replayed = await t.http.post('/v1/webhooks', hook, withKey(hookKey, { token: admin.accessToken }));
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.body.data).toEqual({ ...created.body.data, secret: null });
+
     // A sealed answer moved to another key's row does not open there (bound to its owner).
     const other = newKey();
     await t.http.post('/v1/leads', lead(1099), withKey(other, { token: admin.accessToken }));

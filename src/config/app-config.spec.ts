@@ -91,6 +91,66 @@ describe('loadConfig', () => {
     expect(refusal({ ...prod, ...override }).variable).toBe(variable);
   });
 
+  it.each([
+    '0.0.0.0/0',
+    '::/0',
+    '0.0.0.0/0,::/0',
+    '0.0.0.0/0.0.0.0',
+    '10.0.0.1/0',
+    '::ffff:0.0.0.0/96',
+    '::ffff:0:0/96',
+    '0.0.0.0/1,128.0.0.0/1',
+    'loopback, 0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/1',
+    '::/1,8000::/1',
+    '::/1, 8000::/2, c000::/2',
+  ])('production refuses the catch-all TRUST_PROXY %s, naming it', (value) => {
+    const err = refusal({ ...prod, TRUST_PROXY: value });
+    expect(err.variable).toBe('TRUST_PROXY');
+    expect(err.message).toMatch(/catch-all/);
+  });
+
+  it.each([
+    '1',
+    '2',
+    'loopback',
+    'loopback,uniquelocal',
+    '10.0.0.0/8',
+    '10.0.0.1, 10.0.0.2',
+    '0.0.0.0/1',
+    '::ffff:10.0.0.0/104',
+    '2001:db8::/32',
+    '::ffff:0:0/95',
+  ])('production accepts the bounded TRUST_PROXY %s', (value) => {
+    expect(loadConfig({ ...prod, TRUST_PROXY: value }).trustProxy).toBe(/^\d+$/.test(value) ? Number(value) : value);
+  });
+
+  it('names TRUST_PROXY for an entry the proxy-address parser would refuse at start-up', () => {
+    expect(refusal({ ...prod, NODE_ENV: 'test', TRUST_PROXY: 'proxy.internal' }).variable).toBe('TRUST_PROXY');
+    expect(refusal({ ...prod, NODE_ENV: 'test', TRUST_PROXY: '10.0.0.0/33' }).variable).toBe('TRUST_PROXY');
+    expect(refusal({ ...prod, NODE_ENV: 'test', TRUST_PROXY: '0.0.0.0/0' }).message).toMatch(/use true/);
+  });
+
+  it('WEBHOOK_ALLOWED_PORTS: 80,443,8080,8443 by default; ranges allowed; the alert URL must use one of them', () => {
+    expect(loadConfig(prod).webhooks.allowedPorts).toEqual([
+      [80, 80],
+      [443, 443],
+      [8080, 8080],
+      [8443, 8443],
+    ]);
+    expect(loadConfig({ ...prod, WEBHOOK_ALLOWED_PORTS: '443, 32768-60999' }).webhooks.allowedPorts).toEqual([
+      [443, 443],
+      [32768, 60999],
+    ]);
+    for (const bad of ['http', '0', '70000', '90-80', ','])
+      expect(refusal({ ...prod, WEBHOOK_ALLOWED_PORTS: bad }).variable).toBe('WEBHOOK_ALLOWED_PORTS');
+    expect(loadConfig({ ...prod, ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/x' }).alerts.webhookUrl).toBe(
+      'https://hooks.slack.com/services/x',
+    );
+    const err = refusal({ ...prod, ALERT_WEBHOOK_URL: 'https://hooks.example.com:25/x' });
+    expect(err.variable).toBe('ALERT_WEBHOOK_URL');
+    expect(err.message).toMatch(/port 25/);
+  });
+
   it('names the variable of a malformed value', () => {
     expect(refusal({ ...prod, NODE_ENV: 'test', MAX_LOGIN_ATTEMPTS: 'five' }).message).toBe(
       'MAX_LOGIN_ATTEMPTS: "five" is not a number',

@@ -2,6 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import {
+  type PortRange,
+  effectivePort,
+  parsePortList,
+  portAllowed,
+  trustProxyCatchAll,
+  trustProxyZeroPrefix,
+} from './network-rules';
 
 /** Thrown when the environment cannot produce a safe configuration; names the variable. */
 export class ConfigError extends Error {
@@ -107,6 +115,8 @@ export interface AppConfig {
     retryBaseMs: number;
     /** Skip the SSRF address rule (never in production). */
     allowPrivateTargets: boolean;
+    /** WEBHOOK_ALLOWED_PORTS: the only ports a webhook or alert target may use (checked at create and at delivery). */
+    allowedPorts: PortRange[];
   };
   sentryDsn?: string;
   /** Idempotency-Key records are kept this long (IDEMPOTENCY_TTL_HOURS). */
@@ -205,11 +215,53 @@ class EnvReader {
   }
 }
 
-function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
+function parseTrustProxy(raw: string | undefined, isProduction: boolean): boolean | number | string | undefined {
   if (raw === undefined) return undefined;
   if (raw === 'true') return true;
   if (raw === 'false') return undefined;
   if (/^\d+$/.test(raw)) return Number(raw);
+  let catchAll: string | null;
+  try {
+    catchAll = trustProxyCatchAll(raw);
+  } catch (err) {
+    throw new ConfigError('TRUST_PROXY', (err as Error).message);
+  }
+  // Same reason as refusing true: any client of that family could pick its IP with X-Forwarded-For.
+  if (catchAll && isProduction)
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `"${raw}" trusts ${catchAll} (a catch-all, like true): any client could pick its IP with X-Forwarded-For; name the proxy's own addresses or hop count`,
+    );
+  const zero = trustProxyZeroPrefix(raw);
+  if (zero)
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `"${zero}": a /0 prefix is not accepted; outside production use true to trust every hop`,
+    );
+  return raw;
+}
+
+function parseAllowedPorts(raw: string | undefined): PortRange[] {
+  try {
+    return parsePortList(raw ?? '80,443,8080,8443');
+  } catch (err) {
+    throw new ConfigError('WEBHOOK_ALLOWED_PORTS', (err as Error).message);
+  }
+}
+
+/** The operator's alert URL follows the webhook port rule too (checked here once: it does not change). */
+function alertWebhookUrl(raw: string | undefined, allowedPorts: PortRange[]): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('ALERT_WEBHOOK_URL', 'is not a valid absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError('ALERT_WEBHOOK_URL', 'must be http(s)');
+  if (!portAllowed(effectivePort(url), allowedPorts))
+    throw new ConfigError('ALERT_WEBHOOK_URL', `port ${effectivePort(url)} is not in WEBHOOK_ALLOWED_PORTS`);
   return raw;
 }
 
@@ -355,6 +407,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('DB_CONNECTION_POOL_MIN', `must not exceed DB_CONNECTION_POOL_MAX (${poolMax})`);
 
   const publicUrl = e.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  const webhookAllowedPorts = parseAllowedPorts(e.raw('WEBHOOK_ALLOWED_PORTS'));
   const self = ["'self'"];
 
   return {
@@ -420,7 +473,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       allowedOrigins: e.list('CORS_ALLOWED_ORIGINS'),
       allowCredentials: e.boolean('CORS_ALLOW_CREDENTIALS', true),
     },
-    trustProxy: parseTrustProxy(e.raw('TRUST_PROXY')),
+    trustProxy: parseTrustProxy(e.raw('TRUST_PROXY'), isProduction),
     apiKeys: {
       defaultExpiryDays: e.number('API_KEY_DEFAULT_EXPIRY_DAYS', 90, { min: 1, max: MAX_API_KEY_LIFETIME_DAYS }),
       expiryWarningDays: e.number('API_KEY_EXPIRY_WARNING_DAYS', 7, { min: 0, max: MAX_API_KEY_LIFETIME_DAYS }),
@@ -447,7 +500,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       onGeoAnomaly: e.boolean('ALERT_ON_GEO_ANOMALY', true),
       onTokenTheft: e.boolean('ALERT_ON_TOKEN_THEFT_DETECTION', true),
       emailTo: e.raw('ALERT_EMAIL_TO'),
-      webhookUrl: e.raw('ALERT_WEBHOOK_URL'),
+      webhookUrl: alertWebhookUrl(e.raw('ALERT_WEBHOOK_URL'), webhookAllowedPorts),
     },
     mail: {
       smtpUrl: e.raw('SMTP_URL'),
@@ -459,6 +512,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxAttempts: e.number('WEBHOOK_MAX_ATTEMPTS', 12, { min: 1, max: 50, integer: true }),
       retryBaseMs: Math.round(e.number('WEBHOOK_RETRY_BASE_SECONDS', 30, { min: 0.01, max: 86_400 }) * 1000),
       allowPrivateTargets: e.boolean('WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+      allowedPorts: webhookAllowedPorts,
     },
     sentryDsn: e.raw('SENTRY_DSN'),
     idempotency: { ttlMs: Math.round(e.number('IDEMPOTENCY_TTL_HOURS', 24, { min: 0.0001 }) * 3_600_000) },

@@ -11,6 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiLockoutBusyResponse } from '../../common/http/api-responses.decorator';
+import { ShownOnceSecret } from '../../common/http/shown-once-secret.decorator';
 import { UuidPipe } from '../../common/http/uuid.pipe';
 import {
   CurrentActor,
@@ -36,11 +37,15 @@ export class ApiKeysController {
   @Post()
   @Permission('api_keys', 'write')
   @RequireFreshAuth()
+  @ShownOnceSecret('key')
   @ApiOperation({
     summary:
       'Create a key (admin with 2FA, a recent password entry and a fresh code in `otp`); the key is shown this once',
   })
-  @ApiCreatedResponse({ description: 'data: {id, key, prefix, scopes, expiresAt, allowedIps, ...}' })
+  @ApiCreatedResponse({
+    description:
+      'data: {id, key, prefix, scopes, expiresAt, allowedIps, ...}; an Idempotency-Key replay has `key: null` (shown once)',
+  })
   @ApiUnauthorizedResponse({ description: 'INVALID_MFA_CODE | REAUTH_REQUIRED' })
   @ApiResponse({ status: 423, description: 'ACCOUNT_LOCKED: wrong codes count toward the account lock' })
   @ApiLockoutBusyResponse()

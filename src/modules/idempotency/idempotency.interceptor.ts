@@ -1,8 +1,10 @@
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, from, mergeMap, of } from 'rxjs';
 import { AppException } from '../../common/http/app.exception';
+import { SHOWN_ONCE_SECRET, withoutShownOnceSecrets } from '../../common/http/shown-once-secret.decorator';
 import { type Principal } from '../../common/security/principal';
 import { type ClaimOutcome, IdempotencyService, type IdempotencyScope } from './idempotency.service';
 
@@ -13,7 +15,14 @@ const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 /** What the onSend hook must do for a request that carried a key. */
 type RequestState =
-  | { kind: 'claimed'; scope: IdempotencyScope; claimId: string; settled: boolean }
+  | {
+      kind: 'claimed';
+      scope: IdempotencyScope;
+      claimId: string;
+      settled: boolean;
+      /** Fields of `data` kept as null (@ShownOnceSecret): a replay never shows such a secret again. */
+      secretFields: readonly string[];
+    }
   | { kind: 'replay'; statusCode: number; body: string; contentType: string | null; headers: Record<string, string> };
 
 /** Answer headers that are part of the answer and replayed with it. */
@@ -81,7 +90,10 @@ function scopeOf(principal: Principal, key: string): IdempotencyScope {
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(private readonly service: IdempotencyService) {}
+  constructor(
+    private readonly service: IdempotencyService,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
@@ -103,7 +115,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
       mergeMap((outcome: ClaimOutcome) => {
         switch (outcome.kind) {
           case 'claimed':
-            STATE.set(request, { kind: 'claimed', scope, claimId: outcome.claimId, settled: false });
+            STATE.set(request, {
+              kind: 'claimed',
+              scope,
+              claimId: outcome.claimId,
+              settled: false,
+              secretFields: this.reflector.get<string[] | undefined>(SHOWN_ONCE_SECRET, context.getHandler()) ?? [],
+            });
             return next.handle();
           case 'replay':
             STATE.set(request, outcome);
@@ -125,7 +143,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
 /**
  * The Fastify `onSend` hook that finishes what the interceptor started: replays the stored answer, or stores
- * this answer (2xx-4xx, as sent), or drops the claim (5xx, or a streamed answer that cannot be stored).
+ * this answer (2xx-4xx, as sent, except that fields declared @ShownOnceSecret are stored as null), or drops the
+ * claim (5xx, a streamed answer that cannot be stored, or one whose secret fields cannot be removed).
  */
 export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
   return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
@@ -144,9 +163,13 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
     // An empty answer (204) is kept as such; a streamed one cannot be stored, so its claim is dropped.
     const empty = payload === undefined || payload === null;
     const storable = empty || typeof payload === 'string' || Buffer.isBuffer(payload);
+    let body = empty || !storable ? '' : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload;
+    // The secret goes to this caller only; what is kept (and replayed for 24 h) has the field null.
+    const redacted = state.secretFields.length && body ? withoutShownOnceSecrets(body, state.secretFields) : body;
     try {
-      if (reply.statusCode >= 500 || !storable) await service.release(state.scope, state.claimId);
+      if (reply.statusCode >= 500 || !storable || redacted === null) await service.release(state.scope, state.claimId);
       else {
+        body = redacted;
         const contentType = reply.getHeader('content-type');
         const headers: Record<string, string> = {};
         for (const name of KEPT_HEADERS) {
@@ -155,7 +178,7 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
         }
         await service.complete(state.scope, state.claimId, {
           statusCode: reply.statusCode,
-          body: empty ? '' : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload,
+          body,
           contentType: typeof contentType === 'string' ? contentType : null,
           headers,
         });
@@ -183,7 +206,8 @@ export function documentIdempotencyKey(document: {
       'Makes a retry safe: 1 to 255 printable ASCII characters, kept IDEMPOTENCY_TTL_HOURS per team and credential. ' +
       'The same key with the same method, path, query and body replays the first answer (status and body, with ' +
       '`Idempotent-Replayed: true`) and the work happens once; another request on the key, or one still running, is ' +
-      '409 IDEMPOTENCY_CONFLICT. 5xx answers are not kept.',
+      '409 IDEMPOTENCY_CONFLICT. 5xx answers are not kept. A replay of an answer that carried a secret shown once ' +
+      '(an API key, a webhook signing secret) has that field `null`.',
     schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
   };
   const conflict =

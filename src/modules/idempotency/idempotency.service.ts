@@ -52,8 +52,9 @@ const PURGE_BATCH = 5000;
 export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
   /**
-   * Stored answers are sealed (DataKeys): some carry a secret shown once (an API key, a webhook's whsec_), and
-   * a secret never rests in clear. The associated data binds an answer to its key's owner.
+   * Stored answers are sealed (DataKeys; they carry the team's records). A secret shown once (an API key, a webhook's
+   * whsec_) is not kept at all: the interceptor stores such answers with the field null (@ShownOnceSecret).
+   * The associated data binds an answer to its key's owner.
    */
   constructor(
     private readonly teamScope: TeamScope,

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiDataResponse, ApiErrorResponses } from '../../common/http/api-responses.decorator';
+import { ShownOnceSecret } from '../../common/http/shown-once-secret.decorator';
 import { UuidPipe } from '../../common/http/uuid.pipe';
 import { PaginationQuery } from '../../common/pagination/pagination-query.dto';
 import {
@@ -42,11 +43,15 @@ export class WebhooksController {
   @HttpCode(201)
   @Permission('webhooks', 'write')
   @RequireFreshAuth()
+  @ShownOnceSecret('secret')
   @ApiOperation({
     summary: 'Create a webhook (admin with 2FA, recent password entry); the signing secret is shown this once',
     description: DELIVERY_DOC,
   })
-  @ApiDataResponse(CreatedWebhookResponse, { status: 201, description: 'Created; `secret` is never shown again' })
+  @ApiDataResponse(CreatedWebhookResponse, {
+    status: 201,
+    description: 'Created; `secret` is never shown again (an Idempotency-Key replay has `secret: null`)',
+  })
   @ApiErrorResponses(
     [
       400,

@@ -108,10 +108,12 @@ export class WebhookResponse {
 export class CreatedWebhookResponse extends WebhookResponse {
   @ApiProperty({
     description:
-      'Signing secret `whsec_<base64>`, shown this once: verify each delivery with a Standard Webhooks library (`new Webhook(secret).verify(body, headers)`)',
+      'Signing secret `whsec_<base64>`, shown this once (null in an Idempotency-Key replay): verify each delivery with a Standard Webhooks library (`new Webhook(secret).verify(body, headers)`)',
     example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    type: String,
+    nullable: true,
   })
-  secret: string;
+  secret: string | null;
 }
 
 export class WebhookDeletedResponse {
