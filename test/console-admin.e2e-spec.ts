@@ -196,6 +196,7 @@ if (!CHROMIUM) {
           env: {
             MAX_LOGIN_ATTEMPTS: '3',
             WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+            WEBHOOK_ALLOWED_PORTS: '80,443,8080,8443,1024-65535',
             // The step-up dialog has its own test (console-reauth); here no prompt interrupts the stories.
             REAUTH_WINDOW_MINUTES: '60',
           },

@@ -38,6 +38,8 @@ describe('security operations: alerts, dashboard, event log, anomalies', () => {
         MAX_LOGIN_ATTEMPTS: '3',
         ALERT_EMAIL_TO: 'secops@example.com',
         ALERT_WEBHOOK_URL: receiver.url,
+        // The receiver listens on an ephemeral port; the alert URL must use an allowed one.
+        WEBHOOK_ALLOWED_PORTS: '80,443,8080,8443,1024-65535',
         TRUST_PROXY: 'loopback',
         ENABLE_IP_ANOMALY_DETECTION: 'true',
         GEO_ANOMALY_THRESHOLD_MILES: '500',

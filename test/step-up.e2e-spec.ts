@@ -239,7 +239,13 @@ describe('step-up: stale auth_time on every account-changing route', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { MAX_LOGIN_ATTEMPTS: '3', REQUIRE_REAUTH_FOR_DELETE: 'false', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' },
+      env: {
+        MAX_LOGIN_ATTEMPTS: '3',
+        REQUIRE_REAUTH_FOR_DELETE: 'false',
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+        // The hooks here point at the discard port (9): nothing is delivered.
+        WEBHOOK_ALLOWED_PORTS: '9',
+      },
     });
     tokens = t.app.get(TokenService);
   });

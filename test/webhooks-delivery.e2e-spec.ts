@@ -2,7 +2,7 @@ import { WebhookDispatcher } from '../src/modules/webhooks/webhook-dispatcher';
 import { registerTeam, type SignedIn } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
 import { type TestApp, createTestDatabase, startTestApp } from './helpers/test-app';
-import { WebhookReceiver, eventually } from './helpers/webhook-receiver';
+import { LOCAL_RECEIVER_PORTS, WebhookReceiver, eventually } from './helpers/webhook-receiver';
 
 /**
  * Webhook targets and delivery across instances: with WEBHOOK_ALLOW_PRIVATE_TARGETS=false a hook cannot
@@ -18,7 +18,14 @@ describe('webhook targets (WEBHOOK_ALLOW_PRIVATE_TARGETS=false)', () => {
 
   beforeAll(async () => {
     receiver = await new WebhookReceiver().start();
-    t = await startTestApp({ env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false', WEBHOOK_RETRY_BASE_SECONDS: '0.2' } });
+    // The receiver's ephemeral port is allowed, so that the address rule (not the port rule) refuses loopback.
+    t = await startTestApp({
+      env: {
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false',
+        WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
+        WEBHOOK_RETRY_BASE_SECONDS: '0.2',
+      },
+    });
     admin = await registerTeam(t);
     await enrolMfa(t, admin.accessToken);
   });
@@ -47,6 +54,54 @@ describe('webhook targets (WEBHOOK_ALLOW_PRIVATE_TARGETS=false)', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
     expect(res.body.error.details[0].field).toBe('url');
+  });
+
+  it.each([
+    'https://93.184.216.34:25/',
+    'https://93.184.216.34:0025/hook',
+    'http://93.184.216.34:22/',
+    'https://93.184.216.34:23/',
+  ])(
+    'refuses the public target %s: its port is not in WEBHOOK_ALLOWED_PORTS (400 at create and at update)',
+    async (url) => {
+      const res = await t.http.post('/v1/webhooks', { url, events: ['*'] }, { token: admin.accessToken });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_ERROR');
+      expect(res.body.error.details[0]).toEqual({
+        field: 'url',
+        errors: [expect.stringMatching(/^url port \d+ is not allowed/)],
+      });
+      const ok = await t.http.post(
+        '/v1/webhooks',
+        { url: 'https://93.184.216.34/', events: ['*'] },
+        { token: admin.accessToken },
+      );
+      expect(ok.status).toBe(201);
+      const patch = await t.http.patch(`/v1/webhooks/${ok.body.data.id}`, { url }, { token: admin.accessToken });
+      expect(patch.status).toBe(400);
+      await t.http.delete(`/v1/webhooks/${ok.body.data.id}`, { token: admin.accessToken });
+    },
+  );
+
+  it('checks the port again at every delivery (/test included): a stored target on another port is never called', async () => {
+    const created = await t.http.post(
+      '/v1/webhooks',
+      { url: 'https://93.184.216.34/hook', events: ['client.created'] },
+      { token: admin.accessToken },
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.data.id;
+    // As if the rule had been looser when it was stored: a public host's SMTP port (nothing is sent there).
+    await t.dataSource.query(`UPDATE webhooks SET url = $1 WHERE id = $2`, [`http://93.184.216.34:25/smtp`, id]);
+    const test = await t.http.post(`/v1/webhooks/${id}/test`, undefined, { token: admin.accessToken });
+    expect(test.status).toBe(202);
+    const [delivery] = await eventually(
+      async () => (await t.http.get(`/v1/webhooks/${id}/deliveries`, { token: admin.accessToken })).body.data,
+      (d: any[]) => d[0]?.attempts >= 1,
+    );
+    expect(delivery.lastError).toBe('refused: url port 25 is not allowed (WEBHOOK_ALLOWED_PORTS)');
+    expect(delivery.lastStatusCode).toBeNull();
+    await t.http.delete(`/v1/webhooks/${id}`, { token: admin.accessToken });
   });
 
   it('refuses a private URL on PATCH, and does not call a target that turned private after creation', async () => {
@@ -84,7 +139,11 @@ describe('webhooks with two instances on one database', () => {
     receiver = await new WebhookReceiver().start();
     // A receiver that takes a moment, so both instances have work in flight at once.
     receiver.respond = () => new Promise((r) => setTimeout(() => r(200), 20));
-    const env = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_RETRY_BASE_SECONDS: '0.2' };
+    const env = {
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
+      WEBHOOK_RETRY_BASE_SECONDS: '0.2',
+    };
     a = await startTestApp({ env });
     b = await startTestApp({ env, database: a.database });
   });
@@ -152,7 +211,11 @@ describe('webhook dispatcher shutdown', () => {
     try {
       const app = await startTestApp({
         database,
-        env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '60000' },
+        env: {
+          WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+          WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
+          WEBHOOK_TIMEOUT_MS: '60000',
+        },
       });
       const admin = await registerTeam(app);
       await enrolMfa(app, admin.accessToken);

@@ -8,6 +8,12 @@ export interface ReceivedWebhook {
   at: number;
 }
 
+/**
+ * WEBHOOK_ALLOWED_PORTS for tests whose receivers listen on an ephemeral port: the port rule stays on (a
+ * private-target test app does not skip it), with the ports a local receiver gets added.
+ */
+export const LOCAL_RECEIVER_PORTS = '80,443,8080,8443,1024-65535';
+
 /** A local HTTP receiver recording every request; `respond` picks each answer's status (default 200). */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];

@@ -6,7 +6,7 @@ import { type Enrolled, enrolMfa } from '../helpers/mfa';
 import { readOutbox } from '../helpers/outbox';
 import { type RedisServer, describeWithRedis, startRedis } from '../helpers/redis-server';
 import { type TestApp, type TestDatabase, createTestDatabase } from '../helpers/test-app';
-import { WebhookReceiver, eventually } from '../helpers/webhook-receiver';
+import { LOCAL_RECEIVER_PORTS, WebhookReceiver, eventually } from '../helpers/webhook-receiver';
 import { type SpawnedApp, spawnApp } from './spawn-app';
 
 /**
@@ -41,6 +41,7 @@ describeWithRedis('fleet: three instances, one database, one Redis, behind a pro
     RATE_LIMIT_LOGIN_MAX: String(LOGIN_LIMIT),
     MAX_LOGIN_ATTEMPTS: '1000',
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
     WEBHOOK_RETRY_BASE_SECONDS: '0.2',
     TASK_REMINDER_INTERVAL_SECONDS: '0.1',
     TASK_REMINDER_MINUTES: '60',

@@ -3,7 +3,7 @@ import { registerTeam } from '../helpers/auth';
 import { HttpClient } from '../helpers/http';
 import { enrolMfa } from '../helpers/mfa';
 import { type TestApp, type TestDatabase, createTestDatabase } from '../helpers/test-app';
-import { WebhookReceiver, eventually } from '../helpers/webhook-receiver';
+import { LOCAL_RECEIVER_PORTS, WebhookReceiver, eventually } from '../helpers/webhook-receiver';
 import { type SpawnedApp, spawnApp } from './spawn-app';
 
 /**
@@ -20,6 +20,7 @@ describe('webhooks survive kill -9', () => {
   const env = () => ({
     DATABASE_URL: db.url,
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
     WEBHOOK_TIMEOUT_MS: '2000',
     WEBHOOK_RETRY_BASE_SECONDS: '0.2',
   });

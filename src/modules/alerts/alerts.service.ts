@@ -143,6 +143,8 @@ export class AlertsService implements OnModuleInit, OnApplicationShutdown {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(payload),
       signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+      // ALERT_WEBHOOK_URL's port was checked at start (WEBHOOK_ALLOWED_PORTS); a redirect must not lead elsewhere.
+      redirect: 'error',
     });
     if (!res.ok) throw new Error(`webhook answered ${res.status}`);
   }

@@ -1,3 +1,4 @@
+import { parsePortList } from '../../config/network-rules';
 import { classifyAddress, parseIpv6, parseTargetUrl, TargetRefused, vetTarget } from './ssrf-guard';
 
 describe('classifyAddress', () => {
@@ -126,8 +127,10 @@ describe('parseIpv6', () => {
   });
 });
 
+const DEFAULT_PORTS = parsePortList('80,443,8080,8443');
+
 describe('parseTargetUrl', () => {
-  const dev = { httpsOnly: false };
+  const dev = { httpsOnly: false, allowedPorts: DEFAULT_PORTS };
   it('refuses credentials, other schemes and garbage', () => {
     expect(() => parseTargetUrl('https://user:pass@example.com/', dev)).toThrow(/credentials/);
     expect(() => parseTargetUrl('https://user@example.com/', dev)).toThrow(/credentials/);
@@ -136,13 +139,40 @@ describe('parseTargetUrl', () => {
     expect(() => parseTargetUrl('not a url', dev)).toThrow(TargetRefused);
   });
   it('wants https in production', () => {
-    expect(() => parseTargetUrl('http://example.com/', { httpsOnly: true })).toThrow(/https/);
-    expect(parseTargetUrl('https://example.com:8443/x', { httpsOnly: true }).port).toBe('8443');
+    const production = { httpsOnly: true, allowedPorts: DEFAULT_PORTS };
+    expect(() => parseTargetUrl('http://example.com/', production)).toThrow(/https/);
+    expect(parseTargetUrl('https://example.com:8443/x', production).port).toBe('8443');
+  });
+  it('allows only WEBHOOK_ALLOWED_PORTS, the scheme default included, in every spelling of the port', () => {
+    for (const url of [
+      'https://93.184.215.14/',
+      'http://93.184.215.14/',
+      'https://example.com:443/',
+      'http://a.example:8080/',
+    ])
+      expect(parseTargetUrl(url, dev)).toBeInstanceOf(URL);
+    for (const url of [
+      'https://93.184.215.14:25/',
+      'https://93.184.215.14:025/',
+      'http://93.184.215.14:22/',
+      'https://example.com:6379/',
+    ])
+      expect(() => parseTargetUrl(url, dev)).toThrow(/port \d+ is not allowed/);
+    // The parser's spelling of 443 (leading zero) is 443, the https default.
+    expect(parseTargetUrl('https://example.com:0443/x', dev).port).toBe('');
+    // http on 443 and https on 80 are still those ports.
+    expect(parseTargetUrl('http://example.com:443/', dev).port).toBe('443');
+    expect(() => parseTargetUrl('https://example.com:80/', { ...dev, allowedPorts: parsePortList('443') })).toThrow(
+      /port 80/,
+    );
+    expect(
+      parseTargetUrl('https://example.com:9000/', { ...dev, allowedPorts: parsePortList('443,9000-9100') }).port,
+    ).toBe('9000');
   });
 });
 
 describe('vetTarget', () => {
-  const policy = { allowPrivate: false, httpsOnly: false };
+  const policy = { allowPrivate: false, httpsOnly: false, allowedPorts: parsePortList('80,443,8080,8443,9999') };
   const resolver = (answers: Record<string, string[]>) => (host: string) => {
     const found = answers[host];
     if (!found) return Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }));
@@ -173,10 +203,16 @@ describe('vetTarget', () => {
       localhost: ['127.0.0.1', '::1'],
     });
     await expect(vetTarget('https://mixed.example/', policy, resolve)).rejects.toThrow(/private/);
-    await expect(vetTarget('http://localhost:3000/', policy, resolve)).rejects.toThrow(/loopback/);
+    await expect(vetTarget('http://localhost:9999/', policy, resolve)).rejects.toThrow(/loopback/);
     await expect(vetTarget('https://nowhere.example/', policy, resolve)).rejects.toThrow(/does not resolve/);
     const pinned = await vetTarget('https://public.example/hook', policy, resolve);
     expect(pinned).toMatchObject({ address: '93.184.216.34', family: 4 });
+  });
+
+  it('keeps the port rule when private targets are allowed', async () => {
+    await expect(vetTarget('http://127.0.0.1:5432/', { ...policy, allowPrivate: true }, resolver({}))).rejects.toThrow(
+      /port 5432/,
+    );
   });
 
   it('allows private targets only when told to', async () => {

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { type PortRange, effectivePort, portAllowed } from '../../config/network-rules';
 
 /**
  * Server-side request forgery guard for webhook targets. A hook's URL is chosen by a tenant admin, so the
@@ -9,8 +10,9 @@ import { isIP } from 'node:net';
  *
  * The check runs at create/update and again at every delivery, and the delivery connects to the address that
  * was checked (see PinnedTarget): a DNS answer that changes between check and connect (rebinding) cannot
- * redirect the request. Ports: any port is allowed; the address rule is what keeps internal services out of
- * reach, and receivers commonly listen on 8443, 8080 and the like.
+ * redirect the request. Ports: only WEBHOOK_ALLOWED_PORTS (80, 443, 8080, 8443 by default), also when private
+ * targets are allowed: a public host's SMTP, SSH or database port is no receiver, and with /test and /redeliver an
+ * admin could otherwise probe any port of any host.
  */
 
 type Range = readonly [base: bigint, prefix: number, reason: string];
@@ -129,6 +131,8 @@ export interface TargetPolicy {
   allowPrivate: boolean;
   /** Production: https only. */
   httpsOnly: boolean;
+  /** WEBHOOK_ALLOWED_PORTS: the only ports a target may use (explicit, or the scheme's default). */
+  allowedPorts: readonly PortRange[];
 }
 
 /** A URL that passed the rules, and the address it must be called on. */
@@ -144,7 +148,7 @@ export type Resolver = (host: string) => Promise<{ address: string; family: numb
 const systemResolver: Resolver = (host) => dnsLookup(host, { all: true, verbatim: true });
 
 /** The URL rules that need no DNS: parse, scheme, no credentials. Throws TargetRefused with the reason. */
-export function parseTargetUrl(raw: string, policy: Pick<TargetPolicy, 'httpsOnly'>): URL {
+export function parseTargetUrl(raw: string, policy: Pick<TargetPolicy, 'httpsOnly' | 'allowedPorts'>): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -155,6 +159,9 @@ export function parseTargetUrl(raw: string, policy: Pick<TargetPolicy, 'httpsOnl
   if (policy.httpsOnly && url.protocol !== 'https:') throw new TargetRefused('url must use https');
   if (url.username || url.password) throw new TargetRefused('url must not contain credentials');
   if (!url.hostname) throw new TargetRefused('url has no host');
+  const port = effectivePort(url);
+  if (!portAllowed(port, policy.allowedPorts))
+    throw new TargetRefused(`url port ${port} is not allowed (WEBHOOK_ALLOWED_PORTS)`);
   return url;
 }
 

@@ -1,11 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { type LookupFunction } from 'node:net';
 import { type PinnedTarget, type Resolver, type TargetPolicy, TargetRefused, vetTarget } from './ssrf-guard';
-
-/** How much of a receiver's answer is kept (in lastError), and read at all. */
-export const RESPONSE_SNIPPET_BYTES = 1024;
 
 export interface SignedMessage {
   /** The event id: the same on every attempt, so receivers can drop duplicates. */
@@ -16,7 +13,7 @@ export interface SignedMessage {
 export interface SendResult {
   ok: boolean;
   statusCode: number | null;
-  /** Why it failed (with the first KiB of the answer), or null on success. */
+  /** Why it failed (the status line, never the answer's body or headers), or null on success. */
   error: string | null;
   /** The attempt was cut short by shutdown (not the receiver's fault: it does not count). */
   aborted?: boolean;
@@ -41,15 +38,20 @@ function pinnedLookup(target: PinnedTarget): LookupFunction {
   }) as unknown as LookupFunction;
 }
 
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+/**
+ * What lastError keeps of an answer: `HTTP <status> <standard reason phrase>`. Nothing the receiver wrote (body,
+ * reason phrase, Location): whatever sits behind the URL, an admin must not read it through the delivery log.
+ */
+export function statusLine(status: number): string {
+  const reason = STATUS_CODES[status];
+  const line = reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
+  return status >= 300 && status < 400 ? `${line} (redirect not followed)` : line;
 }
 
 /**
- * One delivery attempt: vet the URL (DNS resolved now, every address public unless allowed), connect to that
- * very address, POST the signed body, read at most RESPONSE_SNIPPET_BYTES of the answer. Redirects are not
- * followed (a 3xx is a failure). The whole attempt, DNS included, ends within `timeoutMs`.
+ * One delivery attempt: vet the URL (port allowed, DNS resolved now, every address public unless allowed),
+ * connect to that very address, POST the signed body, keep the answer's status only. Redirects are not followed
+ * (a 3xx is a failure). The whole attempt, DNS included, ends within `timeoutMs`.
  */
 export async function sendSigned(
   rawUrl: string,
@@ -121,27 +123,11 @@ async function attemptWithin(
         },
       },
       (res: IncomingMessage) => {
+        // The status decides; the body is not read (not even in part) and the connection is dropped.
         const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const done = () => {
-          const snippet = printable(Buffer.concat(chunks).subarray(0, RESPONSE_SNIPPET_BYTES).toString('utf8'));
-          res.destroy();
-          if (status >= 200 && status < 300) finish({ ok: true, statusCode: status, error: null });
-          else {
-            const why =
-              status >= 300 && status < 400 ? ` (redirect to ${res.headers.location ?? '?'} not followed)` : '';
-            finish({ ok: false, statusCode: status, error: `HTTP ${status}${why}${snippet ? `: ${snippet}` : ''}` });
-          }
-        };
-        res.on('data', (chunk: Buffer) => {
-          if (size >= RESPONSE_SNIPPET_BYTES) return;
-          chunks.push(chunk);
-          size += chunk.length;
-          if (size >= RESPONSE_SNIPPET_BYTES) done();
-        });
-        res.on('end', done);
-        res.on('error', done);
+        res.destroy();
+        if (status >= 200 && status < 300) finish({ ok: true, statusCode: status, error: null });
+        else finish({ ok: false, statusCode: status, error: statusLine(status) });
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {

@@ -52,7 +52,11 @@ export class WebhooksService {
     private readonly events: SecurityEventsService,
     private readonly dataKeys: DataKeys,
   ) {
-    this.policy = { allowPrivate: config.webhooks.allowPrivateTargets, httpsOnly: config.isProduction };
+    this.policy = {
+      allowPrivate: config.webhooks.allowPrivateTargets,
+      httpsOnly: config.isProduction,
+      allowedPorts: config.webhooks.allowedPorts,
+    };
   }
 
   openSecret(sealed: string, teamId: string, webhookId: string): string {
