@@ -1,4 +1,5 @@
-import { STRONG_PASSWORD, registerTeam } from './helpers/auth';
+import { PasswordHasher } from '../src/modules/passwords/password-hasher.service';
+import { STRONG_PASSWORD, registerTeam, uniqueEmail } from './helpers/auth';
 import { expectNoLeak } from './helpers/http';
 import { type TestApp, startTestApp } from './helpers/test-app';
 
@@ -235,5 +236,68 @@ describe('users administration', () => {
     });
     expect(JSON.stringify(rows)).not.toMatch(/password|argon/i);
     expect((await t.http.get('/v1/users/not-a-uuid', { token: admin.token })).status).toBe(400);
+  });
+});
+
+/**
+ * POST /v1/users as an attacker's probe: is this email a member of another team? The answer is the one a taken
+ * email gets from registration (409, the same body whichever team has it, the password hashed first either
+ * way), and the route draws on the register limit of the caller's IP, so an admin learns nothing faster than an
+ * anonymous caller of POST /v1/auth/register. (A free email is created: 201. See UsersAdminService.create.)
+ */
+describe('POST /v1/users does not outpace registration as an oracle', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { TRUST_PROXY: 'loopback', RATE_LIMIT_REGISTER_MAX: '5', REQUIRE_MFA_FOR_ADMIN_ACTIONS: 'false' },
+    });
+  });
+  afterAll(() => t.close());
+
+  it("another team's member and the caller's own get the same 409 after the same work; the 6th call in the window is 429", async () => {
+    const victim = await registerTeam(t, { teamName: 'Victim' }, { 'X-Forwarded-For': '198.51.100.10' });
+    const prober = await registerTeam(t, { teamName: 'Prober' }, { 'X-Forwarded-For': '198.51.100.20' });
+    const from = { 'X-Forwarded-For': '203.0.113.7' };
+    const hash = jest.spyOn(t.app.get(PasswordHasher), 'hash');
+    const probe = (address: string) =>
+      t.http.post(
+        '/v1/users',
+        { email: address, password: STRONG_PASSWORD, firstName: 'Pro', lastName: 'Be', role: 'viewer' },
+        { token: prober.accessToken, headers: from },
+      );
+    const users = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM users`))[0].n as number;
+    const before = await users();
+
+    const otherTeam = await probe(victim.email);
+    const otherTeamSpelt = await probe(victim.email.toUpperCase());
+    const ownTeam = await probe(prober.email);
+    for (const res of [otherTeam, otherTeamSpelt, ownTeam]) {
+      expect(res.status).toBe(409);
+      expect(res.body).toEqual(otherTeam.body);
+      expect(res.body.error).toEqual({ code: 'CONFLICT', message: 'A user with this email already exists' });
+    }
+    // Each taken email cost a password hash, as a free one does: no fast path tells them apart.
+    expect(hash).toHaveBeenCalledTimes(3);
+    const free = await probe(uniqueEmail('free'));
+    expect(free.status).toBe(201);
+    expect(hash).toHaveBeenCalledTimes(4);
+    expect((await probe(uniqueEmail('free'))).status).toBe(201);
+    expect(await users()).toBe(before + 2);
+
+    // Five calls from this IP in the window (409s included): the sixth is refused before any work.
+    const sixth = await probe(uniqueEmail('free'));
+    expect(sixth.status).toBe(429);
+    expect(sixth.body.error.code).toBe('AUTH_RATE_LIMIT');
+    expect(Number(sixth.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(hash).toHaveBeenCalledTimes(5);
+    expect(await users()).toBe(before + 2);
+    // One budget with registration: that IP cannot switch to the public route either.
+    const register = await t.http.post(
+      '/v1/auth/register',
+      { email: uniqueEmail('r'), password: STRONG_PASSWORD, firstName: 'R', lastName: 'R', teamName: 'R' },
+      { headers: from },
+    );
+    expect(register.status).toBe(429);
+    hash.mockRestore();
   });
 });

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiDataResponse, ApiErrorResponses } from '../../common/http/api-responses.decorator';
 import { UuidPipe } from '../../common/http/uuid.pipe';
+import { RateLimit } from '../../common/rate-limit/rate-limit.decorator';
 import {
   CurrentActor,
   Permission,
@@ -52,16 +53,19 @@ export class UsersAdminController {
   @HttpCode(201)
   @Permission('users', 'write')
   @RequireFreshAuth()
+  @RateLimit('register')
   @ApiOperation({
-    summary: 'Add a user to the team (admin)',
-    description: 'The password must pass the password policy.',
+    summary: 'Add a user to the team with a password (admin; for automation)',
+    description:
+      'The password must pass the password policy. A taken email is 409 whichever team has it (what registration answers anyone), and the route counts toward the register rate limit (RATE_LIMIT_REGISTER_MAX per RATE_LIMIT_REGISTER_WINDOW, per client IP).',
   })
   @ApiDataResponse(UserResponse, { status: 201, description: 'Created' })
   @ApiErrorResponses(
     [400, 'VALIDATION_ERROR: bad fields, or the password breaks the policy (details list each rule)'],
     STALE,
     ADMIN_ONLY,
-    [409, 'CONFLICT: email taken'],
+    [409, 'CONFLICT: the email already has an account (in any team; the same answer either way)'],
+    [429, 'AUTH_RATE_LIMIT: the register limit; Retry-After says when to try again'],
   )
   create(@Body() body: CreateUserDto, @CurrentActor() actor: Actor) {
     return this.users.create(actor, body);

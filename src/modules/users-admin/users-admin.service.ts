@@ -16,6 +16,9 @@ import { type PublicUser, type User, UsersRepository, publicUser } from '../user
 import { CreateUserDto, UpdateUserDto } from './dto/users-admin.dto';
 import { RecordAssignmentService } from '../crm/common/record-assignment.service';
 
+/** The one answer for a taken email, whichever team has it (the console shows these words). */
+const EMAIL_TAKEN = 'A user with this email already exists';
+
 /**
  * Team user administration (admins only). The team always comes from the caller. Every change commits with
  * its audit row (never the password hash); disabling, deleting or re-roling a user revokes their sessions in
@@ -54,13 +57,18 @@ export class UsersAdminService {
     return publicUser(user);
   }
 
+  /**
+   * A taken email (in this team or any other) is 409 with one message, the answer POST /v1/auth/register gives
+   * anyone; the route counts toward that route's limit (RATE_LIMIT_REGISTER_*), so an admin learns no more, and no
+   * faster, than an anonymous caller. The password is hashed first either way: a taken email is not answered
+   * sooner than a free one. (A 201 that creates nothing would not hide it: the admin set the password and could
+   * sign in with it. Invitations are the way to add someone without learning whether they have an account.)
+   */
   async create(actor: Actor, dto: CreateUserDto): Promise<PublicUser> {
     const teamId = this.teamOf(actor);
     this.policy.assertAcceptable(dto.password, { email: dto.email });
-    if (await this.users.emailTaken(dto.email)) {
-      throw AppException.conflict('A user with this email already exists');
-    }
     const passwordHash = await this.hasher.hash(dto.password);
+    if (await this.users.emailTaken(dto.email)) throw AppException.conflict(EMAIL_TAKEN);
     return this.dataSource.transaction(async (m) => {
       const id = await this.users.insertTeamMember(
         { teamId, email: dto.email, passwordHash, firstName: dto.firstName, lastName: dto.lastName, role: dto.role },
