@@ -15,6 +15,7 @@ import { AuditLinkPerStatement1733300003100 } from './1733300003100-audit-link-p
 import { DataKeyChecks1733400002900 } from './1733400002900-data-key-checks';
 import { LeastPrivilegeApiRole1733400005000 } from './1733400005000-least-privilege-api-role';
 import { LoginAttemptLeases1733400005400 } from './1733400005400-login-attempt-leases';
+import { VoidUnkeyedBackupCodes1733400070000 } from './1733400070000-void-unkeyed-backup-codes';
 
 /** Every migration, in order. New migrations are appended here (the runner does not glob). */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   DataKeyChecks1733400002900,
   LeastPrivilegeApiRole1733400005000,
   LoginAttemptLeases1733400005400,
+  VoidUnkeyedBackupCodes1733400070000,
 ];

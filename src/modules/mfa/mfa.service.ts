@@ -8,7 +8,6 @@ import { Actor, UserPrincipal } from '../../common/security/principal';
 import { AccountNotices } from '../auth/account-notices.service';
 import { LockoutService, type LockoutSubject, Verdict } from '../auth/lockout.service';
 import { SessionsService } from '../auth/sessions.service';
-import { sha256Hex } from '../auth/token.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { DataKeys } from '../data-keys/data-keys.service';
 import { SecurityEventsService, eventContext } from '../security-events/security-events.service';
@@ -215,11 +214,11 @@ export class MfaService implements MfaVerifier {
     const normalised = normaliseBackupCode(trimmed);
     if (normalised.length !== 8) return false;
     const verifier = await this.dataKeys.verifier(BACKUP_CODES);
+    // Keyed verifiers only: codes stored as plain sha256 were voided (migrations/1733400070000).
     const used = await queryAffected(
       this.dataSource.manager,
-      `UPDATE mfa_backup_codes SET used_at = now() WHERE user_id = $1 AND code_hash = ANY($2::text[]) AND used_at IS NULL`,
-      // Codes issued before keyed verifiers were stored as plain sha256: still honoured (once), never written.
-      [userId, [verifier.digest(normalised, userId), sha256Hex(normalised)]],
+      `UPDATE mfa_backup_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
+      [userId, verifier.digest(normalised, userId)],
     );
     return used === 1;
   }

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-/** A one-time recovery code, stored as sha256. */
+/** A one-time recovery code, stored as a keyed verifier (HMAC-SHA256, see KeyedVerifier). */
 @Entity('mfa_backup_codes')
 export class MfaBackupCode {
   @PrimaryGeneratedColumn('uuid')

@@ -22,4 +22,12 @@ export class UserMfa {
 
   @Column({ type: 'timestamptz' })
   updatedAt: Date;
+
+  /** Set by migrations/1733400070000 when it voided this user's unkeyed backup codes: the owner must be told. */
+  @Column({ type: 'timestamptz', nullable: true })
+  backupCodesVoidedAt: Date | null;
+
+  /** When BackupCodeVoidNotices mailed the owner (once). */
+  @Column({ type: 'timestamptz', nullable: true })
+  backupCodesNoticeSentAt: Date | null;
 }
