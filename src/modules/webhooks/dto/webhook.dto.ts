@@ -14,7 +14,7 @@ import { Trim } from '../../../common/http/string-transforms';
 import { DELIVERY_STATUSES, WEBHOOK_SUBSCRIPTIONS } from '../entities/webhook.entity';
 
 const URL_DESCRIPTION =
-  'Where events are POSTed. `https://` in production; no credentials in the URL; any port. A host that resolves to a loopback, private (RFC 1918, ULA), link-local, carrier-grade NAT, metadata, multicast or reserved address is refused (400) unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true, and is checked again at every delivery.';
+  'Where events are POSTed. `https://` in production; no credentials in the URL; only a port of WEBHOOK_ALLOWED_PORTS (default 80, 443, 8080, 8443). A host that resolves to a loopback, private (RFC 1918, ULA), link-local, carrier-grade NAT, metadata, multicast or reserved address is refused (400) unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true, and is checked again at every delivery.';
 const EVENTS_DESCRIPTION =
   'Event types: exact names (`<type>.created|updated|deleted|restored` for each CRM record type, the extra events of a type such as `lead.converted`, and `webhook.test`; the enum lists them all), `<type>.*` (e.g. `client.*`) or `*`. Anything else is 400.';
 /** The live list of subscriptions (from the CRM catalogue): given as items, so OpenAPI does not guess their type at load. */
