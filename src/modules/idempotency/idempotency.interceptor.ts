@@ -163,13 +163,12 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
     // An empty answer (204) is kept as such; a streamed one cannot be stored, so its claim is dropped.
     const empty = payload === undefined || payload === null;
     const storable = empty || typeof payload === 'string' || Buffer.isBuffer(payload);
-    let body = empty || !storable ? '' : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload;
+    const asSent = empty || !storable ? '' : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload;
     // The secret goes to this caller only; what is kept (and replayed for 24 h) has the field null.
-    const redacted = state.secretFields.length && body ? withoutShownOnceSecrets(body, state.secretFields) : body;
+    const kept = state.secretFields.length && asSent ? withoutShownOnceSecrets(asSent, state.secretFields) : asSent;
     try {
-      if (reply.statusCode >= 500 || !storable || redacted === null) await service.release(state.scope, state.claimId);
+      if (reply.statusCode >= 500 || !storable || kept === null) await service.release(state.scope, state.claimId);
       else {
-        body = redacted;
         const contentType = reply.getHeader('content-type');
         const headers: Record<string, string> = {};
         for (const name of KEPT_HEADERS) {
@@ -178,7 +177,7 @@ export function idempotencyOnSend(service: IdempotencyService, logger: Logger) {
         }
         await service.complete(state.scope, state.claimId, {
           statusCode: reply.statusCode,
-          body,
+          body: kept,
           contentType: typeof contentType === 'string' ? contentType : null,
           headers,
         });
