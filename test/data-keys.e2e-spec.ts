@@ -17,7 +17,7 @@ import {
   createTestDatabase,
   startTestApp,
 } from './helpers/test-app';
-import { type ReceivedWebhook, WebhookReceiver } from './helpers/webhook-receiver';
+import { LOCAL_RECEIVER_PORTS, type ReceivedWebhook, WebhookReceiver } from './helpers/webhook-receiver';
 
 /**
  * The data key ring (issue 29, docs/data-keys.md): the database records which keys its sealed values use; an
@@ -37,6 +37,7 @@ const check = (hex: string) => keyCheck(Buffer.from(hex, 'hex'));
 const ROOT = join(__dirname, '..');
 const APP_ENV = {
   WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+  WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
   WEBHOOK_RETRY_BASE_SECONDS: '0.2',
   ENABLE_EMAIL_LOGIN_NOTIFICATIONS: 'false',
 };
