@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
+import { Clock } from '../../common/time/clock';
 import { queryRows } from '../../database/query-rows';
 import { MailService } from '../notifications/mail.service';
 
@@ -24,6 +25,7 @@ export class BackupCodeVoidNotices implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly mail: MailService,
+    private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
