@@ -367,10 +367,11 @@ export function WebhooksPage({ user }) {
     ${
       selected
         ? html`<${ManageHook} key=${selected.id} hook=${selected} onChanged=${hooks.reload} onClose=${() => setSelectedId(null)}
-          onDeleted=${() => {
+          onDeleted=${async () => {
             setSelectedId(null);
+            // The notice after the list no longer shows the hook, so it never stands beside the deleted row.
+            await hooks.reload();
             setNotice('Webhook deleted.');
-            hooks.reload();
           }} />`
         : null
     }
