@@ -3,7 +3,7 @@ import { MetricsServer } from '../src/common/metrics/metrics-server';
 import { STRONG_PASSWORD, type SignedIn, login, registerTeam } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
 import { type TestApp, startTestApp } from './helpers/test-app';
-import { WebhookReceiver, eventually } from './helpers/webhook-receiver';
+import { LOCAL_RECEIVER_PORTS, WebhookReceiver, eventually } from './helpers/webhook-receiver';
 
 interface Sample {
   name: string;
@@ -54,6 +54,7 @@ describe('metrics (METRICS_PORT)', () => {
         METRICS_PORT: '0',
         RATE_LIMIT_HEALTH_MAX: '2',
         WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+        WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
         // A failed delivery stays pending (its retry is far off) so the outbox gauges have something to show.
         WEBHOOK_RETRY_BASE_SECONDS: '3600',
         TASK_REMINDER_INTERVAL_SECONDS: '0.2',

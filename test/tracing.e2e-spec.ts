@@ -4,7 +4,7 @@ import { HttpClient } from './helpers/http';
 import { enrolMfa } from './helpers/mfa';
 import { OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
 import { type TestApp, type TestDatabase, createTestDatabase } from './helpers/test-app';
-import { WebhookReceiver, eventually } from './helpers/webhook-receiver';
+import { LOCAL_RECEIVER_PORTS, WebhookReceiver, eventually } from './helpers/webhook-receiver';
 import { type SpawnedApp, spawnApp } from './reliability/spawn-app';
 
 /** Waits until a synchronous read of what arrived satisfies `done`. */
@@ -37,6 +37,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       OTEL_SERVICE_NAME: 'hearth-crm-test',
       OTEL_BSP_SCHEDULE_DELAY: '100',
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      WEBHOOK_ALLOWED_PORTS: LOCAL_RECEIVER_PORTS,
       LOG_LEVEL: 'info',
     });
     // The helpers only need an HTTP client on the app.
