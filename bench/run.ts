@@ -1,6 +1,6 @@
 import { freePort } from '../src/common/net/free-port';
 /*
- * npm run bench [-- --duration 5 --rounds 3 --connections 16 --big --profile --only <regex>]
+ * npm run bench [-- --duration 5 --rounds 3 --connections 16 --big --profile --metrics --only <regex>]
  *
  * One run, one machine: a fresh embedded PostgreSQL, 100k clients over 10 teams plus a team of 100k clients
  * for search, the API (production mode, its own process, IP anomaly detection on) and the floor (bare
@@ -9,9 +9,12 @@ import { freePort } from '../src/common/net/free-port';
  * rare name, no match) against the list page of the same 100k team, with 5,000 rows inserted between rounds;
  * then the optional suites of bench/suites.ts (my leads, timeline, CSV import) where the feature exists.
  * Prints req/s and p50/p99 per scenario, the ratios with their targets, per-round search figures, and the
- * API's resident memory by phase; with --big, also list p50 for a team of 10k rows vs a team of 1M rows.
+ * API's resident memory by phase; with --big, also list p50 for a team of 10k rows vs a team of 1M rows; with
+ * --metrics (or an --only that picks its scenarios), the list against a second API process that has METRICS_PORT
+ * set and is scraped every 5 s, alternating rounds with the first (the cost of metrics).
  * Writes bench/results/*.json.
  */
+import autocannon from 'autocannon';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -49,6 +52,14 @@ const PROFILE = argv.includes('--profile');
 const ONLY = argv.includes('--only') ? new RegExp(argv[argv.indexOf('--only') + 1] ?? '') : undefined;
 // --no-optional: skip bench/suites.ts.
 const OPTIONAL = !argv.includes('--no-optional');
+const METRICS_ON = 'api: list 50 (JWT), metrics on (METRICS_PORT)';
+const METRICS_OFF = 'api: list 50 (JWT), metrics off';
+// --metrics: the cost of metrics (a second API with METRICS_PORT); also when --only names those scenarios.
+// --metrics-aa: the same suite with METRICS_PORT left unset on the second process too: what two processes
+// differ by without metrics (the noise floor of the comparison).
+const METRICS_AA = argv.includes('--metrics-aa');
+const METRICS =
+  METRICS_AA || argv.includes('--metrics') || (ONLY !== undefined && (ONLY.test(METRICS_ON) || ONLY.test(METRICS_OFF)));
 
 const log = (line: string) => void process.stdout.write(line);
 const harness = { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, only: ONLY, log };
@@ -80,6 +91,12 @@ function rssMb(pid: number): { now: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
   return { now: mb('VmRSS'), peak: mb('VmHWM') };
+}
+
+/** CPU time (user + system) a process has used, in ms (Linux: /proc/<pid>/stat, 100 ticks per second). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 interface SignedIn {
@@ -350,6 +367,64 @@ async function main(): Promise<void> {
     memory.core = rssMb(app.pid!);
     await run(search);
     memory.search = rssMb(app.pid!);
+
+    if (METRICS) {
+      // The same API in a second process with METRICS_PORT set (request histogram, process defaults, listener),
+      // scraped every 5 s as Prometheus would; the list alternates between the two processes round by round.
+      const port = await freePort();
+      const metricsPort = await freePort();
+      const withMetrics = await startProcess(
+        join(DIST, 'src', 'main.js'),
+        { ...appEnv, PORT: String(port), ...(METRICS_AA ? {} : { METRICS_PORT: String(metricsPort) }) },
+        /listening on/,
+      );
+      children.push(withMetrics);
+      let scrapes = 0;
+      const scraper = setInterval(() => {
+        void fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+          .then((r) => r.text())
+          .then(() => scrapes++)
+          .catch(() => undefined);
+      }, 5_000);
+      // Throughput on a busy shared machine swings more than the effect sought, so each round also reports
+      // requests per CPU-second of the API process under load (the process's own cost per request).
+      const perCpuSecond = (name: string, url: string, pid: number) => ({
+        name: `${name}, requests per CPU-second`,
+        once: async () => {
+          const before = cpuMs(pid);
+          const r = await autocannon({ url, headers: bearer, duration: DURATION, connections: CONNECTIONS });
+          const used = cpuMs(pid) - before;
+          log(`    ${name}: ${Math.round(r.requests.average)} req/s, ${r.requests.total} requests, ${used} ms CPU\n`);
+          return { units: r.requests.total, ms: used };
+        },
+      });
+      const offCpu = perCpuSecond(METRICS_OFF, `${api}/v1/clients?limit=50`, app.pid!);
+      const onCpu = perCpuSecond(METRICS_ON, `http://127.0.0.1:${port}/v1/clients?limit=50`, withMetrics.pid!);
+      try {
+        await run({
+          title: 'metrics: list 50 (JWT) against the API without and with METRICS_PORT, alternating',
+          scenarios: [
+            { name: METRICS_OFF, opts: { url: `${api}/v1/clients?limit=50`, headers: bearer } },
+            { name: METRICS_ON, opts: { url: `http://127.0.0.1:${port}/v1/clients?limit=50`, headers: bearer } },
+            offCpu,
+            onCpu,
+          ],
+          ratios: [
+            { label: 'list with metrics / without (req/s)', a: METRICS_ON, b: METRICS_OFF, target: '≥ 0.97' },
+            {
+              label: 'list with metrics / without (requests per CPU-second)',
+              a: onCpu.name,
+              b: offCpu.name,
+              target: '≥ 0.97',
+            },
+          ],
+        });
+      } finally {
+        clearInterval(scraper);
+      }
+      log(`metrics scraped ${scrapes} times during the suite${METRICS_AA ? ' (A/A run: none expected)' : ''}\n`);
+      memory.metrics = rssMb(app.pid!);
+    }
 
     if (OPTIONAL) {
       const ctx: BenchContext = {

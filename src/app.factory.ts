@@ -23,6 +23,8 @@ import {
 } from './common/http/request-timeouts';
 import { IpBlocklistService } from './modules/honeypot/ip-blocklist.service';
 import { SCANNER_DECOYS } from './modules/honeypot/honeypot.controller';
+import { Metrics } from './common/metrics/metrics';
+import { instrumentRequests } from './common/metrics/metrics.module';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -67,6 +69,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions): P
   // Errors Fastify raises before routing (body too large, malformed JSON) reach AllExceptionsFilter through
   // Nest's own Fastify error handler, so they get the same envelope (covered by the foundation e2e test).
   app.get(GracefulDrain).install(fastify);
+  // With METRICS_PORT: the request histogram (the figures are served on their own listener, MetricsServer).
+  if (config.metrics.port !== undefined) instrumentRequests(fastify, app.get(Metrics));
 
   // Blocklisted IPs are refused before routing, parsing or any other work.
   const blocklist = app.get(IpBlocklistService);

@@ -20,6 +20,7 @@ import { PasswordsModule } from './modules/passwords/passwords.module';
 import { FEATURE_MODULES } from './modules';
 import { type Clock } from './common/time/clock';
 import { ClockModule } from './common/time/clock.module';
+import { MetricsModule } from './common/metrics/metrics.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -36,6 +37,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(config),
         ClockModule.forRoot(clock),
+        MetricsModule,
         LoggerModule.forRoot(loggerOptions(config)),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config, databaseUrl),

@@ -1,3 +1,5 @@
+// First: tracing patches http, pg and fastify as they load (src/tracing.ts).
+import { tracing } from './tracing';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/app-config';
 import { EmbeddedPostgresError } from './database/embedded-postgres';
@@ -28,7 +30,9 @@ async function bootstrap(): Promise<void> {
   // The application graph loads only after the configuration is accepted: an unsafe configuration is refused
   // at once, and instrumentation set up from the config is in place before the modules it wraps are loaded.
   const { initErrorTracking } = await import('./common/observability/error-tracking');
-  if (initErrorTracking(config)) say('info', 'error tracking: Sentry enabled');
+  if (initErrorTracking(config, process.env, { tracing: tracing !== undefined }))
+    say('info', 'error tracking: Sentry enabled');
+  if (tracing) say('info', `tracing: OpenTelemetry spans to ${config.tracing.otlpEndpoint}`);
   const { resolveDatabase } = await import('./database/resolve-database');
   const { runMigrations } = await import('./database/migrate');
   const { checkDatabaseRole } = await import('./database/database-role');
@@ -59,6 +63,7 @@ async function bootstrap(): Promise<void> {
       await app.get(GracefulDrain).drain();
       await app.close();
       await db.stop();
+      await tracing?.shutdown();
     } finally {
       clearTimeout(force);
       say('info', 'stopped');

@@ -185,6 +185,32 @@ describe('loadConfig', () => {
     expect(refusal({ ...prod, NODE_ENV: 'test', REQUEST_TIMEOUT_MS: '0' }).variable).toBe('REQUEST_TIMEOUT_MS');
   });
 
+  it('metrics and tracing are off unless asked for; their values are checked', () => {
+    const test = { ...prod, NODE_ENV: 'test' };
+    const off = loadConfig(test);
+    expect(off.metrics).toEqual({ port: undefined, host: '127.0.0.1' });
+    expect(off.tracing).toEqual({ otlpEndpoint: undefined, serviceName: 'hearth-crm', exportDelayMs: 5000 });
+    const on = loadConfig({
+      ...test,
+      METRICS_PORT: '9464',
+      METRICS_HOST: '10.0.0.5',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'crm-eu',
+    });
+    expect(on.metrics).toEqual({ port: 9464, host: '10.0.0.5' });
+    expect(on.tracing).toMatchObject({ otlpEndpoint: 'http://collector:4318', serviceName: 'crm-eu' });
+    expect(refusal({ ...test, METRICS_PORT: 'nine' }).variable).toBe('METRICS_PORT');
+    expect(refusal({ ...test, PORT: '9464', METRICS_PORT: '9464' }).message).toMatch(
+      /^METRICS_PORT: must differ from PORT/,
+    );
+    expect(refusal({ ...test, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }).variable).toBe(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
+    expect(refusal({ ...test, OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://collector' }).variable).toBe(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
+  });
+
   it('parses durations', () => {
     expect(parseDurationSeconds('X', '15m')).toBe(900);
     expect(parseDurationSeconds('X', '7d')).toBe(604800);

@@ -119,6 +119,10 @@ export interface AppConfig {
     allowedPorts: PortRange[];
   };
   sentryDsn?: string;
+  /** Prometheus `/metrics` on its own listener (METRICS_PORT unset: off). */
+  metrics: { port?: number; host: string };
+  /** OpenTelemetry traces over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT unset: off). */
+  tracing: TracingConfig;
   /** Idempotency-Key records are kept this long (IDEMPOTENCY_TTL_HOURS). */
   idempotency: { ttlMs: number };
   /** CSV import ceilings (IMPORT_MAX_ROWS, IMPORT_MAX_BYTES). */
@@ -139,6 +143,13 @@ export interface AppConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+export interface TracingConfig {
+  otlpEndpoint?: string;
+  serviceName: string;
+  /** How often buffered spans are sent (OTEL_BSP_SCHEDULE_DELAY, ms). */
+  exportDelayMs: number;
+}
 
 const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -336,6 +347,30 @@ function requestTimeouts(e: EnvReader): AppConfig['requestTimeouts'] {
   return { requestMs, importMs };
 }
 
+/**
+ * The tracing part alone: src/tracing.ts reads it before anything else is loaded (instrumentation must come
+ * first), without loadConfig's side effects; loadConfig uses the same reader.
+ */
+export function loadTracingConfig(env: Env = process.env): TracingConfig {
+  const e = new EnvReader(env);
+  const otlpEndpoint = e.raw('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (otlpEndpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(otlpEndpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', `"${otlpEndpoint}" is not an http(s) URL`);
+  }
+  return {
+    otlpEndpoint,
+    serviceName: e.string('OTEL_SERVICE_NAME', 'hearth-crm'),
+    exportDelayMs: e.number('OTEL_BSP_SCHEDULE_DELAY', 5_000, { min: 1, max: 600_000, integer: true }),
+  };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const e = new EnvReader(env);
   const nodeEnv = e.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
@@ -405,6 +440,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const poolMax = e.number('DB_CONNECTION_POOL_MAX', 10, { min: 1, integer: true });
   if (poolMin > poolMax)
     throw new ConfigError('DB_CONNECTION_POOL_MIN', `must not exceed DB_CONNECTION_POOL_MAX (${poolMax})`);
+
+  const metricsPort =
+    e.raw('METRICS_PORT') === undefined
+      ? undefined
+      : e.number('METRICS_PORT', 0, { min: 0, max: 65535, integer: true });
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port)
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${port}): /metrics is never served on the API port`);
 
   const publicUrl = e.string('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   const webhookAllowedPorts = parseAllowedPorts(e.raw('WEBHOOK_ALLOWED_PORTS'));
@@ -515,6 +557,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       allowedPorts: webhookAllowedPorts,
     },
     sentryDsn: e.raw('SENTRY_DSN'),
+    metrics: { port: metricsPort, host: e.string('METRICS_HOST', '127.0.0.1') },
+    tracing: loadTracingConfig(env),
     idempotency: { ttlMs: Math.round(e.number('IDEMPOTENCY_TTL_HOURS', 24, { min: 0.0001 }) * 3_600_000) },
     trash: { retentionMs: Math.round(e.number('TRASH_RETENTION_DAYS', 90, { min: 0 }) * 86_400_000) },
     csvImport: {

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { CACHE_INVALIDATION_CONNECTION, CacheInvalidation } from './cache-invalidation';
 import { dataSourceOptions } from './data-source-options';
 import { TeamScope } from './team-scope';
+import { PoolMetrics } from './pool-metrics';
 
 @Module({})
 export class DatabaseModule {
@@ -23,6 +24,7 @@ export class DatabaseModule {
       providers: [
         TeamScope,
         CacheInvalidation,
+        PoolMetrics,
         {
           provide: CACHE_INVALIDATION_CONNECTION,
           // The listener's own connection (LISTEN needs one held for good): same URL and TLS as the pool.

@@ -3,8 +3,15 @@ import type { AppConfig } from '../../config/app-config';
 type Sentry = { init(options: Record<string, unknown>): void; captureException(err: unknown): void };
 let sentry: Sentry | undefined;
 
-/** Sentry's NestJS SDK when SENTRY_DSN is set; with no DSN the SDK is never even loaded. */
-export function initErrorTracking(config: AppConfig, env: Record<string, string | undefined> = process.env): boolean {
+/**
+ * Sentry's NestJS SDK when SENTRY_DSN is set; with no DSN the SDK is never even loaded. With our OpenTelemetry
+ * tracing on, Sentry leaves the OpenTelemetry setup alone (it only reports errors: tracesSampleRate 0).
+ */
+export function initErrorTracking(
+  config: AppConfig,
+  env: Record<string, string | undefined> = process.env,
+  options: { tracing?: boolean } = {},
+): boolean {
   if (!config.sentryDsn) return false;
   sentry = require('@sentry/nestjs') as Sentry;
   sentry.init({
@@ -12,6 +19,7 @@ export function initErrorTracking(config: AppConfig, env: Record<string, string 
     environment: env.SENTRY_ENVIRONMENT ?? config.env,
     tracesSampleRate: 0,
     sendDefaultPii: false,
+    ...(options.tracing ? { skipOpenTelemetrySetup: true } : {}),
   });
   return true;
 }

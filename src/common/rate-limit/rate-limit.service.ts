@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../../config/config.module';
@@ -6,6 +6,7 @@ import { AppConfig, RateLimitRule } from '../../config/app-config';
 import { AppException } from '../http/app.exception';
 import { clientIp } from '../security/request-context';
 import { SecurityEventSink } from '../security/security-event-sink';
+import { Metrics } from '../metrics/metrics';
 import { RateLimitStorage, WindowState } from './rate-limit.storage';
 import { RateLimitBucket } from './rate-limit.decorator';
 
@@ -47,6 +48,7 @@ export class RateLimitService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectThrottlerStorage() readonly storage: RateLimitStorage,
     private readonly events: SecurityEventSink,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   rule(bucket: Bucket): RateLimitRule {
@@ -90,6 +92,7 @@ export class RateLimitService {
 
   /** 429 with Retry-After and RATE_LIMIT / AUTH_RATE_LIMIT; a `rate_limited` event once per window and subject. */
   async reject(request: FastifyRequest, bucket: Bucket, subject: string, decision: LimitDecision): Promise<never> {
+    this.metrics?.rateLimited(bucket);
     const ip = clientIp(request);
     if (this.shouldReport(bucket, subject, decision)) {
       await this.events.record('rate_limited', 'medium', {

@@ -7,6 +7,7 @@ import { AppConfig } from '../../config/app-config';
 import { Clock } from '../../common/time/clock';
 import { queryRows } from '../../database/query-rows';
 import { MailService } from '../notifications/mail.service';
+import { JobRuns } from '../../common/metrics/job-runs';
 
 /**
  * Hourly: each key entering its last API_KEY_EXPIRY_WARNING_DAYS is claimed once (expiry_warned_at, so several
@@ -21,9 +22,14 @@ export class ApiKeyExpiryJob {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly mail: MailService,
     private readonly clock: Clock,
+    private readonly jobs: JobRuns,
   ) {}
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'api-key-expiry-warnings' })
+  scheduled(): Promise<number> {
+    return this.jobs.run('api-key-expiry-warnings', { cron: true }, () => this.warnExpiringKeys());
+  }
+
   async warnExpiringKeys(now = this.clock.now()): Promise<number> {
     const horizon = new Date(now.getTime() + this.config.apiKeys.expiryWarningDays * 86_400_000);
     const claimed = await queryRows<{ id: string; team_id: string; name: string; prefix: string; expires_at: Date }>(

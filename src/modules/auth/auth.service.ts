@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { AppException } from '../../common/http/app.exception';
 import { MfaVerifier } from '../../common/security/mfa-verifier';
+import { Metrics } from '../../common/metrics/metrics';
 import { Role, UserPrincipal } from '../../common/security/principal';
 import { MailService } from '../notifications/mail.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
@@ -58,6 +59,7 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly notices: AccountNotices,
     @Optional() private readonly mfa?: MfaVerifier,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   private async loadUser(id: string): Promise<User> {
@@ -160,7 +162,22 @@ export class AuthService {
     return user;
   }
 
+  /** Sign-in, counted by outcome for /metrics: success, or the refusal's error code (a fixed set). */
   async login(input: { email: string; password: string; otp?: string }, origin: RequestOrigin): Promise<SignedIn> {
+    try {
+      const signedIn = await this.signIn(input, origin);
+      this.metrics?.signIn('success');
+      return signedIn;
+    } catch (err) {
+      this.metrics?.signIn(err instanceof AppException ? err.code.toLowerCase() : 'error');
+      throw err;
+    }
+  }
+
+  private async signIn(
+    input: { email: string; password: string; otp?: string },
+    origin: RequestOrigin,
+  ): Promise<SignedIn> {
     const user = await this.verifyCredentials(input.email, input.password, input.otp, origin, 'login');
     await this.users.recordLastLogin(user.id);
     const session = await this.sessions.create(user.id, user.team_id, origin);

@@ -8,6 +8,7 @@ import { queryAffected } from '../../database/query-rows';
 import { TeamScope } from '../../database/team-scope';
 import { Clock } from '../../common/time/clock';
 import { DataKeys } from '../data-keys/data-keys.service';
+import { JobRuns } from '../../common/metrics/job-runs';
 import { type IdempotencyCredentialKind } from './entities/idempotency-key.entity';
 
 /** Whose key it is: keys are per team and per credential (a user or an API key), never shared. */
@@ -62,6 +63,7 @@ export class IdempotencyService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataKeys: DataKeys,
     private readonly clock: Clock,
+    private readonly jobs: JobRuns,
   ) {}
 
   private static owner(scope: IdempotencyScope): string {
@@ -154,6 +156,10 @@ export class IdempotencyService {
 
   /** Deletes expired keys (every team). Expired rows are already ignored by `claim`; this keeps the table small. */
   @Cron(CronExpression.EVERY_10_MINUTES, { name: 'idempotency-keys-purge' })
+  scheduledPurge(): Promise<number> {
+    return this.jobs.run('idempotency-keys-purge', { cron: true }, () => this.purge());
+  }
+
   async purge(): Promise<number> {
     let total = 0;
     for (;;) {

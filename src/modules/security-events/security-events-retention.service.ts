@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { Clock } from '../../common/time/clock';
 import { queryAffected } from '../../database/query-rows';
+import { JobRuns } from '../../common/metrics/job-runs';
 
 /** Daily purge of security events past SECURITY_LOG_RETENTION_DAYS. Audit rows are never touched. */
 @Injectable()
@@ -16,9 +17,14 @@ export class SecurityEventsRetention {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly jobs: JobRuns,
   ) {}
 
   @Cron(CronExpression.EVERY_DAY_AT_3AM, { name: 'security-events-retention' })
+  scheduled(): Promise<number> {
+    return this.jobs.run('security-events-retention', { cron: true }, () => this.purge());
+  }
+
   async purge(now = this.clock.now()): Promise<number> {
     const cutoff = new Date(now.getTime() - this.config.securityEvents.retentionDays * 86_400_000);
     let total = 0;

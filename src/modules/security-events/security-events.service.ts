@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EventEmitter } from 'node:events';
 import { DataSource, EntityManager } from 'typeorm';
@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { Clock } from '../../common/time/clock';
 import { type SecurityEventContext, SecurityEventSink } from '../../common/security/security-event-sink';
+import { Metrics } from '../../common/metrics/metrics';
 import { SecurityEvent, SecurityEventType, Severity } from './entities/security-event.entity';
 
 export { eventContext, type SecurityEventContext } from '../../common/security/security-event-sink';
@@ -23,6 +24,7 @@ export class SecurityEventsService implements SecurityEventSink {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     this.emitter.setMaxListeners(50);
   }
@@ -55,6 +57,7 @@ export class SecurityEventsService implements SecurityEventSink {
     ctx: SecurityEventContext,
     manager?: EntityManager,
   ): Promise<SecurityEvent | undefined> {
+    this.metrics?.securityEvent(type, severity);
     if (!this.config.securityEvents.enabled) return undefined;
     const repo = (manager ?? this.dataSource.manager).getRepository(SecurityEvent);
     try {

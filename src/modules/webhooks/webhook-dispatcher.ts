@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { type PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { Actor } from '../../common/security/principal';
+import { JobRuns } from '../../common/metrics/job-runs';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/app-config';
 import { queryRows } from '../../database/query-rows';
@@ -39,7 +41,12 @@ interface ClaimedDelivery {
   event_at: string;
   url: string;
   secret_sealed: string;
+  /** How late this attempt is: now minus when it was due. */
+  lag_seconds: number;
 }
+
+/** Spans of delivery attempts (no-ops unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+const tracer = trace.getTracer('hearth-crm/webhooks');
 
 /** The dispatcher acts for nobody: its audit rows and events carry no user, key or IP. */
 const SYSTEM: Actor = { ip: '', userAgent: null };
@@ -81,6 +88,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly mail: MailService,
     private readonly users: UsersRepository,
     private readonly webhooks: WebhooksService,
+    private readonly jobs: JobRuns,
   ) {
     this.leaseMs = config.webhooks.timeoutMs + 5_000;
   }
@@ -120,12 +128,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   private async drain(): Promise<void> {
     this.running = true;
+    const started = process.hrtime.bigint();
+    // The pass's lag for /metrics: how overdue the most overdue delivery it claimed was (0: none was waiting).
+    let lagSeconds = 0;
+    let outcome: 'success' | 'failure' = 'success';
     try {
       do {
         this.again = false;
         const free = CONCURRENCY - this.inFlight.size;
         if (free <= 0 || this.stopped) break;
         const claimed = await this.claim(free);
+        for (const delivery of claimed) lagSeconds = Math.max(lagSeconds, delivery.lag_seconds);
         for (const delivery of claimed) this.track(this.attempt(delivery));
         if (claimed.length === free) this.again = true;
         if (this.claimFailing) this.logger.log('webhook claims work again');
@@ -135,8 +148,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       // The database is away (restart, outage): the next poll tries again; said once per outage.
       if (!this.stopped && !this.claimFailing) this.logger.warn(`webhook claim failed: ${(err as Error).message}`);
       this.claimFailing = true;
+      outcome = 'failure';
     } finally {
       this.running = false;
+      this.jobs.record('webhook-dispatcher', outcome, Number(process.hrtime.bigint() - started) / 1e9, lagSeconds);
     }
   }
 
@@ -153,7 +168,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     return queryRows<ClaimedDelivery>(
       this.dataSource.manager,
       `WITH due AS (
-         SELECT d.id FROM webhook_deliveries d
+         SELECT d.id, d.next_attempt_at AS due_at FROM webhook_deliveries d
           WHERE d.status = 'pending' AND d.next_attempt_at <= now()
             AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.active)
           ORDER BY d.next_attempt_at
@@ -166,12 +181,32 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
          FROM due, webhook_events e, webhooks w
         WHERE d.id = due.id AND e.id = d.event_id AND w.id = d.webhook_id
        RETURNING d.id, d.team_id, d.webhook_id, d.event_id, d.attempts, e.type, e.data,
-                 ${utcIsoSql('e.created_at', 'ms')} AS event_at, w.url, w.secret_sealed`,
+                 ${utcIsoSql('e.created_at', 'ms')} AS event_at, w.url, w.secret_sealed,
+                 greatest(0, extract(epoch FROM clock_timestamp() - due.due_at))::float8 AS lag_seconds`,
       [limit, this.leaseMs],
     );
   }
 
-  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+  /** One attempt in a span of its own: the POST's client span and the bookkeeping statements are its children. */
+  private attempt(delivery: ClaimedDelivery): Promise<void> {
+    const attributes = {
+      'hearth.webhook.id': delivery.webhook_id,
+      'hearth.webhook.event_id': delivery.event_id,
+      'hearth.webhook.event_type': delivery.type,
+      'hearth.webhook.attempt': delivery.attempts,
+    };
+    return tracer.startActiveSpan('webhook delivery', { attributes }, async (span) => {
+      try {
+        const result = await this.attemptOnce(delivery);
+        if (result.statusCode !== null) span.setAttribute('http.response.status_code', result.statusCode);
+        if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error ?? 'failed' });
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async attemptOnce(delivery: ClaimedDelivery): Promise<SendResult> {
     this.attemptsMade++;
     let result: SendResult;
     try {
@@ -192,6 +227,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       // The lease runs out and the delivery is attempted again: at least once.
       this.logger.warn(`could not record webhook delivery ${delivery.id}: ${(err as Error).message}`);
     }
+    return result;
   }
 
   /** The delay before the retry that follows failed attempt number `attempts` (1-based). */

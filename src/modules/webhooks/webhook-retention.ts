@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/time/clock';
 import { queryAffected } from '../../database/query-rows';
+import { JobRuns } from '../../common/metrics/job-runs';
 
 /** Delivered or given-up events (and their deliveries) are kept this long for the deliveries list and redelivery. */
 export const WEBHOOK_EVENT_RETENTION_DAYS = 30;
@@ -16,9 +17,14 @@ export class WebhookRetention {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
+    private readonly jobs: JobRuns,
   ) {}
 
   @Cron(CronExpression.EVERY_DAY_AT_4AM, { name: 'webhook-retention' })
+  scheduled(): Promise<number> {
+    return this.jobs.run('webhook-retention', { cron: true }, () => this.purge());
+  }
+
   async purge(now = this.clock.now()): Promise<number> {
     const cutoff = new Date(now.getTime() - WEBHOOK_EVENT_RETENTION_DAYS * 86_400_000);
     let total = 0;

@@ -3,6 +3,7 @@ import { ChangeOutbox } from '../../common/events/change-outbox';
 import { UsersModule } from '../users/users.module';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookOutbox } from './webhook-outbox';
+import { WebhookOutboxMetrics } from './webhook-outbox-metrics';
 import { WebhookRetention } from './webhook-retention';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
@@ -21,6 +22,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookOutbox,
     WebhookDispatcher,
     WebhookRetention,
+    WebhookOutboxMetrics,
     { provide: ChangeOutbox, useExisting: WebhookOutbox },
   ],
   exports: [ChangeOutbox],

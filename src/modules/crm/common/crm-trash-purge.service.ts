@@ -6,6 +6,7 @@ import { type AppConfig } from '../../../config/app-config';
 import { APP_CONFIG } from '../../../config/config.module';
 import { Clock } from '../../../common/time/clock';
 import { queryRows } from '../../../database/query-rows';
+import { JobRuns } from '../../../common/metrics/job-runs';
 import { CrmResourceRegistry } from './crm-registry';
 import { type CrmResourceService, type Referrer } from './crm-resource.service';
 
@@ -31,12 +32,13 @@ export class CrmTrashPurge {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: CrmResourceRegistry,
     private readonly clock: Clock,
+    private readonly jobs: JobRuns,
   ) {}
 
   @Cron(CronExpression.EVERY_DAY_AT_4AM, { name: 'crm-trash-purge' })
   async scheduled(): Promise<void> {
     try {
-      await this.purge();
+      await this.jobs.run('crm-trash-purge', { cron: true }, () => this.purge());
     } catch (err) {
       this.logger.error(`trash purge failed: ${(err as Error).message}`);
     }

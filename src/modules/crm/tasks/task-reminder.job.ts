@@ -13,6 +13,7 @@ import { APP_CONFIG } from '../../../config/config.module';
 import { Clock } from '../../../common/time/clock';
 import { queryRows } from '../../../database/query-rows';
 import { MailService } from '../../notifications/mail.service';
+import { JobRuns } from '../../../common/metrics/job-runs';
 
 /** Reminders claimed per statement (small, so that several instances share a burst); a tick repeats the claim while it comes back full. */
 const CLAIM_BATCH = 20;
@@ -65,6 +66,7 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
     private readonly mail: MailService,
     private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
+    private readonly jobs: JobRuns,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -85,7 +87,8 @@ export class TaskReminderJob implements OnApplicationBootstrap, BeforeApplicatio
   tick(): Promise<number> {
     if (this.running) return this.running;
     if (this.stopped) return Promise.resolve(0);
-    this.running = this.sendDue()
+    this.running = this.jobs
+      .run(TaskReminderJob.INTERVAL_NAME, { everyMs: this.config.taskReminders.intervalMs }, () => this.sendDue())
       .catch((err: Error) => {
         this.logger.warn(`task reminders: ${err.message}`);
         return 0;
