@@ -1,3 +1,6 @@
+// Over 400 lines for now: one import pipeline (read slices → validate rows → check references → plan dedupe → write
+// chunks with their audit rows) whose steps share the per-resource shape; the SQL is already in crm-import.statements.ts.
+// Next split: the CSV reading and row validation into a reader of their own.
 import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { plainToInstance } from 'class-transformer';
