@@ -1,7 +1,8 @@
 /*
  * Re-seals every secret at rest under the current data key:
  * `npm run keys:rotate [-- --batch-size N --limit N --renew-verifier-keys]`
- * (DATABASE_URL, or the embedded database under DATA_DIR; DATA_ENCRYPTION_KEY the new key,
+ * (as the schema owner: DATABASE_MIGRATION_URL, default DATABASE_URL, or the embedded database under DATA_DIR;
+ * DATA_ENCRYPTION_KEY the new key,
  * DATA_ENCRYPTION_KEY_PREVIOUS the old one(s)). Safe while the API runs (compare-and-swap per value) and
  * resumable (what carries the current key id is done). When nothing remains under another key, the database
  * records the current key alone and the previous keys may be removed. `--renew-verifier-keys` (suspected
@@ -41,10 +42,12 @@ async function main(): Promise<number> {
   // In development the API's embedded server may be running: use it (starting another would stop it).
   const running = config.database.url ? null : runningEmbeddedUrl(config.dataDir, 'hearth');
   const db = running
-    ? { url: running, stop: () => Promise.resolve() }
+    ? { migrationUrl: running, stop: () => Promise.resolve() }
     : await resolveDatabase(config, (m) => console.error(m));
+  // As the schema owner (DATABASE_MIGRATION_URL, default DATABASE_URL), like migrations: re-sealing touches every
+  // team's rows, which the API's own least-privilege role may not reach outside a team's scope.
   const client = new Client({
-    connectionString: db.url,
+    connectionString: db.migrationUrl,
     ssl:
       config.database.sslMode === 'disable' ? false : { rejectUnauthorized: config.database.sslMode === 'verify-full' },
   });
