@@ -1,5 +1,6 @@
 // The server's settings for this console, from /console/config.json: among them the lists it derives from its
-// catalogue of CRM resources (key scopes, webhook events, audit resource types), so no page keeps its own copy.
+// catalogue of CRM resources (key scopes, webhook events, audit resource types) and its own lists (audit actions,
+// security event types, severities), so no page keeps its own copy.
 import { useEffect, useState } from './vendor/htm-preact.js';
 import { loadClientConfig } from './password.js';
 
@@ -19,4 +20,9 @@ export function useClientConfig() {
 /** The CRM resources of the server: [{ resource, label, webhookType, extraWebhookEvents }]. */
 export function crmResources(config) {
   return (config && config.crmResources) || [];
+}
+
+/** A list the server sends in config.json (`auditResourceTypes`, `auditActions`, `securityEventTypes`, `severities`). */
+export function serverList(config, name) {
+  return (config && config[name]) || [];
 }

@@ -1,4 +1,6 @@
 import { request as httpRequest } from 'node:http';
+import { AUDIT_ACTIONS } from '../src/modules/audit/audit-chain';
+import { SECURITY_EVENT_TYPES, SEVERITIES } from '../src/common/security/security-event-sink';
 import { crmCatalogue } from '../src/common/resources/crm-catalogue';
 import { type TestApp, startTestApp } from './helpers/test-app';
 
@@ -86,7 +88,19 @@ describe('console static files at /console', () => {
   it('tells the app the password policy and API key settings in force', async () => {
     const res = await t.http.get('/console/config.json');
     const config = JSON.parse(res.text);
-    expect(Object.keys(config).sort()).toEqual(['apiKeys', 'auditResourceTypes', 'crmResources', 'passwordPolicy']);
+    expect(Object.keys(config).sort()).toEqual([
+      'apiKeys',
+      'auditActions',
+      'auditResourceTypes',
+      'crmResources',
+      'passwordPolicy',
+      'securityEventTypes',
+      'severities',
+    ]);
+    // The logs' filters are the server's own lists (the validation of the same query parameters).
+    expect(config.auditActions).toEqual([...AUDIT_ACTIONS]);
+    expect(config.securityEventTypes).toEqual([...SECURITY_EVENT_TYPES]);
+    expect(config.severities).toEqual([...SEVERITIES]);
     expect(config).toMatchObject({
       passwordPolicy: {
         minLength: 12,

@@ -4,46 +4,8 @@ import { api } from '../api.js';
 import { eventLabel } from '../chart.js';
 import { SeverityBadge } from './dashboard.js';
 import { Alert, Field, PageTitle, Time, shortId, useLoad } from '../ui.js';
-import { useClientConfig } from '../config.js';
+import { serverList, useClientConfig } from '../config.js';
 
-export const AUDIT_ACTIONS = ['CREATE', 'UPDATE', 'DELETE', 'RESTORE', 'PURGE'];
-export const EVENT_TYPES = [
-  'login_success',
-  'login_failed',
-  'account_locked',
-  'lockout_attempt_while_locked',
-  'multiple_failed_logins',
-  'token_refreshed',
-  'token_theft_detected',
-  'permission_denied',
-  'insufficient_scope',
-  'ip_not_allowed',
-  'api_key_expired',
-  'api_key_created',
-  'api_key_revoked',
-  'api_key_usage_spike',
-  'mfa_enabled',
-  'mfa_disabled',
-  'mfa_failed',
-  'mfa_reset',
-  'password_changed',
-  'password_reset',
-  'password_reset_requested',
-  'new_device_login',
-  'device_mismatch',
-  'session_revoked',
-  'logout',
-  'account_unlocked',
-  'webhook_created',
-  'webhook_deactivated',
-  'geo_anomaly_detected',
-  'honeypot_triggered',
-  'ip_blocked',
-  'data_export',
-  'data_export_large',
-  'rate_limited',
-];
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 const PAGE_SIZE = 25;
 
 /** datetime-local value (local time) → ISO-8601 UTC, or undefined. */
@@ -113,9 +75,9 @@ function JsonBlock({ value }) {
 }
 
 export function AuditLogPage() {
-  // The resource types the server's audit log records (config.json).
+  // The resource types and actions the server's audit log records (config.json).
   const config = useClientConfig();
-  const resourceTypes = (config && config.auditResourceTypes) || [];
+  const resourceTypes = serverList(config, 'auditResourceTypes');
   const [filters, setFilters] = useState({ resourceType: '', action: '', from: '', to: '' });
   const query = {
     resourceType: filters.resourceType,
@@ -132,7 +94,7 @@ export function AuditLogPage() {
       paged.reset();
     }} fields=${(d, set) => html`
       <${Select} label="Resource" value=${d.resourceType} onChange=${set('resourceType')} options=${resourceTypes} allLabel="All resources" format=${(o) => o.replace('_', ' ')} />
-      <${Select} label="Action" value=${d.action} onChange=${set('action')} options=${AUDIT_ACTIONS} allLabel="All actions" />
+      <${Select} label="Action" value=${d.action} onChange=${set('action')} options=${serverList(config, 'auditActions')} allLabel="All actions" />
       <${Field} label="From" type="datetime-local" value=${d.from} onInput=${(e) => set('from')(e.currentTarget.value)} />
       <${Field} label="To" type="datetime-local" value=${d.to} onInput=${(e) => set('to')(e.currentTarget.value)} />`} />
     <section class="card stack" aria-labelledby="audit-title" aria-busy=${paged.loading ? 'true' : 'false'} data-testid="audit-results">
@@ -179,14 +141,16 @@ export function EventsPage({ params }) {
   });
   const paged = usePaged('/security-events', filters);
   const rows = paged.data || [];
+  // The event types and severities the server records (config.json).
+  const config = useClientConfig();
   return html`<div class="stack-lg">
     <${PageTitle} sub="Sign-ins, lockouts, denied requests, key usage and other security signals, newest first.">Security events<//>
     <${FilterForm} initial=${filters} onApply=${(f) => {
       setFilters(f);
       paged.reset();
     }} fields=${(d, set) => html`
-      <${Select} label="Event type" value=${d.eventType} onChange=${set('eventType')} options=${EVENT_TYPES} allLabel="All types" format=${eventLabel} />
-      <${Select} label="Severity" value=${d.severity} onChange=${set('severity')} options=${SEVERITIES} allLabel="All severities" />`} />
+      <${Select} label="Event type" value=${d.eventType} onChange=${set('eventType')} options=${serverList(config, 'securityEventTypes')} allLabel="All types" format=${eventLabel} />
+      <${Select} label="Severity" value=${d.severity} onChange=${set('severity')} options=${serverList(config, 'severities')} allLabel="All severities" />`} />
     <section class="card stack" aria-labelledby="events-title" aria-busy=${paged.loading ? 'true' : 'false'} data-testid="events-results">
       <h2 id="events-title" class="visually-hidden">Events</h2>
       <${Alert} error=${paged.error} />

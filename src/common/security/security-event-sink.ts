@@ -3,7 +3,10 @@ import { type Actor } from './principal';
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** The kinds of security event; the `security_events.event_type` values and the API's filter. */
+/**
+ * The kinds of security event; the `security_events.event_type` values, the API's filter and (through
+ * /console/config.json) the console's, in this order: related kinds side by side.
+ */
 export const SECURITY_EVENT_TYPES = [
   'login_success',
   'login_failed',
@@ -21,24 +24,24 @@ export const SECURITY_EVENT_TYPES = [
   'api_key_usage_spike',
   'mfa_enabled',
   'mfa_disabled',
+  'mfa_failed',
+  'mfa_reset',
   'password_changed',
   'password_reset',
   'password_reset_requested',
   'new_device_login',
   'device_mismatch',
   'session_revoked',
+  'logout',
+  'account_unlocked',
+  'webhook_created',
+  'webhook_deactivated',
   'geo_anomaly_detected',
   'honeypot_triggered',
   'ip_blocked',
   'data_export',
   'data_export_large',
   'rate_limited',
-  'logout',
-  'account_unlocked',
-  'mfa_reset',
-  'mfa_failed',
-  'webhook_created',
-  'webhook_deactivated',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

@@ -8,7 +8,7 @@ import { DEFAULT_PAGE_SIZE } from '../../common/pagination/pagination-query.dto'
 import { Actor, actorApiKeyId, actorUserId } from '../../common/security/principal';
 import { oneRow, queryRows } from '../../database/query-rows';
 import { ScopedStatement, TeamScope } from '../../database/team-scope';
-import { AUDIT_RESOURCE_TYPES, AuditAction, AuditResourceType } from './audit-chain';
+import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES, AuditAction, AuditResourceType } from './audit-chain';
 import { AuditLogQuery } from './dto/audit-log-query.dto';
 
 export interface AuditEntry {
@@ -75,6 +75,10 @@ export class AuditService {
   /** Every resource type the trail records (the CRM catalogue's, then users, keys, hooks, the team). */
   static resourceTypes(): readonly string[] {
     return AUDIT_RESOURCE_TYPES;
+  }
+
+  static actions(): readonly string[] {
+    return AUDIT_ACTIONS;
   }
 
   constructor(

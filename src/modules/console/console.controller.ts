@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AppException } from '../../common/http/app.exception';
 import { crmCatalogue } from '../../common/resources/crm-catalogue';
 import { Public } from '../../common/security/decorators';
+import { SECURITY_EVENT_TYPES, SEVERITIES } from '../../common/security/security-event-sink';
 import { AuditService } from '../audit/audit.service';
 import { ConsoleAsset, ConsoleAssets } from './console-assets.service';
 
@@ -17,9 +18,14 @@ export interface ConsoleClientConfig {
   crmResources: Array<{ resource: string; label: string; webhookType: string; extraWebhookEvents: readonly string[] }>;
   /** The audit log's resource filter. */
   auditResourceTypes: readonly string[];
+  /** The audit log's action filter. */
+  auditActions: readonly string[];
+  /** The security events log's filters. */
+  securityEventTypes: readonly string[];
+  severities: readonly string[];
 }
 
-/** What /console/config.json serves, from the settings and the registered CRM resources. */
+/** What /console/config.json serves, from the settings, the registered CRM resources and the server's own lists. */
 export function consoleClientConfig(config: AppConfig): ConsoleClientConfig {
   const { historySize: _notForTheBrowser, ...passwordPolicy } = config.passwordPolicy;
   return {
@@ -36,6 +42,9 @@ export function consoleClientConfig(config: AppConfig): ConsoleClientConfig {
       extraWebhookEvents: e.extraWebhookEvents,
     })),
     auditResourceTypes: AuditService.resourceTypes(),
+    auditActions: AuditService.actions(),
+    securityEventTypes: SECURITY_EVENT_TYPES,
+    severities: SEVERITIES,
   };
 }
 
