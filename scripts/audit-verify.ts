@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
 import { resolveDatabase } from '../src/database/resolve-database';
 import { verifyAuditChains } from '../src/modules/audit/audit-verifier';
+import { runScript } from './run-script';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -40,10 +41,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`audit:verify could not run: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(2);
-  },
-);
+runScript('audit:verify', main);

@@ -17,6 +17,7 @@ import { runningEmbeddedUrl } from '../src/database/embedded-postgres';
 import { resolveDatabase } from '../src/database/resolve-database';
 import { type InTransaction, type Sql, dataKeyRing } from '../src/modules/data-keys/key-state';
 import { renewVerifierKeys, rotateDataKeys } from '../src/modules/data-keys/rotation';
+import { runScript } from './run-script';
 
 function option(name: string, fallback?: number): number | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -96,10 +97,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`keys:rotate could not run: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(2);
-  },
-);
+runScript('keys:rotate', main);

@@ -6,8 +6,9 @@
  * given). Prints a PASS/FAIL line per control and a score out of 10; exits 1 below --min (default 10).
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../src/config/app-config';
+import { loadConfig } from '../src/config/app-config';
 import { checkConfig, formatReport, probeServer, score } from './security-check/checks';
+import { runScript } from './run-script';
 
 export function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
@@ -42,13 +43,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(
-        `security:check could not run: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`,
-      );
-      process.exit(2);
-    },
-  );
+  runScript('security:check', main);
 }
