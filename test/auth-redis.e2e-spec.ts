@@ -1,23 +1,17 @@
-import { type TestApp, startTestApp } from './helpers/test-app';
+import { type TestApp } from './helpers/test-app';
 import { login, registerTeam } from './helpers/auth';
-import { type RedisServer, describeWithRedis, startRedis } from './helpers/redis-server';
+import { type InstancesOnRedis, describeWithRedis, startInstancesOnRedis } from './helpers/redis-server';
 
 describeWithRedis('rate limits shared by several instances through Redis', () => {
-  let redis: RedisServer;
+  let instances: InstancesOnRedis | undefined;
   let a: TestApp;
   let b: TestApp;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RATE_LIMIT_LOGIN_MAX: '5', MAX_LOGIN_ATTEMPTS: '100' };
-    a = await startTestApp({ env });
-    b = await startTestApp({ env, database: a.database });
+    instances = await startInstancesOnRedis({ RATE_LIMIT_LOGIN_MAX: '5', MAX_LOGIN_ATTEMPTS: '100' });
+    ({ a, b } = instances);
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await redis?.stop();
-  });
+  afterAll(() => instances?.close());
 
   it('failed logins on instance A and instance B add up to one limit', async () => {
     const user = await registerTeam(a);

@@ -1,8 +1,13 @@
 import { RateLimitStorage } from '../src/common/rate-limit/rate-limit.storage';
 import { STRONG_PASSWORD, login, registerTeam, uniqueEmail } from './helpers/auth';
 import { type HttpResponse } from './helpers/http';
-import { type RedisServer, describeWithRedis, startRedis } from './helpers/redis-server';
-import { type TestApp, startTestApp } from './helpers/test-app';
+import {
+  type InstancesOnRedis,
+  type RedisServer,
+  describeWithRedis,
+  startInstancesOnRedis,
+} from './helpers/redis-server';
+import { type TestApp } from './helpers/test-app';
 
 const WRONG = 'Wrong-Password-123!';
 const MAX = 5;
@@ -19,21 +24,16 @@ const tally = (rs: HttpResponse[]) => {
  * asking again (the in-process wake-ups do not cross instances).
  */
 describeWithRedis('lockout across instances (Redis)', () => {
+  let instances: InstancesOnRedis | undefined;
   let redis: RedisServer;
   let a: TestApp;
   let b: TestApp;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url, MAX_LOGIN_ATTEMPTS: String(MAX) };
-    a = await startTestApp({ env });
-    b = await startTestApp({ env, database: a.database });
+    instances = await startInstancesOnRedis({ MAX_LOGIN_ATTEMPTS: String(MAX) });
+    ({ redis, a, b } = instances);
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await redis?.stop();
-  });
+  afterAll(() => instances?.close());
 
   it('20 simultaneous right-password sign-ins split over two instances: none is 423, nothing locked', async () => {
     const user = await registerTeam(a);

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { type TestApp, startTestApp } from './helpers/test-app';
 import { type SignedIn, registerTeam } from './helpers/auth';
 import { enrolMfa } from './helpers/mfa';
-import { type RedisServer, describeWithRedis, startRedis } from './helpers/redis-server';
+import { type InstancesOnRedis, describeWithRedis, startInstancesOnRedis } from './helpers/redis-server';
 
 interface RawResponse {
   status: number;
@@ -158,21 +158,15 @@ describe('rate limits: a wrong secret never spends the budget of the key it name
 });
 
 describeWithRedis('rate limits: two instances sharing one redis-server share the global limit', () => {
-  let redis: RedisServer;
+  let instances: InstancesOnRedis | undefined;
   let a: TestApp;
   let b: TestApp;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RATE_LIMIT_GLOBAL_MAX: '5' };
-    a = await startTestApp({ env });
-    b = await startTestApp({ env, database: a.database });
+    instances = await startInstancesOnRedis({ RATE_LIMIT_GLOBAL_MAX: '5' });
+    ({ a, b } = instances);
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await redis?.stop();
-  });
+  afterAll(() => instances?.close());
 
   it('requests on A and B, in any spelling, add up to one limit', async () => {
     expect((await raw(a, '/v1/clients')).status).toBe(401);

@@ -1,5 +1,6 @@
 import { freePort } from '../../src/common/net/free-port';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type TestApp, startTestApp } from './test-app';
 
 export interface RedisServer {
   url: string;
@@ -44,4 +45,31 @@ export function describeWithRedis(name: string, fn: () => void): void {
   } else {
     describe.skip(`${name} (skipped: redis-server is not installed; apt-get install redis-server)`, fn);
   }
+}
+
+export interface InstancesOnRedis {
+  redis: RedisServer;
+  a: TestApp;
+  b: TestApp;
+  close(): Promise<void>;
+}
+
+/** Two app instances on one database sharing a throwaway redis-server (REDIS_URL), both with `env`. */
+export async function startInstancesOnRedis(env: Record<string, string>): Promise<InstancesOnRedis> {
+  const redis = await startRedis();
+  const shared = { ...env, REDIS_URL: redis.url };
+  const started: TestApp[] = [];
+  const close = async () => {
+    for (const app of started.reverse()) await app.close();
+    await redis.stop();
+  };
+  try {
+    started.push(await startTestApp({ env: shared }));
+    started.push(await startTestApp({ env: shared, database: started[0]!.database }));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const [a, b] = started as [TestApp, TestApp];
+  return { redis, a, b, close };
 }
